@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Crm.Functions.Tests.Infrastructure;
+
+/// <summary>
+/// The real app on real Kestrel (loopback, a free port), over a fresh SQLite file in its own folder.
+/// Tests talk to it only over HTTP. Extra settings (e.g. limits) can be passed per server.
+/// </summary>
+public sealed class CrmServer : WebApplicationFactory<Program>
+{
+    public const string AppId = "crm";
+    public const string MasterKey = "test-master-key-0123456789";
+
+    private readonly Dictionary<string, string?> _settings;
+
+    public CrmServer(IDictionary<string, string?>? settings = null)
+    {
+        DataFolder = Path.Combine(Path.GetTempPath(), "crm-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(DataFolder);
+        _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
+        UseKestrel(0);
+        StartServer();
+        BaseUrl = ClientOptions.BaseAddress.ToString().TrimEnd('/');
+    }
+
+    public string DataFolder { get; }
+
+    /// <summary>http://127.0.0.1:port</summary>
+    public string BaseUrl { get; }
+
+    public string ParseUrl => BaseUrl + "/parse";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("urls", "http://127.0.0.1:0");
+        builder.UseSetting("Parse:DataFolder", DataFolder);
+        builder.UseSetting("Parse:MasterKey", MasterKey);
+        builder.UseSetting("Parse:AppId", AppId);
+        foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+    }
+
+    /// <summary>A Parse client with the application id set; add a session or master key per call.</summary>
+    public ParseClient Client() => new(new HttpClient { BaseAddress = new Uri(ParseUrl + "/") });
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (!disposing) return;
+        try { Directory.Delete(DataFolder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>One server shared by the tests of a class (each test makes its own class names / users).</summary>
+public sealed class CrmServerFixture : IDisposable
+{
+    public CrmServer Server { get; } = new();
+    public void Dispose() => Server.Dispose();
+}

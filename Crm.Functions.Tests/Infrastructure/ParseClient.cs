@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Crm.Functions.Tests.Infrastructure;
+
+/// <summary>A raw HTTP client speaking the Parse REST protocol: it adds headers and parses JSON, nothing else.</summary>
+public sealed class ParseClient(HttpClient http) : IDisposable
+{
+    public HttpClient Http => http;
+    public string? SessionToken { get; set; }
+    public bool UseMasterKey { get; set; }
+
+    public ParseClient AsMaster()
+    {
+        UseMasterKey = true;
+        return this;
+    }
+
+    public ParseClient WithSession(string? token)
+    {
+        SessionToken = token;
+        return this;
+    }
+
+    public async Task<ParseResponse> SendAsync(HttpMethod method, string path, object? body = null, IDictionary<string, string>? headers = null, bool appId = true)
+    {
+        using var request = new HttpRequestMessage(method, path.TrimStart('/'));
+        if (appId) request.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);
+        if (UseMasterKey) request.Headers.Add("X-Parse-Master-Key", CrmServer.MasterKey);
+        if (SessionToken is not null) request.Headers.Add("X-Parse-Session-Token", SessionToken);
+        foreach (var (k, v) in headers ?? new Dictionary<string, string>()) request.Headers.TryAddWithoutValidation(k, v);
+        if (body is not null)
+        {
+            var text = body switch
+            {
+                string s => s,
+                JsonNode n => n.ToJsonString(),
+                _ => System.Text.Json.JsonSerializer.Serialize(body),
+            };
+            request.Content = new StringContent(text, Encoding.UTF8, "application/json");
+        }
+        using var response = await http.SendAsync(request);
+        var raw = await response.Content.ReadAsStringAsync();
+        JsonNode? json = null;
+        try { json = raw.Length == 0 ? null : JsonNode.Parse(raw); } catch (System.Text.Json.JsonException) { }
+        return new ParseResponse(response.StatusCode, json, raw, response.Headers.Location, response.Content.Headers.ContentType);
+    }
+
+    public Task<ParseResponse> GetAsync(string path) => SendAsync(HttpMethod.Get, path);
+    public Task<ParseResponse> PostAsync(string path, object? body) => SendAsync(HttpMethod.Post, path, body ?? new JsonObject());
+    public Task<ParseResponse> PutAsync(string path, object body) => SendAsync(HttpMethod.Put, path, body);
+    public Task<ParseResponse> DeleteAsync(string path) => SendAsync(HttpMethod.Delete, path);
+
+    /// <summary>GET /classes/{className} with query parameters JSON-encoded as Parse SDKs send them.</summary>
+    public Task<ParseResponse> QueryAsync(string className, object? where = null, string? extra = null)
+    {
+        var query = new StringBuilder();
+        if (where is not null)
+            query.Append("where=").Append(Uri.EscapeDataString(where is JsonNode n ? n.ToJsonString() : System.Text.Json.JsonSerializer.Serialize(where)));
+        if (extra is not null) query.Append(query.Length > 0 ? "&" : "").Append(extra);
+        return GetAsync($"classes/{className}" + (query.Length > 0 ? "?" + query : ""));
+    }
+
+    /// <summary>Signs a new user up and keeps its session token on this client.</summary>
+    public async Task<(string UserId, string Token)> SignUpAsync(string username, string password = "correct horse battery", string? email = null)
+    {
+        var response = await PostAsync("users", new JsonObject { ["username"] = username, ["password"] = password, ["email"] = email ?? $"{username}@example.com" });
+        response.EnsureStatus(HttpStatusCode.Created);
+        SessionToken = response.Json!["sessionToken"]!.GetValue<string>();
+        return (response.Json["objectId"]!.GetValue<string>(), SessionToken);
+    }
+
+    public void Dispose() => http.Dispose();
+}
+
+public sealed record ParseResponse(HttpStatusCode Status, JsonNode? Json, string Raw, Uri? Location, MediaTypeHeaderValue? ContentType)
+{
+    public int? Code => Json?["code"]?.GetValue<int>();
+    public JsonArray Results => Json?["results"]?.AsArray() ?? throw new InvalidOperationException($"No results in {Raw}");
+
+    public ParseResponse EnsureStatus(HttpStatusCode expected)
+    {
+        if (Status != expected) throw new Xunit.Sdk.XunitException($"Expected HTTP {(int)expected} but got {(int)Status}: {Raw}");
+        return this;
+    }
+
+    /// <summary>Asserts a Parse error: the HTTP status Parse uses for the code, and the code itself.</summary>
+    public ParseResponse EnsureError(int code)
+    {
+        var status = code switch { 101 => 404, 1 => 500, _ => 400 };
+        if ((int)Status != status || Code != code)
+            throw new Xunit.Sdk.XunitException($"Expected Parse error {code} (HTTP {status}) but got HTTP {(int)Status}: {Raw}");
+        Assert.False(string.IsNullOrEmpty(Json?["error"]?.GetValue<string>()), "error message missing");
+        return this;
+    }
+}

@@ -1,0 +1,492 @@
+using System.Text.Json.Nodes;
+using Crm.Functions.Core.Json;
+using Crm.Functions.Core.Query;
+using Crm.Functions.Core.Schema;
+using Crm.Functions.Core.Security;
+using Crm.Functions.Core.Triggers;
+using Crm.Functions.Hosting;
+using Crm.Functions.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Core;
+
+/// <summary>
+/// The one core data API. REST objects and queries, batch, GraphQL, cloud functions, the CRM template and
+/// the real-time fan-out all read and write through these methods, so schema rules, hooks and
+/// <see cref="AccessPolicy"/> apply identically everywhere.
+/// </summary>
+internal sealed class DataService(
+    IObjectStore store,
+    SchemaService schemas,
+    TriggerRegistry triggers,
+    IOptions<ParseSettings> options,
+    TimeProvider time)
+{
+    private readonly ParseSettings _settings = options.Value;
+    private readonly WhereParser _parser = new(options.Value.Limits);
+
+    /// <summary>Raised after every committed create, update and delete.</summary>
+    public event Action<ObjectChange>? Changed;
+
+    public IObjectStore Store => store;
+    public SchemaService Schemas => schemas;
+
+    // ---- reads ---------------------------------------------------------------------------------------
+
+    public async Task<FindResult> FindAsync(Auth auth, string className, FindRequest request, CancellationToken ct)
+    {
+        Names.EnsureValidClass(className);
+        var schema = schemas.Get(className);
+        if (request.RedirectClassNameForKey is { } redirect)
+        {
+            var relation = schema?.Field(redirect);
+            if (relation?.Type == FieldType.Relation && relation.TargetClass is { } target)
+            {
+                var redirected = await FindAsync(auth, target, request with { RedirectClassNameForKey = null }, ct);
+                return redirected with { ClassName = target };
+            }
+        }
+        if (schema is null)
+        {
+            AccessPolicy.CheckClassAccess(auth, className, AccessPolicy.Find);
+            if (auth.IsMaster || _settings.AllowClientClassCreation) return new FindResult([], request.Count ? 0 : null);
+            throw NonExistentClass(className);
+        }
+
+        var op = IsGetById(request.Where) ? AccessPolicy.Get : AccessPolicy.Find;
+        var restriction = AccessPolicy.ReadRestriction(auth, schema, op);
+        if (request.Count) AccessPolicy.CheckClassLevel(auth, schema, AccessPolicy.Count);
+        var where = QueryNode.And(_parser.Parse(request.Where, schema, new Scope(auth, schemas)), restriction);
+
+        var limit = Math.Min(request.Limit ?? _settings.Limits.DefaultLimit, _settings.Limits.MaxLimit);
+        if (limit < 0 || request.Skip < 0) throw new ParseException(ParseError.InvalidQuery, "limit and skip must not be negative");
+        if (request.Skip > _settings.Limits.MaxSkip) throw new ParseException(ParseError.InvalidQuery, $"skip must not exceed {_settings.Limits.MaxSkip}");
+        var order = ParseOrder(request.Order, schema);
+
+        var stored = limit == 0 ? [] : await store.FindAsync(new StoreQuery(className, where, order, request.Skip, limit), ct);
+        long? count = request.Count ? await store.CountAsync(className, where, ct) : null;
+
+        var protectedFields = AccessPolicy.ProtectedFields(auth, schema);
+        var results = stored.Select(o => Encode(auth, schema, o, protectedFields)).ToList();
+        await ShapeAsync(auth, schema, results, request.Include, request.Keys, request.ExcludeKeys, ct);
+        return new FindResult(results, count);
+    }
+
+    public async Task<JsonObject> GetAsync(Auth auth, string className, string objectId, FindRequest? shape, CancellationToken ct)
+    {
+        var request = (shape ?? new FindRequest()) with
+        {
+            Where = new JsonObject { ["objectId"] = objectId }, Limit = 1, Skip = 0, Count = false, Order = null,
+        };
+        var result = await FindAsync(auth, className, request, ct);
+        return result.Results.Count == 1 ? result.Results[0] : throw ParseException.NotFound();
+    }
+
+    private static bool IsGetById(JsonNode? where) =>
+        where is JsonObject o && o.Count == 1 && o["objectId"] is JsonValue v && v.TryGetValue(out string? _);
+
+    private static ParseException NonExistentClass(string className) =>
+        new(ParseError.OperationForbidden, $"This user is not allowed to access non-existent class: {className}");
+
+    private static List<SortKey> ParseOrder(string? order, ClassSchema schema)
+    {
+        var keys = new List<SortKey>();
+        if (string.IsNullOrWhiteSpace(order)) return keys;
+        foreach (var raw in order.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(8))
+        {
+            var descending = raw.StartsWith('-');
+            var name = descending ? raw[1..] : raw;
+            if (name is "$score" or "-$score") continue;
+            if (!name.Split('.').All(Names.IsValidField) || name.Length > 256)
+                throw new ParseException(ParseError.InvalidKeyName, $"Invalid field name: {Names.Truncate(name)}.");
+            var field = WhereParser.ResolveField(name, schema);
+            // Parse drops sorts on fields the schema does not know; system fields are always known.
+            if (!field.IsSystemColumn && field.Definition is null) continue;
+            if (field.Definition?.Type == FieldType.Relation) continue;
+            keys.Add(new SortKey(field, descending));
+        }
+        return keys;
+    }
+
+    /// <summary>A stored object as clients see it: internal keys removed, relation markers added, protected fields hidden.</summary>
+    public JsonObject Encode(Auth auth, ClassSchema schema, StoredObject obj, HashSet<string> protectedFields)
+    {
+        var json = new JsonObject
+        {
+            ["objectId"] = obj.ObjectId,
+            ["createdAt"] = obj.CreatedAt,
+            ["updatedAt"] = obj.UpdatedAt,
+        };
+        foreach (var (key, value) in obj.Data)
+        {
+            if (key.StartsWith('_')) continue;
+            json[key] = value is JsonObject { } file && file["__type"]?.ToString() == "File" ? FileWithUrl(file) : value?.DeepClone();
+        }
+        foreach (var (name, field) in schema.RelationFields)
+            json[name] = new JsonObject { ["__type"] = "Relation", ["className"] = field.TargetClass };
+        if (obj.Acl is not null) json["ACL"] = obj.Acl.DeepClone();
+
+        if (schema.ClassName == "_User")
+        {
+            json.Remove("password");
+            var self = auth.UserId == obj.ObjectId;
+            if (!self && !auth.IsMaster) json.Remove("authData");
+            if (self && auth.SessionToken is not null) json["sessionToken"] = auth.SessionToken;
+        }
+        AccessPolicy.FilterProtected(auth, schema, json, protectedFields);
+        return json;
+    }
+
+    private JsonObject FileWithUrl(JsonObject file)
+    {
+        var name = file["name"]?.ToString() ?? "";
+        var baseUrl = (_settings.PublicServerUrl ?? "").TrimEnd('/');
+        return new JsonObject { ["__type"] = "File", ["name"] = name, ["url"] = $"{baseUrl}/files/{_settings.AppId}/{Uri.EscapeDataString(name)}" };
+    }
+
+    // ---- include and projection ----------------------------------------------------------------------
+
+    private async Task ShapeAsync(Auth auth, ClassSchema schema, List<JsonObject> results, IReadOnlyList<string>? include,
+        IReadOnlyList<string>? keys, IReadOnlyList<string>? excludeKeys, CancellationToken ct)
+    {
+        var includeTree = new IncludeTree();
+        foreach (var path in include ?? [])
+        {
+            if (path == "*") { foreach (var (name, f) in schema.Fields) if (f.Type is FieldType.Pointer) includeTree.Add([name]); continue; }
+            includeTree.Add(path.Split('.'));
+        }
+        // A dotted key ("company.name") implies including its parents.
+        foreach (var key in keys ?? [])
+        {
+            var parts = key.Split('.');
+            if (parts.Length > 1) includeTree.Add(parts[..^1]);
+        }
+        if (includeTree.Depth > _settings.Limits.MaxIncludeDepth)
+            throw new ParseException(ParseError.InvalidQuery, $"include is nested deeper than {_settings.Limits.MaxIncludeDepth} levels.");
+        if (includeTree.Children.Count > 0) await IncludeAsync(auth, results, includeTree, ct);
+
+        if (keys is { Count: > 0 }) foreach (var result in results) Project(result, keys.Select(k => k.Split('.')).ToList());
+        if (excludeKeys is { Count: > 0 })
+            foreach (var result in results)
+                foreach (var key in excludeKeys)
+                    if (!Names.DefaultFields.Contains(key)) result.Remove(key);
+    }
+
+    private sealed class IncludeTree
+    {
+        public Dictionary<string, IncludeTree> Children { get; } = new(StringComparer.Ordinal);
+        public int Depth => Children.Count == 0 ? 0 : 1 + Children.Values.Max(c => c.Depth);
+
+        public void Add(IEnumerable<string> path)
+        {
+            var node = this;
+            foreach (var part in path)
+            {
+                if (!node.Children.TryGetValue(part, out var child)) node.Children[part] = child = new IncludeTree();
+                node = child;
+            }
+        }
+    }
+
+    /// <summary>Replaces pointers by objects, one batched query per class and level (no N+1); unreadable targets vanish.</summary>
+    private async Task IncludeAsync(Auth auth, List<JsonObject> objects, IncludeTree tree, CancellationToken ct)
+    {
+        foreach (var (field, subtree) in tree.Children)
+        {
+            var wanted = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+            foreach (var obj in objects)
+                foreach (var pointer in Pointers(obj[field]))
+                {
+                    if (!wanted.TryGetValue(pointer.ClassName, out var ids)) wanted[pointer.ClassName] = ids = new(StringComparer.Ordinal);
+                    ids.Add(pointer.ObjectId);
+                }
+            var fetched = new Dictionary<(string, string), JsonObject>();
+            foreach (var (className, ids) in wanted)
+                foreach (var item in await FetchForIncludeAsync(auth, className, ids, ct))
+                    fetched[(className, item["objectId"]!.ToString())] = item;
+
+            var included = new List<JsonObject>();
+            foreach (var obj in objects)
+            {
+                switch (obj[field])
+                {
+                    case JsonObject p when WhereParser.TryPointer(p, out var ptr):
+                        if (fetched.TryGetValue((ptr.ClassName, ptr.ObjectId), out var target))
+                        {
+                            var copy = (JsonObject)target.DeepClone();
+                            obj[field] = copy;
+                            included.Add(copy);
+                        }
+                        else obj.Remove(field);
+                        break;
+                    case JsonArray array:
+                        var replaced = new JsonArray();
+                        foreach (var item in array)
+                        {
+                            if (WhereParser.TryPointer(item, out var ap) && item is JsonObject { } io && io["__type"]?.ToString() == "Pointer")
+                            {
+                                if (!fetched.TryGetValue((ap.ClassName, ap.ObjectId), out var t)) continue;
+                                var copy = (JsonObject)t.DeepClone();
+                                replaced.Add(copy);
+                                included.Add(copy);
+                            }
+                            else replaced.Add(item?.DeepClone());
+                        }
+                        obj[field] = replaced;
+                        break;
+                }
+            }
+            if (subtree.Children.Count > 0 && included.Count > 0) await IncludeAsync(auth, included, subtree, ct);
+        }
+    }
+
+    private static IEnumerable<PointerValue> Pointers(JsonNode? node)
+    {
+        if (node is JsonObject o && o["__type"]?.ToString() == "Pointer" && WhereParser.TryPointer(o, out var p)) yield return p;
+        if (node is JsonArray a)
+            foreach (var item in a)
+                if (item is JsonObject io && io["__type"]?.ToString() == "Pointer" && WhereParser.TryPointer(io, out var ap)) yield return ap;
+    }
+
+    private async Task<List<JsonObject>> FetchForIncludeAsync(Auth auth, string className, HashSet<string> ids, CancellationToken ct)
+    {
+        var schema = schemas.Get(className);
+        if (schema is null || Names.MasterOnlyClasses.Contains(className)) return [];
+        // Included objects are "get"s for CLP purposes; a refused get fails the whole query, as in Parse.
+        var restriction = AccessPolicy.ReadRestriction(auth, schema, AccessPolicy.Get);
+        var where = QueryNode.And(new InNode(FieldRef.Of("objectId"), ids.Select(id => (QueryValue)new StringValue(id)).ToList(), false), restriction);
+        var stored = await store.FindAsync(new StoreQuery(className, where, [], 0, ids.Count), ct);
+        var protectedFields = AccessPolicy.ProtectedFields(auth, schema);
+        return stored.Select(o =>
+        {
+            var json = Encode(auth, schema, o, protectedFields);
+            var result = new JsonObject { ["__type"] = "Object", ["className"] = className };
+            foreach (var (k, v) in json) result[k] = v?.DeepClone();
+            return result;
+        }).ToList();
+    }
+
+    private static void Project(JsonObject obj, List<string[]> keys)
+    {
+        var keep = keys.Select(k => k[0]).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in obj.Select(kv => kv.Key).ToList())
+        {
+            if (Names.DefaultFields.Contains(name) || name is "__type" or "className" || keep.Contains(name)) continue;
+            obj.Remove(name);
+        }
+        foreach (var group in keys.Where(k => k.Length > 1).GroupBy(k => k[0]))
+        {
+            // "company" alone keeps the whole included object; "company.name" projects inside it.
+            if (keys.Any(k => k.Length == 1 && k[0] == group.Key)) continue;
+            if (obj[group.Key] is JsonObject child) Project(child, group.Select(k => k[1..]).ToList());
+        }
+    }
+
+    // ---- writes --------------------------------------------------------------------------------------
+
+    public async Task<WriteResult> CreateAsync(Auth auth, string className, JsonObject body, CancellationToken ct)
+    {
+        Names.EnsureValidClass(className);
+        AccessPolicy.CheckClassAccess(auth, className, AccessPolicy.Create);
+        var schema = schemas.Get(className);
+        var mayCreateClass = auth.IsMaster || _settings.AllowClientClassCreation;
+        if (schema is null && !mayCreateClass) throw NonExistentClass(className);
+        if (schema is not null && AccessPolicy.CheckClassLevel(auth, schema, AccessPolicy.Create).Count > 0)
+            throw new ParseException(ParseError.OperationForbidden, $"Permission denied for action create on class {className}.");
+
+        var ops = WriteOperations.Parse(body, schema, className, isCreate: true);
+        var data = new JsonObject();
+        var echo = ops.Apply(data);
+        var now = ParseDates.Format(time.GetUtcNow());
+        var objectId = ObjectIds.New();
+        var obj = new StoredObject
+        {
+            ClassName = className,
+            ObjectId = objectId,
+            OwnerId = OwnerOf(className, objectId, data, auth),
+            CreatedAt = now,
+            UpdatedAt = now,
+            Acl = ops.HasAcl ? ops.Acl : null,
+            Data = data,
+        };
+
+        schema ??= await schemas.AddFieldsAsync(className, new Dictionary<string, FieldDefinition>(), createClass: true, ct);
+        var e = new SaveEvent { Auth = auth, Schema = schema, Object = obj, ChangedFields = ops.ChangedFields };
+        await triggers.RunBeforeSaveAsync(e, ct);
+
+        schema = await EvolveSchemaAsync(auth, schema, obj.Data, ops.NewFields, ops.Relations, ct);
+        ApplyDefaultsAndRequired(schema, obj.Data);
+
+        try
+        {
+            await store.InsertAsync(obj, ops.Relations, ct);
+        }
+        catch (DuplicateKeyException dup)
+        {
+            throw DuplicateError(className, dup.IndexName);
+        }
+
+        await triggers.RunAfterSaveAsync(e, ct);
+        Changed?.Invoke(new ObjectChange("created", className, null, obj));
+
+        var response = new JsonObject { ["objectId"] = objectId, ["createdAt"] = now };
+        foreach (var (k, v) in echo) response[k] = v?.DeepClone();
+        foreach (var (k, v) in e.Response) response[k] = v?.DeepClone();
+        return new WriteResult(response, obj);
+    }
+
+    public async Task<WriteResult> UpdateAsync(Auth auth, string className, string objectId, JsonObject body, CancellationToken ct)
+    {
+        Names.EnsureValidClass(className);
+        var schema = schemas.Get(className);
+        if (schema is null)
+        {
+            AccessPolicy.CheckClassAccess(auth, className, AccessPolicy.Update);
+            throw auth.IsMaster ? ParseException.NotFound() : NonExistentClass(className);
+        }
+        var restriction = AccessPolicy.WriteRestriction(auth, schema, AccessPolicy.Update);
+        var ops = WriteOperations.Parse(body, schema, className, isCreate: false);
+        // Fields are added to the schema before the atomic update: schema writes must not run inside it.
+        schema = await EvolveSchemaAsync(auth, schema, null, ops.NewFields, ops.Relations, ct);
+
+        JsonObject echo = [];
+        SaveEvent? saved = null;
+        var updated = await store.UpdateAsync(className, objectId, restriction, async current =>
+        {
+            var next = current.Clone();
+            echo = ops.Apply(next.Data);
+            if (ops.HasAcl) next.Acl = ops.Acl;
+            next.UpdatedAt = ParseDates.Format(time.GetUtcNow());
+            var e = new SaveEvent { Auth = auth, Schema = schema, Original = current, Object = next, ChangedFields = ops.ChangedFields };
+            await triggers.RunBeforeSaveAsync(e, ct);
+            CheckTypes(schema, next.Data);
+            CheckRequiredOnUpdate(schema, next.Data, ops.ChangedFields);
+            saved = e;
+            return new ObjectWrite(next, ops.Relations);
+        }, ct);
+
+        if (updated is null || saved is null)
+            throw className == "_User" && !auth.IsMaster
+                ? new ParseException(ParseError.SessionMissing, auth.IsAuthenticated ? $"Cannot modify user {objectId}." : "Insufficient auth.")
+                : ParseException.NotFound();
+
+        await triggers.RunAfterSaveAsync(saved, ct);
+        Changed?.Invoke(new ObjectChange("updated", className, saved.Original, updated));
+
+        var response = new JsonObject { ["updatedAt"] = updated.UpdatedAt };
+        foreach (var (k, v) in echo) response[k] = v?.DeepClone();
+        foreach (var (k, v) in saved.Response) response[k] = v?.DeepClone();
+        return new WriteResult(response, updated);
+    }
+
+    public async Task DeleteAsync(Auth auth, string className, string objectId, CancellationToken ct)
+    {
+        Names.EnsureValidClass(className);
+        var schema = schemas.Get(className);
+        if (schema is null)
+        {
+            AccessPolicy.CheckClassAccess(auth, className, AccessPolicy.Delete);
+            throw auth.IsMaster ? ParseException.NotFound() : NonExistentClass(className);
+        }
+        var restriction = AccessPolicy.WriteRestriction(auth, schema, AccessPolicy.Delete);
+        var where = QueryNode.And(new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(objectId)), restriction);
+        var found = await store.FindAsync(new StoreQuery(className, where, [], 0, 1), ct);
+        var existing = found.Count > 0 ? found[0] : null;
+        if (existing is null) throw NotWritable(auth, className);
+
+        var e = new DeleteEvent { Auth = auth, Schema = schema, Object = existing };
+        await triggers.RunBeforeDeleteAsync(e, ct);
+        var deleted = await store.DeleteAsync(className, objectId, restriction, ct) ?? throw NotWritable(auth, className);
+        await triggers.RunAfterDeleteAsync(e, ct);
+        Changed?.Invoke(new ObjectChange("deleted", className, deleted, null));
+    }
+
+    private static ParseException NotWritable(Auth auth, string className) =>
+        className == "_User" && !auth.IsMaster
+            ? new ParseException(ParseError.SessionMissing, auth.IsAuthenticated ? "Insufficient auth to delete user" : "Insufficient auth.")
+            : ParseException.NotFound();
+
+    /// <summary>
+    /// The partition owner (Cosmos partition key): the user itself for _User, else the user the object is
+    /// created by or for, else the caller. Fixed at creation so an object never moves between partitions.
+    /// </summary>
+    private static string OwnerOf(string className, string objectId, JsonObject data, Auth auth)
+    {
+        if (className == "_User") return objectId;
+        foreach (var field in new[] { "createdBy", "user", "assignedTo" })
+            if (data[field] is JsonObject p && p["className"]?.ToString() == "_User" && p["objectId"]?.ToString() is { } id) return id;
+        return auth.UserId ?? "_shared";
+    }
+
+    private async Task<ClassSchema> EvolveSchemaAsync(Auth auth, ClassSchema schema, JsonObject? data,
+        Dictionary<string, FieldDefinition> opFields, List<RelationChange> relations, CancellationToken ct)
+    {
+        var newFields = new Dictionary<string, FieldDefinition>(opFields, StringComparer.Ordinal);
+        if (data is not null)
+        {
+            // Values set by hooks count too; validate every top-level value against the schema.
+            foreach (var (key, value) in data)
+            {
+                if (key.StartsWith('_')) continue;
+                var implied = ValueCodec.InferType(value);
+                if (implied is null) continue;
+                var existing = schema.Field(key);
+                if (existing is null) { newFields.TryAdd(key, implied); continue; }
+                if (!WriteOperations.Compatible(existing, implied)) throw SchemaService.Mismatch(schema.ClassName, key, existing, implied);
+            }
+        }
+        foreach (var change in relations)
+            if (schema.Field(change.Field) is null) newFields.TryAdd(change.Field, new FieldDefinition(FieldType.Relation, change.TargetClass));
+        if (newFields.Count == 0) return schema;
+        if (!auth.IsMaster && AccessPolicy.CheckClassLevel(auth, schema, AccessPolicy.AddField) is { Count: > 0 } && data is not null)
+            throw new ParseException(ParseError.OperationForbidden, $"Permission denied for action addField on class {schema.ClassName}.");
+        return await schemas.AddFieldsAsync(schema.ClassName, newFields, createClass: false, ct);
+    }
+
+    private static void CheckTypes(ClassSchema schema, JsonObject data)
+    {
+        foreach (var (key, value) in data)
+        {
+            if (key.StartsWith('_')) continue;
+            var implied = ValueCodec.InferType(value);
+            if (implied is null) continue;
+            var existing = schema.Field(key) ?? throw new ParseException(ParseError.IncorrectType, $"Field {key} is not part of the {schema.ClassName} schema.");
+            if (!WriteOperations.Compatible(existing, implied)) throw SchemaService.Mismatch(schema.ClassName, key, existing, implied);
+        }
+    }
+
+    private static bool IsBlank(JsonNode? value) => value is null || (value is JsonValue v && v.TryGetValue(out string? s) && s.Length == 0);
+
+    private static void ApplyDefaultsAndRequired(ClassSchema schema, JsonObject data)
+    {
+        foreach (var (name, field) in schema.Fields)
+        {
+            if (!IsBlank(data[name])) continue;
+            if (field.DefaultValue is not null && data[name] is null) { data[name] = field.DefaultValue.DeepClone(); continue; }
+            if (field.Required) throw new ParseException(ParseError.ValidationError, $"{name} is required");
+        }
+    }
+
+    private static void CheckRequiredOnUpdate(ClassSchema schema, JsonObject data, IReadOnlySet<string> changed)
+    {
+        foreach (var name in changed)
+            if (schema.Field(name) is { Required: true } && IsBlank(data[name]))
+                throw new ParseException(ParseError.ValidationError, $"{name} is required");
+    }
+
+    private static ParseException DuplicateError(string className, string index) => (className, index) switch
+    {
+        ("_User", "username_unique") => new(ParseError.UsernameTaken, "Account already exists for this username."),
+        ("_User", "email_unique") => new(ParseError.EmailTaken, "Account already exists for this email address."),
+        _ => new(ParseError.DuplicateValue, "A duplicate value for a field with unique values was provided"),
+    };
+
+    /// <summary>The parser's view of the caller: sub-queries are restricted exactly like top-level finds.</summary>
+    private sealed class Scope(Auth auth, SchemaService schemas) : IQueryScope
+    {
+        public bool IsMaster => auth.IsMaster;
+        public ClassSchema? Schema(string className) => schemas.Get(className);
+        public QueryNode SubqueryRestriction(ClassSchema schema) => AccessPolicy.ReadRestriction(auth, schema, AccessPolicy.Find);
+        public void EnsureQueryable(ClassSchema schema, string field) => AccessPolicy.EnsureQueryable(auth, schema, field);
+    }
+}

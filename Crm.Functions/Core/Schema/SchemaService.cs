@@ -1,0 +1,351 @@
+using System.Collections.Immutable;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Crm.Functions.Core.Json;
+using Crm.Functions.Storage;
+
+namespace Crm.Functions.Core.Schema;
+
+/// <summary>
+/// The live schema: loaded from the store at start, cached as immutable snapshots, changed only through
+/// this class (under one lock, so two writers cannot add the same field with different types), persisted
+/// before the cache changes. <see cref="Changed"/> lets generated artefacts (GraphQL, docs) rebuild.
+/// </summary>
+internal sealed partial class SchemaService(IObjectStore store) : IDisposable
+{
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private ImmutableDictionary<string, ClassSchema> _classes = ImmutableDictionary<string, ClassSchema>.Empty.WithComparers(StringComparer.Ordinal);
+
+    public event Action? Changed;
+
+    /// <summary>Incremented on every schema change.</summary>
+    public long Version { get; private set; }
+
+    public void Dispose() => _lock.Dispose();
+
+    public ClassSchema? Get(string className) => _classes.GetValueOrDefault(className);
+
+    public IReadOnlyList<ClassSchema> All => [.. _classes.Values.OrderBy(c => c.ClassName, StringComparer.Ordinal)];
+
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        foreach (var schema in await store.LoadSchemasAsync(ct)) _classes = _classes.SetItem(schema.ClassName, schema);
+        foreach (var system in SystemSchemas.All())
+        {
+            var existing = Get(system.ClassName);
+            var merged = existing is null ? system : existing with
+            {
+                Fields = system.Fields.SetItems(existing.Fields),
+                Indexes = existing.Indexes.SetItems(system.Indexes.Where(i => i.Value.Unique)),
+            };
+            if (existing is null || merged != existing) await SaveAsync(merged, ct);
+        }
+    }
+
+    private async Task SaveAsync(ClassSchema schema, CancellationToken ct)
+    {
+        await store.SaveSchemaAsync(schema, ct);
+        _classes = _classes.SetItem(schema.ClassName, schema);
+        Version++;
+        Changed?.Invoke();
+    }
+
+    /// <summary>Adds fields inferred from a write. Existing fields must have the same type (111 otherwise).</summary>
+    public async Task<ClassSchema> AddFieldsAsync(string className, IReadOnlyDictionary<string, FieldDefinition> fields, bool createClass, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            var schema = Get(className);
+            if (schema is null)
+            {
+                if (!createClass) throw new ParseException(ParseError.OperationForbidden, $"This user is not allowed to access non-existent class: {className}");
+                schema = ClassSchema.Create(className);
+            }
+            var builder = schema.Fields.ToBuilder();
+            foreach (var (name, field) in fields)
+            {
+                if (builder.TryGetValue(name, out var existing))
+                {
+                    if (!existing.SameTypeAs(field) && !(existing.Type == FieldType.Pointer && field.Type == FieldType.Pointer && field.TargetClasses.All(existing.Targets)))
+                        throw Mismatch(className, name, existing, field);
+                    continue;
+                }
+                builder[name] = field;
+            }
+            var next = schema with { Fields = builder.ToImmutable() };
+            if (next != schema || Get(className) is null) await SaveAsync(next, ct);
+            return next;
+        }
+        finally { _lock.Release(); }
+    }
+
+    public static ParseException Mismatch(string className, string field, FieldDefinition expected, FieldDefinition got) =>
+        new(ParseError.IncorrectType, $"schema mismatch for {className}.{field}; expected {expected.Display} but got {got.Display}");
+
+    // ---- /schemas operations (master key) ---------------------------------------------------------------
+
+    public async Task<ClassSchema> CreateClassAsync(string className, JsonObject? fields, JsonObject? clp, JsonObject? indexes, CancellationToken ct)
+    {
+        Names.EnsureValidClass(className);
+        await _lock.WaitAsync(ct);
+        try
+        {
+            if (Get(className) is not null) throw new ParseException(ParseError.InvalidClassName, $"Class {className} already exists.");
+            var schema = ClassSchema.Create(className);
+            schema = ApplyChanges(schema, fields, clp, indexes, out _);
+            await SaveAsync(schema, ct);
+            return schema;
+        }
+        finally { _lock.Release(); }
+    }
+
+    /// <summary>Adds/deletes fields, replaces the CLP, adds/deletes indexes. Deleted fields lose their data.</summary>
+    public async Task<ClassSchema> UpdateClassAsync(string className, JsonObject? fields, JsonObject? clp, JsonObject? indexes, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            var schema = Get(className) ?? throw new ParseException(ParseError.InvalidClassName, $"Class {className} does not exist.");
+            var next = ApplyChanges(schema, fields, clp, indexes, out var deleted);
+            foreach (var (name, isRelation) in deleted) await store.DeleteFieldAsync(className, name, isRelation, ct);
+            await SaveAsync(next, ct);
+            return next;
+        }
+        finally { _lock.Release(); }
+    }
+
+    public async Task DeleteClassAsync(string className, Func<Task<long>> countObjects, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            if (Get(className) is null) return;
+            if (Names.SystemClasses.Contains(className))
+                throw new ParseException(ParseError.InvalidSchemaOperation, $"Class {className} is a system class and cannot be dropped.");
+            var count = await countObjects();
+            if (count > 0) throw new ParseException(ParseError.InvalidSchemaOperation, $"Class {className} is not empty, contains {count} objects, cannot drop schema.");
+            await store.DropClassAsync(className, ct);
+            _classes = _classes.Remove(className);
+            Version++;
+            Changed?.Invoke();
+        }
+        finally { _lock.Release(); }
+    }
+
+    /// <summary>Replaces a field's description (data dictionary); the type stays.</summary>
+    public async Task DescribeAsync(string className, string? classDescription, IReadOnlyDictionary<string, string> fieldDescriptions, CancellationToken ct)
+    {
+        await _lock.WaitAsync(ct);
+        try
+        {
+            var schema = Get(className) ?? throw new ParseException(ParseError.InvalidClassName, $"Class {className} does not exist.");
+            var fields = schema.Fields.ToBuilder();
+            foreach (var (name, description) in fieldDescriptions)
+                if (fields.TryGetValue(name, out var f)) fields[name] = f with { Description = description };
+            await SaveAsync(schema with { Fields = fields.ToImmutable(), Description = classDescription ?? schema.Description }, ct);
+        }
+        finally { _lock.Release(); }
+    }
+
+    private static ClassSchema ApplyChanges(ClassSchema schema, JsonObject? fields, JsonObject? clp, JsonObject? indexes, out List<(string, bool)> deleted)
+    {
+        deleted = [];
+        var builder = schema.Fields.ToBuilder();
+        foreach (var (name, node) in fields ?? [])
+        {
+            if (Names.DefaultFields.Contains(name))
+                throw new ParseException(ParseError.ChangedImmutableField, $"field {name} cannot be {(IsDeleteOp(node) ? "changed" : "added")}");
+            if (!Names.IsValidField(name)) throw new ParseException(ParseError.InvalidKeyName, $"invalid field name: {Names.Truncate(name)}");
+            if (IsDeleteOp(node))
+            {
+                if (!builder.TryGetValue(name, out var existing))
+                    throw new ParseException(ParseError.InvalidSchemaOperation, $"Field {name} does not exist, cannot delete.");
+                builder.Remove(name);
+                deleted.Add((name, existing.Type == FieldType.Relation));
+                continue;
+            }
+            var field = ParseFieldDefinition(name, node);
+            if (builder.TryGetValue(name, out var current))
+            {
+                if (!current.SameTypeAs(field)) throw new ParseException(ParseError.InvalidSchemaOperation, $"Field {name} exists, cannot update.");
+                builder[name] = field with { Description = field.Description ?? current.Description };
+                continue;
+            }
+            builder[name] = field;
+        }
+        var next = schema with { Fields = builder.ToImmutable() };
+        if (clp is not null) next = next with { ClassLevelPermissions = ValidateClp(clp, next) };
+        if (indexes is not null) next = next with { Indexes = ApplyIndexes(next, indexes) };
+        return next;
+    }
+
+    private static bool IsDeleteOp(JsonNode? node) => node is JsonObject o && o["__op"]?.ToString() == "Delete";
+
+    public static FieldDefinition ParseFieldDefinition(string name, JsonNode? node)
+    {
+        if (node is not JsonObject o || o["type"] is not JsonValue t || !t.TryGetValue(out string? type))
+            throw new ParseException(ParseError.IncorrectType, $"invalid field type for {name}");
+        if (!FieldType.All.Contains(type)) throw new ParseException(ParseError.IncorrectType, $"invalid field type: {Names.Truncate(type)}");
+        string? target = null;
+        if (type is FieldType.Pointer or FieldType.Relation)
+        {
+            if (o["targetClass"] is not JsonValue tc || !tc.TryGetValue(out target) || string.IsNullOrEmpty(target))
+                throw new ParseException(ParseError.MissingRequiredField, $"type {type} needs a class name");
+            foreach (var cls in target.Split('|'))
+                if (!Names.IsValidClass(cls.Trim())) throw new ParseException(ParseError.InvalidClassName, $"Invalid classname: {Names.Truncate(cls)}");
+        }
+        var required = o["required"] is JsonValue r && r.TryGetValue(out bool req) && req;
+        var defaultValue = o["defaultValue"];
+        if (defaultValue is not null)
+        {
+            if (type == FieldType.Relation) throw new ParseException(ParseError.IncorrectType, "The 'default value' option is not applicable for Relation");
+            var inferred = ValueCodec.InferType(defaultValue);
+            if (inferred is null || inferred.Type != type)
+                throw new ParseException(ParseError.IncorrectType, $"schema mismatch for {name} default value; expected {type} but got {inferred?.Type ?? "null"}");
+        }
+        var description = o["description"] is JsonValue d && d.TryGetValue(out string? desc) ? desc : null;
+        return new FieldDefinition(type, target, required, defaultValue?.DeepClone(), description);
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9]{1,64}$")]
+    private static partial Regex UserIdPattern();
+
+    [GeneratedRegex("^role:[A-Za-z0-9_\\- ]{1,128}$")]
+    private static partial Regex RolePattern();
+
+    private static readonly HashSet<string> ClpOperations = ["find", "count", "get", "create", "update", "delete", "addField"];
+
+    /// <summary>Validates a CLP as parse-server does (all 107) and returns the replacement CLP.</summary>
+    public static JsonObject ValidateClp(JsonObject clp, ClassSchema schema)
+    {
+        var result = new JsonObject();
+        foreach (var (key, value) in clp)
+        {
+            if (ClpOperations.Contains(key))
+            {
+                if (value is not JsonObject perms) throw InvalidClp($"{key} must be an object");
+                foreach (var (entity, grant) in perms)
+                {
+                    if (entity == "pointerFields")
+                    {
+                        ValidateUserFields(grant, schema, key);
+                        continue;
+                    }
+                    if (entity is not ("*" or "requiresAuthentication") && !RolePattern().IsMatch(entity) && !UserIdPattern().IsMatch(entity))
+                        throw InvalidClp($"'{Names.Truncate(entity)}' is not a valid key for class level permissions");
+                    if (grant is not JsonValue g || !g.TryGetValue(out bool granted) || !granted)
+                        throw InvalidClp($"'{Names.Truncate(grant?.ToJsonString() ?? "null")}' is not a valid value for class level permissions {key}:{entity}:{grant}");
+                }
+            }
+            else if (key is "readUserFields" or "writeUserFields")
+            {
+                ValidateUserFields(value, schema, key);
+            }
+            else if (key == "protectedFields")
+            {
+                if (value is not JsonObject scopes) throw InvalidClp("protectedFields must be an object");
+                foreach (var (_, list) in scopes)
+                {
+                    if (list is not JsonArray fields) throw InvalidClp("protectedFields values must be arrays");
+                    foreach (var f in fields)
+                    {
+                        var name = f?.ToString() ?? "";
+                        if (Names.DefaultFields.Contains(name)) throw InvalidClp($"Default field '{name}' can not be protected");
+                        if (schema.Field(name) is null) throw InvalidClp($"Field '{Names.Truncate(name)}' in protectedFields:{name} does not exist");
+                    }
+                }
+            }
+            else
+            {
+                throw InvalidClp($"{Names.Truncate(key)} is not a valid operation for class level permissions");
+            }
+            result[key] = value?.DeepClone();
+        }
+        return result;
+    }
+
+    private static void ValidateUserFields(JsonNode? value, ClassSchema schema, string key)
+    {
+        if (value is not JsonArray fields) throw InvalidClp($"'{Names.Truncate(value?.ToJsonString() ?? "null")}' is not a valid value for class level permissions {key}");
+        foreach (var f in fields)
+        {
+            var name = f?.ToString() ?? "";
+            var def = schema.Field(name);
+            if (def is null || !((def.Type == FieldType.Pointer && def.Targets("_User")) || def.Type == FieldType.Array))
+                throw InvalidClp($"'{Names.Truncate(name)}' is not a valid column for class level pointer permissions {key}");
+        }
+    }
+
+    private static ParseException InvalidClp(string message) => new(ParseError.InvalidJson, message);
+
+    private static ImmutableSortedDictionary<string, IndexDefinition> ApplyIndexes(ClassSchema schema, JsonObject indexes)
+    {
+        var builder = schema.Indexes.ToBuilder();
+        foreach (var (name, node) in indexes)
+        {
+            if (name == "_id_") continue;
+            if (!Names.IsValidField(name)) throw new ParseException(ParseError.InvalidQuery, $"Invalid index name: {Names.Truncate(name)}");
+            if (IsDeleteOp(node))
+            {
+                if (!builder.ContainsKey(name)) throw new ParseException(ParseError.InvalidQuery, $"Index {name} does not exist, cannot delete.");
+                builder.Remove(name);
+                continue;
+            }
+            if (builder.ContainsKey(name)) throw new ParseException(ParseError.InvalidQuery, $"Index {name} exists, cannot update.");
+            if (node is not JsonObject keys || keys.Count == 0 || keys.Count > 8) throw new ParseException(ParseError.InvalidQuery, $"Index {name} must name 1 to 8 fields.");
+            var list = new List<(string, int)>();
+            foreach (var (field, direction) in keys)
+            {
+                if (!Names.DefaultFields.Contains(field) && schema.Field(field) is null)
+                    throw new ParseException(ParseError.InvalidQuery, $"Field {Names.Truncate(field)} does not exist, cannot add index.");
+                if (field == "ACL") throw new ParseException(ParseError.InvalidQuery, "Cannot index ACL.");
+                var dir = direction is JsonValue dv && dv.TryGetValue(out int d) ? d : 0;
+                if (dir is not (1 or -1)) throw new ParseException(ParseError.InvalidQuery, $"Index {name}: direction of {field} must be 1 or -1.");
+                list.Add((field, dir));
+            }
+            builder[name] = new IndexDefinition(list);
+        }
+        return builder.ToImmutable();
+    }
+}
+
+/// <summary>The built-in classes every Parse server has, with the unique indexes that make their rules race-free.</summary>
+internal static class SystemSchemas
+{
+    public static IEnumerable<ClassSchema> All()
+    {
+        yield return Make("_User", new()
+        {
+            ["username"] = new(FieldType.String),
+            ["password"] = new(FieldType.String),
+            ["email"] = new(FieldType.String),
+            ["emailVerified"] = new(FieldType.Boolean),
+            ["authData"] = new(FieldType.Object),
+        }, ("username", true), ("email", true));
+        yield return Make("_Role", new()
+        {
+            ["name"] = new(FieldType.String),
+            ["users"] = new(FieldType.Relation, "_User"),
+            ["roles"] = new(FieldType.Relation, "_Role"),
+        }, ("name", false));
+        yield return Make("_Session", new()
+        {
+            ["sessionToken"] = new(FieldType.String),
+            ["user"] = new(FieldType.Pointer, "_User"),
+            ["createdWith"] = new(FieldType.Object),
+            ["installationId"] = new(FieldType.String),
+            ["expiresAt"] = new(FieldType.Date),
+            ["restricted"] = new(FieldType.Boolean),
+        }, ("sessionToken", false));
+    }
+
+    private static ClassSchema Make(string className, Dictionary<string, FieldDefinition> fields, params (string Field, bool IgnoreCase)[] unique)
+    {
+        var schema = ClassSchema.Create(className, fields);
+        var indexes = schema.Indexes.ToBuilder();
+        foreach (var (field, ignoreCase) in unique)
+            indexes[field + "_unique"] = new IndexDefinition([(field, 1)], Unique: true, IgnoreCase: ignoreCase);
+        return schema with { Indexes = indexes.ToImmutable() };
+    }
+}

@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Crm.Functions.Core.Json;
+using Crm.Functions.Core.Query;
+using Crm.Functions.Core.Schema;
+using Crm.Functions.Hosting;
+using Crm.Functions.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Core.Users;
+
+internal sealed record SessionInfo(string ObjectId, string Token, string UserId, string ExpiresAt);
+
+/// <summary>
+/// Sessions are ordinary <c>_Session</c> objects. Token look-ups are cached briefly because every request
+/// makes one; every revocation path (logout, session delete, password change) evicts the token here, and
+/// the short expiry bounds how long another instance may still honour a revoked token.
+/// </summary>
+internal sealed class SessionService(IObjectStore store, IOptions<ParseSettings> options, TimeProvider time)
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+    private readonly ConcurrentDictionary<string, (SessionInfo? Session, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+
+    public async Task<SessionInfo> CreateAsync(string userId, string? installationId, string action, string provider, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var token = ObjectIds.NewSessionToken();
+        var expires = ParseDates.Format(now.AddSeconds(options.Value.SessionLengthSeconds));
+        var data = new JsonObject
+        {
+            ["sessionToken"] = token,
+            ["user"] = ValueCodec.Pointer("_User", userId),
+            ["createdWith"] = new JsonObject { ["action"] = action, ["authProvider"] = provider },
+            ["expiresAt"] = new JsonObject { ["__type"] = "Date", ["iso"] = expires },
+        };
+        if (!string.IsNullOrEmpty(installationId)) data["installationId"] = installationId;
+        var obj = new StoredObject
+        {
+            ClassName = "_Session", ObjectId = ObjectIds.New(), OwnerId = userId,
+            CreatedAt = ParseDates.Format(now), UpdatedAt = ParseDates.Format(now),
+            Acl = new JsonObject { [userId] = new JsonObject { ["read"] = true, ["write"] = true } },
+            Data = data,
+        };
+        // One session per user and installation, as parse-server does on login.
+        if (!string.IsNullOrEmpty(installationId))
+            foreach (var old in await FindAsync(Field("user", Ptr(userId)), Field("installationId", new StringValue(installationId)), ct))
+                await DeleteAsync(old, ct);
+        await store.InsertAsync(obj, [], ct);
+        return ToInfo(obj)!;
+    }
+
+    /// <summary>The session for a token, or null when unknown or expired.</summary>
+    public async Task<SessionInfo?> ResolveAsync(string token, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        if (_cache.TryGetValue(token, out var cached) && cached.Until > now) return Valid(cached.Session, now);
+        var found = await FindAsync(Field("sessionToken", new StringValue(token)), QueryNode.True, ct);
+        var session = found.Count > 0 ? ToInfo(found[0]) : null;
+        if (_cache.Count > 100_000) _cache.Clear();
+        _cache[token] = (session, now + CacheFor);
+        return Valid(session, now);
+    }
+
+    private static SessionInfo? Valid(SessionInfo? session, DateTimeOffset now) =>
+        session is not null && string.CompareOrdinal(session.ExpiresAt, ParseDates.Format(now)) > 0 ? session : null;
+
+    public async Task RevokeAsync(string token, CancellationToken ct)
+    {
+        foreach (var obj in await FindAsync(Field("sessionToken", new StringValue(token)), QueryNode.True, ct)) await DeleteAsync(obj, ct);
+        Evict(token);
+    }
+
+    public async Task RevokeAllAsync(string userId, CancellationToken ct)
+    {
+        foreach (var obj in await FindAsync(Field("user", Ptr(userId)), QueryNode.True, ct)) await DeleteAsync(obj, ct);
+    }
+
+    public void Evict(string token) => _cache.TryRemove(token, out _);
+
+    private async Task DeleteAsync(StoredObject obj, CancellationToken ct)
+    {
+        await store.DeleteAsync("_Session", obj.ObjectId, QueryNode.True, ct);
+        if (obj.Data["sessionToken"]?.ToString() is { } token) Evict(token);
+    }
+
+    private Task<IReadOnlyList<StoredObject>> FindAsync(QueryNode a, QueryNode b, CancellationToken ct) =>
+        store.FindAsync(new StoreQuery("_Session", QueryNode.And(a, b), [], 0, 1000), ct);
+
+    private static CompareNode Field(string name, QueryValue value) =>
+        new(FieldRef.Of(name, name == "user" ? new FieldDefinition(FieldType.Pointer, "_User") : new FieldDefinition(FieldType.String)), CompareOp.Eq, value);
+
+    private static PointerValue Ptr(string userId) => new("_User", userId);
+
+    public static SessionInfo? ToInfo(StoredObject obj) =>
+        obj.Data["sessionToken"]?.ToString() is { } token && obj.Data["user"]?["objectId"]?.ToString() is { } user
+            ? new SessionInfo(obj.ObjectId, token, user, obj.Data["expiresAt"]?["iso"]?.ToString() ?? "9999")
+            : null;
+}

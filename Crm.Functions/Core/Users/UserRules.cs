@@ -1,0 +1,130 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Crm.Functions.Core.Triggers;
+using Crm.Functions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Core.Users;
+
+/// <summary>
+/// The built-in rules of _User, _Role and _Session, registered as ordinary hooks so they run on every door
+/// (REST, batch, GraphQL). Passwords become bcrypt hashes in an internal field before anything is stored.
+/// </summary>
+internal sealed partial class UserRules(SessionService sessions, RoleService roles, IOptions<ParseSettings> options)
+{
+    private AccountSettings Accounts => options.Value.Accounts;
+
+    [GeneratedRegex("^.+@.+$")]
+    private static partial Regex EmailPattern();
+
+    public void Register(TriggerRegistry triggers)
+    {
+        triggers.BeforeSave("_User", BeforeSaveUser);
+        triggers.AfterSave("_User", AfterSaveUser);
+        triggers.AfterDelete("_User", async (e, ct) => await sessions.RevokeAllAsync(e.Object.ObjectId, ct));
+        triggers.BeforeSave("_Role", BeforeSaveRole);
+        triggers.AfterSave("_Role", (_, _) => { roles.Invalidate(); return ValueTask.CompletedTask; });
+        triggers.AfterDelete("_Role", (_, _) => { roles.Invalidate(); return ValueTask.CompletedTask; });
+        triggers.BeforeSave("_Session", BeforeSaveSession);
+        triggers.AfterDelete("_Session", (e, _) =>
+        {
+            if (e.Object.Data["sessionToken"]?.ToString() is { } token) sessions.Evict(token);
+            return ValueTask.CompletedTask;
+        });
+    }
+
+    private ValueTask BeforeSaveUser(SaveEvent e, CancellationToken ct)
+    {
+        var data = e.Object.Data;
+        if (e.ChangedFields.Contains("emailVerified") && !e.Auth.IsMaster)
+            throw new ParseException(ParseError.OperationForbidden, "Clients aren't allowed to manually update email verification.");
+        if (e.IsCreate || e.ChangedFields.Contains("username"))
+        {
+            if (data["username"] is not JsonValue u || !u.TryGetValue(out string? username) || username.Length == 0 || username.Length > 128)
+                throw new ParseException(ParseError.UsernameMissing, "bad or missing username");
+        }
+        if (e.IsCreate || e.ChangedFields.Contains("email"))
+        {
+            if (data["email"] is { } emailNode)
+            {
+                if (emailNode is not JsonValue ev || !ev.TryGetValue(out string? email) || !EmailPattern().IsMatch(email) || email.Length > 256)
+                    throw new ParseException(ParseError.InvalidEmailAddress, "Email address format is invalid.");
+            }
+        }
+        if (e.IsCreate && data["password"] is null)
+            throw new ParseException(ParseError.PasswordMissing, "password is required");
+        if (data["password"] is { } passwordNode)
+        {
+            if (passwordNode is not JsonValue pv || !pv.TryGetValue(out string? password))
+                throw new ParseException(ParseError.PasswordMissing, "password is required");
+            ValidatePassword(password, data["username"]?.ToString());
+            data["_hashed_password"] = BCrypt.Net.BCrypt.HashPassword(password, Accounts.BcryptCost);
+            data["_password_changed_at"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            data.Remove("password");
+        }
+        if (e.ChangedFields.Contains("authData") && !e.Auth.IsMaster)
+            throw new ParseException(ParseError.OperationForbidden, "authData is managed by the server.");
+
+        // A user can always read and write itself, whatever ACL it sends.
+        var self = e.Object.ObjectId;
+        if (e.Object.Acl is null && e.IsCreate)
+            e.Object.Acl = new JsonObject { [self] = new JsonObject { ["read"] = true, ["write"] = true } };
+        else if (e.Object.Acl is not null && e.ChangedFields.Contains("ACL"))
+            e.Object.Acl[self] = new JsonObject { ["read"] = true, ["write"] = true };
+        return ValueTask.CompletedTask;
+    }
+
+    public void ValidatePassword(string password, string? username)
+    {
+        if (password.Length == 0) throw new ParseException(ParseError.PasswordMissing, "password is required");
+        if (password.Length < Accounts.MinPasswordLength)
+            throw new ParseException(ParseError.ValidationError, $"Password must be at least {Accounts.MinPasswordLength} characters long.");
+        if (password.Length > 256)
+            throw new ParseException(ParseError.ValidationError, "Password must be at most 256 characters long.");
+    }
+
+    private async ValueTask AfterSaveUser(SaveEvent e, CancellationToken ct)
+    {
+        if (e.IsCreate)
+        {
+            var session = await sessions.CreateAsync(e.Object.ObjectId, e.Auth.InstallationId, "signup", "password", ct);
+            e.Response["sessionToken"] = session.Token;
+            return;
+        }
+        if (e.ChangedFields.Contains("password") && !e.Auth.IsMaster)
+        {
+            // A password change revokes every session (stolen tokens die with the old password) and hands back a new one.
+            await sessions.RevokeAllAsync(e.Object.ObjectId, ct);
+            var session = await sessions.CreateAsync(e.Object.ObjectId, e.Auth.InstallationId, "login", "password", ct);
+            e.Response["sessionToken"] = session.Token;
+        }
+    }
+
+    private static ValueTask BeforeSaveRole(SaveEvent e, CancellationToken ct)
+    {
+        if (e.IsCreate || e.ChangedFields.Contains("name"))
+        {
+            if (!e.IsCreate && e.Original?.Data["name"]?.ToString() != e.Object.Data["name"]?.ToString())
+                throw new ParseException(ParseError.InvalidRoleName, "A role's name can only be set before it has been saved.");
+            if (e.Object.Data["name"] is not JsonValue n || !n.TryGetValue(out string? name) || string.IsNullOrEmpty(name))
+                throw new ParseException(ParseError.IncorrectType, "name is required.");
+            if (!RoleNamePattern().IsMatch(name))
+                throw new ParseException(ParseError.InvalidRoleName, "A role's name can be only contain alphanumeric characters, _, -, and spaces.");
+        }
+        if (e.IsCreate && e.Object.Acl is null) throw new ParseException(ParseError.IncorrectType, "ACL is required.");
+        return ValueTask.CompletedTask;
+    }
+
+    [GeneratedRegex("^[0-9A-Za-z_\\- ]{1,128}$")]
+    private static partial Regex RoleNamePattern();
+
+    private static ValueTask BeforeSaveSession(SaveEvent e, CancellationToken ct)
+    {
+        if (e.Auth.IsMaster) return ValueTask.CompletedTask;
+        if (e.ChangedFields.Contains("ACL")) throw new ParseException(ParseError.InvalidKeyName, "Cannot set ACL on a Session.");
+        foreach (var field in new[] { "user", "installationId", "sessionToken", "expiresAt", "createdWith" })
+            if (e.ChangedFields.Contains(field) && !e.IsCreate)
+                throw new ParseException(ParseError.InvalidKeyName, $"Cannot modify field {field} of a Session.");
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,133 @@
+using System.Text.Json.Nodes;
+using Crm.Functions.Core.Json;
+using Crm.Functions.Core.Query;
+using Crm.Functions.Core.Schema;
+using Crm.Functions.Core.Security;
+using Crm.Functions.Hosting;
+using Crm.Functions.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Core.Users;
+
+/// <summary>Log-in, log-out and "who am I". Sign-up is a create of _User through the core (see UserRules).</summary>
+internal sealed class UserService(DataService data, SessionService sessions, RoleService roles, IOptions<ParseSettings> options, TimeProvider time)
+{
+    private const string InvalidCredentials = "Invalid username/password.";
+    // A real bcrypt hash of a random string: unknown users cost the same time as wrong passwords, so
+    // response time does not reveal which usernames exist.
+    private static readonly string DummyHash = BCrypt.Net.BCrypt.HashPassword(Guid.NewGuid().ToString(), 10);
+
+    private AccountSettings Accounts => options.Value.Accounts;
+
+    /// <summary>Builds the caller for a session token; null when the token is unknown or expired.</summary>
+    public async Task<Auth?> AuthFromSessionAsync(string token, string? installationId, CancellationToken ct)
+    {
+        var session = await sessions.ResolveAsync(token, ct);
+        if (session is null) return null;
+        return await AuthForUserAsync(session.UserId, token, installationId, ct);
+    }
+
+    public async Task<Auth> AuthForUserAsync(string userId, string? token, string? installationId, CancellationToken ct) => new()
+    {
+        UserId = userId,
+        SessionToken = token,
+        InstallationId = installationId,
+        Roles = await roles.RolesOfAsync(userId, ct),
+    };
+
+    public async Task<JsonObject> LogInAsync(string? username, string? email, string? password, string? installationId, bool createSession, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(username) && string.IsNullOrEmpty(email))
+            throw new ParseException(ParseError.UsernameMissing, "username/email is required.");
+        if (string.IsNullOrEmpty(password)) throw new ParseException(ParseError.PasswordMissing, "password is required.");
+        if (username?.Length > 256 || email?.Length > 256 || password.Length > 256)
+            throw new ParseException(ParseError.ObjectNotFound, InvalidCredentials);
+
+        var user = await FindUserAsync(username, email, ct);
+        var hash = user?.Data["_hashed_password"]?.ToString();
+        var passwordOk = BCrypt.Net.BCrypt.Verify(password, hash ?? DummyHash);
+        if (user is null || hash is null) throw new ParseException(ParseError.ObjectNotFound, InvalidCredentials);
+
+        var now = time.GetUtcNow();
+        if (user.Data["_account_lockout_expires_at"] is JsonValue lv && lv.TryGetValue(out long lockedUntil) && lockedUntil > now.ToUnixTimeMilliseconds())
+            throw Locked();
+        if (!passwordOk)
+        {
+            await RecordFailureAsync(user.ObjectId, ct);
+            throw new ParseException(ParseError.ObjectNotFound, InvalidCredentials);
+        }
+        // An empty ACL locks the user out (Parse's convention for disabled accounts).
+        if (user.Acl is { Count: 0 }) throw new ParseException(ParseError.ObjectNotFound, InvalidCredentials);
+        if (user.Data.ContainsKey("_failed_login_count")) await ResetFailuresAsync(user.ObjectId, ct);
+
+        string? token = null;
+        if (createSession) token = (await sessions.CreateAsync(user.ObjectId, installationId, "login", "password", ct)).Token;
+        return await MeAsync(user.ObjectId, token, ct);
+    }
+
+    private ParseException Locked() => new(ParseError.ObjectNotFound,
+        $"Your account is locked due to multiple failed login attempts. Please try again after {Accounts.LockoutMinutes} minute(s)");
+
+    private async Task<StoredObject?> FindUserAsync(string? username, string? email, CancellationToken ct)
+    {
+        QueryNode Eq(string field, string value) => new CompareNode(FieldRef.Of(field, new FieldDefinition(FieldType.String)), CompareOp.Eq, new StringValue(value));
+        var where = (username, email) switch
+        {
+            ({ } u, { } e) => QueryNode.And(Eq("username", u), Eq("email", e)),
+            (null or "", { } e) => Eq("email", e),
+            ({ } u, _) => QueryNode.Or(Eq("username", u), Eq("email", u)),
+            _ => QueryNode.False,
+        };
+        var found = await data.Store.FindAsync(new StoreQuery("_User", where, [], 0, 2), ct);
+        // Prefer the username match when a value is both someone's username and someone else's email.
+        return found.FirstOrDefault(u => u.Data["username"]?.ToString() == username) ?? (found.Count > 0 ? found[0] : null);
+    }
+
+    private async Task RecordFailureAsync(string userId, CancellationToken ct)
+    {
+        if (Accounts.LockoutThreshold <= 0) return;
+        await data.Store.UpdateAsync("_User", userId, QueryNode.True, current =>
+        {
+            var count = (current.Data["_failed_login_count"] is JsonValue c && c.TryGetValue(out long n) ? n : 0) + 1;
+            current.Data["_failed_login_count"] = count;
+            if (count >= Accounts.LockoutThreshold)
+            {
+                current.Data["_account_lockout_expires_at"] = time.GetUtcNow().AddMinutes(Accounts.LockoutMinutes).ToUnixTimeMilliseconds();
+                current.Data["_failed_login_count"] = 0;
+            }
+            return ValueTask.FromResult<ObjectWrite?>(new ObjectWrite(current, []));
+        }, ct);
+    }
+
+    private Task ResetFailuresAsync(string userId, CancellationToken ct) =>
+        data.Store.UpdateAsync("_User", userId, QueryNode.True, current =>
+        {
+            current.Data.Remove("_failed_login_count");
+            current.Data.Remove("_account_lockout_expires_at");
+            return ValueTask.FromResult<ObjectWrite?>(new ObjectWrite(current, []));
+        }, ct);
+
+    /// <summary>The user as it sees itself (protected fields do not apply), plus the session token.</summary>
+    public async Task<JsonObject> MeAsync(string userId, string? token, CancellationToken ct)
+    {
+        var self = new Auth { UserId = userId, SessionToken = token };
+        var schema = data.Schemas.Get("_User")!;
+        var found = await data.Store.FindAsync(new StoreQuery("_User",
+            new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(userId)), [], 0, 1), ct);
+        if (found.Count == 0) throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
+        var json = data.Encode(self, schema, found[0], []);
+        if (token is not null) json["sessionToken"] = token;
+        return json;
+    }
+
+    public async Task<JsonObject> LogInAsAsync(string? userId, string? installationId, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(userId)) throw new ParseException(ParseError.InvalidValue, "userId must not be empty, null, or undefined");
+        if (!ObjectIds.IsValid(userId)) throw new ParseException(ParseError.ObjectNotFound, "user not found");
+        var found = await data.Store.FindAsync(new StoreQuery("_User",
+            new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(userId)), [], 0, 1), ct);
+        if (found.Count == 0) throw new ParseException(ParseError.ObjectNotFound, "user not found");
+        var session = await sessions.CreateAsync(userId, installationId, "login", "masterkey", ct);
+        return await MeAsync(userId, session.Token, ct);
+    }
+}

@@ -1,0 +1,62 @@
+namespace Crm.Functions.Hosting;
+
+/// <summary>
+/// Every setting the server reads, bound from the "Parse" configuration section, so environment variables
+/// work the same locally and in Azure (<c>Parse__AppId</c>, <c>Parse__MasterKey</c>, …).
+/// </summary>
+internal sealed class ParseSettings
+{
+    public const string Section = "Parse";
+
+    /// <summary>The master key used when none is configured, in Development only.</summary>
+    public const string DevelopmentMasterKey = "crm-dev-master-key";
+
+    public string AppId { get; set; } = "crm";
+    public string? MasterKey { get; set; }
+    public string MountPath { get; set; } = "/parse";
+    public string DataFolder { get; set; } = "./data";
+    /// <summary>"sqlite" (embedded, default) or "cosmos".</summary>
+    public string Store { get; set; } = "sqlite";
+    /// <summary>Public URL of the mount path used in Location headers and file URLs; derived from the request when empty.</summary>
+    public string? PublicServerUrl { get; set; }
+    /// <summary>CIDR ranges from which the master key is accepted. Parse's default: loopback only.</summary>
+    public List<string> MasterKeyIps { get; set; } = ["127.0.0.1/32", "::1/128"];
+    public string? JavaScriptKey { get; set; }
+    public string? RestApiKey { get; set; }
+    public string? ClientKey { get; set; }
+    public string? DotNetKey { get; set; }
+    public bool AllowClientClassCreation { get; set; }
+    public int SessionLengthSeconds { get; set; } = 31_536_000;
+    public LimitSettings Limits { get; set; } = new();
+    public AccountSettings Accounts { get; set; } = new();
+}
+
+/// <summary>Account protection: lockout, password policy, bcrypt cost, and the login/sign-up rate limit.</summary>
+internal sealed class AccountSettings
+{
+    /// <summary>Failed logins before the account locks; 0 turns lockout off.</summary>
+    public int LockoutThreshold { get; set; } = 5;
+    public int LockoutMinutes { get; set; } = 15;
+    public int MinPasswordLength { get; set; } = 8;
+    /// <summary>bcrypt work factor; 10 is parse-server's, so migrated hashes verify unchanged.</summary>
+    public int BcryptCost { get; set; } = 10;
+    /// <summary>Login and sign-up requests allowed per client IP per minute; 0 turns the limit off.</summary>
+    public int AuthRequestsPerMinute { get; set; } = 60;
+}
+
+/// <summary>Documented limits: each one turns an abusive request into a clear error instead of an accident.</summary>
+internal sealed class LimitSettings
+{
+    public long MaxBodyBytes { get; set; } = 10 * 1024 * 1024;
+    public int MaxRequestHeadersBytes { get; set; } = 32 * 1024;
+    public int DefaultLimit { get; set; } = 100;
+    /// <summary>Larger limits are clamped silently, as parse-server's maxLimit does.</summary>
+    public int MaxLimit { get; set; } = 1000;
+    public int MaxSkip { get; set; } = 1_000_000;
+    public int MaxIncludeDepth { get; set; } = 5;
+    public int MaxBatchSize { get; set; } = 50;
+    public int MaxInValues { get; set; } = 10_000;
+    public int MaxOrBranches { get; set; } = 100;
+    public int MaxQueryDepth { get; set; } = 16;
+    public int RegexTimeoutMilliseconds { get; set; } = 250;
+}

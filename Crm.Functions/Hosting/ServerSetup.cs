@@ -1,0 +1,110 @@
+using System.Net;
+using Crm.Functions.Core;
+using Crm.Functions.Core.Query;
+using Crm.Functions.Core.Schema;
+using Crm.Functions.Core.Triggers;
+using Crm.Functions.Core.Users;
+using Crm.Functions.Http;
+using Crm.Functions.Storage;
+using Crm.Functions.Storage.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Hosting;
+
+/// <summary>Wires the server: settings (validated at start), the store, the core, and the Parse routes.</summary>
+internal static class ServerSetup
+{
+    public static void AddCrmServer(this WebApplicationBuilder builder)
+    {
+        // Run by the Azure Functions host as a custom handler, the app must listen where the host says.
+        var port = Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT");
+        if (!string.IsNullOrEmpty(port)) builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        else if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls("http://127.0.0.1:1337");
+
+        var settings = builder.Configuration.GetSection(ParseSettings.Section).Get<ParseSettings>() ?? new ParseSettings();
+        if (string.IsNullOrEmpty(settings.MasterKey) && builder.Environment.IsDevelopment())
+            builder.Configuration[$"{ParseSettings.Section}:MasterKey"] = ParseSettings.DevelopmentMasterKey;
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = settings.Limits.MaxBodyBytes + 1;
+            kestrel.Limits.MaxRequestHeadersTotalSize = settings.Limits.MaxRequestHeadersBytes;
+        });
+
+        var services = builder.Services;
+        services.AddOptions<ParseSettings>().Bind(builder.Configuration.GetSection(ParseSettings.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ParseSettings>, ParseSettingsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IObjectStore>(sp => CreateStore(sp.GetRequiredService<IOptions<ParseSettings>>().Value, builder.Environment.ContentRootPath));
+        services.AddSingleton<SchemaService>();
+        services.AddSingleton<TriggerRegistry>();
+        services.AddSingleton<DataService>();
+        services.AddSingleton<SessionService>();
+        services.AddSingleton<RoleService>();
+        services.AddSingleton<UserService>();
+        services.AddSingleton<UserRules>();
+        services.AddSingleton(BuildRouter);
+    }
+
+    private static IObjectStore CreateStore(ParseSettings settings, string contentRoot) => settings.Store switch
+    {
+        "sqlite" => new SqliteObjectStore(Path.Combine(Path.GetFullPath(settings.DataFolder, contentRoot), "crm.db")),
+        _ => throw new InvalidOperationException($"Setting Parse:Store has an unknown value '{settings.Store}'."),
+    };
+
+    private static ParseRouter BuildRouter(IServiceProvider sp)
+    {
+        var router = new ParseRouter();
+        var data = sp.GetRequiredService<DataService>();
+        var settings = sp.GetRequiredService<IOptions<ParseSettings>>().Value;
+        UsersApi.Map(router, data, sp.GetRequiredService<UserService>(), sp.GetRequiredService<SessionService>());
+        ObjectsApi.Map(router, data);
+        ObjectsApi.MapAliases(router, data);
+        SchemasApi.Map(router, sp.GetRequiredService<SchemaService>(), data);
+        BatchApi.Map(router, settings);
+        ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>());
+        return router;
+    }
+
+    public static void UseCrmServer(this WebApplication app)
+    {
+        app.UseMiddleware<ParseMiddleware>();
+    }
+
+    /// <summary>Opens the store, loads the schema and registers the built-in rules before the first request.</summary>
+    public static async Task InitializeCrmServerAsync(this WebApplication app)
+    {
+        var sp = app.Services;
+        var settings = sp.GetRequiredService<IOptions<ParseSettings>>().Value;
+        ParseRegex.MatchTimeout = TimeSpan.FromMilliseconds(settings.Limits.RegexTimeoutMilliseconds);
+        await sp.GetRequiredService<IObjectStore>().InitializeAsync(CancellationToken.None);
+        await sp.GetRequiredService<SchemaService>().InitializeAsync(CancellationToken.None);
+        sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());
+    }
+}
+
+/// <summary>Fails start-up with a message naming the setting, instead of failing on the first request.</summary>
+internal sealed class ParseSettingsValidator : IValidateOptions<ParseSettings>
+{
+    public ValidateOptionsResult Validate(string? name, ParseSettings s)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(s.AppId)) errors.Add("Setting Parse:AppId (env Parse__AppId) must not be empty.");
+        if (string.IsNullOrWhiteSpace(s.MasterKey))
+            errors.Add("Setting Parse:MasterKey (env Parse__MasterKey) is required outside Development.");
+        else if (s.MasterKey.Length < 12) errors.Add("Setting Parse:MasterKey must be at least 12 characters long.");
+        if (!s.MountPath.StartsWith('/') || s.MountPath.Length < 2 || s.MountPath.EndsWith('/'))
+            errors.Add($"Setting Parse:MountPath must start with '/' and not end with one (got '{s.MountPath}').");
+        if (s.Store is not ("sqlite" or "cosmos")) errors.Add($"Setting Parse:Store must be 'sqlite' or 'cosmos' (got '{s.Store}').");
+        foreach (var range in s.MasterKeyIps)
+            if (!IPNetwork.TryParse(range, out _)) errors.Add($"Setting Parse:MasterKeyIps has an invalid CIDR range '{range}'.");
+        if (s.SessionLengthSeconds <= 0) errors.Add("Setting Parse:SessionLengthSeconds must be positive.");
+        var l = s.Limits;
+        if (l.MaxBodyBytes <= 0 || l.DefaultLimit <= 0 || l.MaxLimit <= 0 || l.MaxBatchSize <= 0 || l.MaxInValues <= 0
+            || l.MaxOrBranches <= 0 || l.MaxQueryDepth <= 0 || l.RegexTimeoutMilliseconds <= 0 || l.MaxIncludeDepth <= 0)
+            errors.Add("Settings under Parse:Limits must all be positive.");
+        if (s.Accounts.BcryptCost is < 4 or > 31) errors.Add("Setting Parse:Accounts:BcryptCost must be between 4 and 31.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

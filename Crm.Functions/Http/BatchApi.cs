@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Crm.Functions.Core;
+using Crm.Functions.Hosting;
+
+namespace Crm.Functions.Http;
+
+/// <summary>
+/// POST /batch: each sub-request is routed through the same <see cref="ParseRouter"/> with the outer
+/// request's caller (sub-requests cannot carry their own credentials), in order, and answers
+/// <c>{"success":…}</c> or <c>{"error":…}</c> in a bare array.
+/// </summary>
+internal static class BatchApi
+{
+    public static void Map(ParseRouter router, ParseSettings settings)
+    {
+        router.Add("batch", "POST", "/batch", async (call, ct) =>
+        {
+            if (call.Body["requests"] is not JsonArray requests) throw new ParseException(ParseError.InvalidJson, "requests must be an array");
+            if (requests.Count > settings.Limits.MaxBatchSize)
+                throw new ParseException(ParseError.InvalidJson, $"A batch may hold at most {settings.Limits.MaxBatchSize} requests.");
+            if (call.Body["transaction"] is JsonValue t && t.TryGetValue(out bool transaction) && transaction && requests.Count > 1)
+                throw new ParseException(ParseError.InvalidQuery, "Batch transactions are not supported by this server; send the requests without transaction: true.");
+
+            // Route everything first: an unroutable path fails the whole batch before anything runs.
+            var planned = new List<(ParseRoute Route, Dictionary<string, string> Values, string Method, string Path, JsonObject Body)>();
+            foreach (var item in requests)
+            {
+                if (item is not JsonObject request || request["method"] is not JsonValue mv || !mv.TryGetValue(out string? method)
+                    || request["path"] is not JsonValue pv || !pv.TryGetValue(out string? path))
+                    throw new ParseException(ParseError.InvalidJson, "each batch request needs a method and a path");
+                var relative = Relative(path, settings.MountPath)
+                               ?? throw new ParseException(ParseError.InvalidJson, $"cannot route batch path {Core.Json.Names.Truncate(path)}");
+                var (route, values) = router.Match(method.ToUpperInvariant(), relative.Path)
+                                      ?? throw new ParseException(ParseError.InvalidJson, $"cannot route batch path {Core.Json.Names.Truncate(path)}");
+                if (route.Function == "batch") throw new ParseException(ParseError.InvalidJson, "batch requests cannot be nested");
+                var body = request["body"] switch
+                {
+                    null => new JsonObject(),
+                    JsonObject o => (JsonObject)o.DeepClone(),
+                    _ => throw new ParseException(ParseError.InvalidJson, "batch request body must be an object"),
+                };
+                foreach (var (key, value) in relative.Query) body.TryAdd(key, value);
+                planned.Add((route, values, method.ToUpperInvariant(), relative.Path, body));
+            }
+
+            var results = new JsonArray();
+            foreach (var (route, values, method, path, body) in planned)
+            {
+                try
+                {
+                    if (route.MasterOnly && !call.Auth.IsMaster) throw new UnauthorizedException("unauthorized: master key is required");
+                    var sub = new ParseCall
+                    {
+                        Method = method, Path = path, Body = body, Auth = call.Auth, Route = values, ServerUrl = call.ServerUrl,
+                        InstallationId = call.InstallationId, RemoteIp = call.RemoteIp, RawSessionToken = call.RawSessionToken,
+                    };
+                    var result = await route.Handler(sub, ct);
+                    results.Add(new JsonObject { ["success"] = result.Body });
+                }
+                catch (ParseException e)
+                {
+                    results.Add(new JsonObject { ["error"] = ErrorResponses.Body(e.Code, e.Message) });
+                }
+                catch (UnauthorizedException e)
+                {
+                    results.Add(new JsonObject { ["error"] = ErrorResponses.Body(ParseError.OperationForbidden, e.Message) });
+                }
+            }
+            return ApiResult.Ok(results);
+        });
+    }
+
+    /// <summary>Strips the mount path (Android sends full URL paths, the JS SDK "/parse/classes/…").</summary>
+    private static (string Path, Dictionary<string, JsonNode?> Query)? Relative(string path, string mountPath)
+    {
+        if (Uri.TryCreate(path, UriKind.Absolute, out var absolute) && absolute.Scheme is "http" or "https") path = absolute.PathAndQuery;
+        var query = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+        var q = path.IndexOf('?', StringComparison.Ordinal);
+        if (q >= 0)
+        {
+            foreach (var pair in path[(q + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                var key = Uri.UnescapeDataString(eq < 0 ? pair : pair[..eq]);
+                var text = eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..]);
+                try { query[key] = JsonNode.Parse(text) ?? JsonValue.Create(text); }
+                catch (JsonException) { query[key] = JsonValue.Create(text); }
+            }
+            path = path[..q];
+        }
+        var mount = "/" + mountPath.Trim('/');
+        if (path.StartsWith(mount + "/", StringComparison.Ordinal)) return (path[mount.Length..], query);
+        return null;
+    }
+}

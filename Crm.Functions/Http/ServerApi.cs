@@ -1,0 +1,43 @@
+using System.Text.Json.Nodes;
+using Crm.Functions.Core;
+using Crm.Functions.Core.Triggers;
+
+namespace Crm.Functions.Http;
+
+/// <summary>/health, /serverInfo and Cloud-Code-style functions.</summary>
+internal static class ServerApi
+{
+    public const string Version = "1.0.0";
+
+    public static void Map(ParseRouter router, TriggerRegistry triggers)
+    {
+        router.Add("health", "GET,POST", "/health", (_, _) => Task.FromResult(ApiResult.Ok(new JsonObject { ["status"] = "ok" })));
+        router.Add("serverInfo", "GET", "/serverInfo", (_, _) => Task.FromResult(ApiResult.Ok(new JsonObject
+        {
+            ["parseServerVersion"] = Version,
+            // Feature flags tell Parse Dashboard which screens work; only what is implemented is claimed.
+            ["features"] = new JsonObject
+            {
+                ["globalConfig"] = new JsonObject { ["create"] = false, ["read"] = false, ["update"] = false, ["delete"] = false },
+                ["hooks"] = new JsonObject { ["create"] = false, ["read"] = false, ["update"] = false, ["delete"] = false },
+                ["cloudCode"] = new JsonObject { ["jobs"] = false },
+                ["logs"] = new JsonObject { ["level"] = false, ["size"] = false, ["order"] = false, ["until"] = false, ["from"] = false },
+                ["push"] = new JsonObject { ["immediatePush"] = false, ["scheduledPush"] = false, ["storedPushData"] = false, ["pushAudiences"] = false, ["localization"] = false },
+                ["schemas"] = new JsonObject
+                {
+                    ["addField"] = true, ["removeField"] = true, ["addClass"] = true, ["removeClass"] = true,
+                    ["clearAllDataFromClass"] = true, ["exportClass"] = false, ["editClassLevelPermissions"] = true, ["editPointerPermissions"] = true,
+                },
+                ["settings"] = new JsonObject { ["securityCheck"] = false },
+            },
+        })), masterOnly: true);
+
+        router.Add("functions", "GET,POST", "/functions/{name}", async (call, ct) =>
+        {
+            var name = call.RouteValue("name");
+            var function = triggers.Function(name) ?? throw new ParseException(ParseError.ScriptFailed, $"Invalid function: \"{Core.Json.Names.Truncate(name)}\"");
+            var result = await function(new FunctionCall(call.Auth, call.Body), ct);
+            return ApiResult.Ok(new JsonObject { ["result"] = result });
+        });
+    }
+}

@@ -1,0 +1,59 @@
+using System.Text.Json.Nodes;
+using Crm.Functions.Core;
+using Crm.Functions.Core.Users;
+
+namespace Crm.Functions.Http;
+
+/// <summary>Sign-up, log-in/out, the current user, and sessions (Parse REST §12–13).</summary>
+internal static class UsersApi
+{
+    public static void Map(ParseRouter router, DataService data, UserService users, SessionService sessions)
+    {
+        router.Add("users", "GET", "/users/me", async (call, ct) =>
+        {
+            if (call.Auth.UserId is null) throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
+            return ApiResult.Ok(await users.MeAsync(call.Auth.UserId, call.Auth.SessionToken, ct));
+        });
+        // Sign-up is a create of _User; UserRules hashes the password and adds the session token.
+        router.Add("users", "POST", "/users", (call, ct) => ObjectsApi.Create(data, call, "_User", ct));
+
+        router.Add("login", "GET,POST", "/login", async (call, ct) =>
+            ApiResult.Ok(await users.LogInAsync(Text(call.Body, "username"), Text(call.Body, "email"), Text(call.Body, "password"), call.InstallationId, true, ct)));
+        router.Add("verifyPassword", "GET,POST", "/verifyPassword", async (call, ct) =>
+            ApiResult.Ok(await users.LogInAsync(Text(call.Body, "username"), Text(call.Body, "email"), Text(call.Body, "password"), call.InstallationId, false, ct)));
+        router.Add("loginAs", "POST", "/loginAs", async (call, ct) =>
+            ApiResult.Ok(await users.LogInAsAsync(Text(call.Body, "userId"), call.InstallationId, ct)), masterOnly: true);
+        router.Add("logout", "POST", "/logout", async (call, ct) =>
+        {
+            if (call.Auth.SessionToken is { } token)
+            {
+                if (await sessions.ResolveAsync(token, ct) is null) throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
+                await sessions.RevokeAsync(token, ct);
+            }
+            return ApiResult.Empty();
+        });
+
+        router.Add("sessions", "GET", "/sessions/me", async (call, ct) =>
+        {
+            var token = call.RawSessionToken ?? throw new ParseException(ParseError.InvalidSessionToken, "Session token required.");
+            var session = await sessions.ResolveAsync(token, ct) ?? throw new ParseException(ParseError.InvalidSessionToken, "Session token not found.");
+            var auth = await users.AuthForUserAsync(session.UserId, token, call.InstallationId, ct);
+            var json = await data.GetAsync(auth, "_Session", session.ObjectId, null, ct);
+            return ApiResult.Ok(json);
+        });
+        router.Add("sessions", "POST", "/sessions", async (call, ct) =>
+        {
+            if (call.Auth.IsMaster) return await ObjectsApi.Create(data, call, "_Session", ct);
+            var userId = call.Auth.UserId ?? throw new ParseException(ParseError.InvalidSessionToken, "Session token required.");
+            if (call.Body.ContainsKey("ACL")) throw new ParseException(ParseError.InvalidKeyName, "Cannot set ACL on a Session.");
+            var session = await sessions.CreateAsync(userId, call.InstallationId, "create", "password", ct);
+            var auth = await users.AuthForUserAsync(userId, session.Token, call.InstallationId, ct);
+            var json = await data.GetAsync(auth, "_Session", session.ObjectId, null, ct);
+            return ApiResult.Created(json, $"{call.ServerUrl}/sessions/{session.ObjectId}");
+        });
+    }
+
+    private static string? Text(JsonObject body, string key) =>
+        body[key] is JsonValue v && v.TryGetValue(out string? s) ? s : body[key] is null ? null
+            : throw new ParseException(ParseError.ObjectNotFound, "Invalid username/password.");
+}

@@ -1,0 +1,454 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Crm.Functions.Core.Query;
+using Crm.Functions.Core.Schema;
+using Microsoft.Data.Sqlite;
+
+namespace Crm.Functions.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode, one table per class holding JSON documents, expression
+/// indexes for declared schema indexes, and a relations table. SQLite has a single writer, so writes go
+/// through one connection under a lock — which is also what makes read-modify-write (Increment) atomic —
+/// while reads use a small pool of connections that WAL lets run beside the writer.
+/// </summary>
+internal sealed class SqliteObjectStore : IObjectStore
+{
+    private readonly string _path;
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentBag<SqliteConnection> _readers = [];
+    private readonly ConcurrentDictionary<string, bool> _tables = new(StringComparer.Ordinal);
+    private SqliteConnection? _writer;
+
+    public SqliteObjectStore(string path)
+    {
+        _path = Path.GetFullPath(path);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = _path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Kind => "sqlite";
+
+    public string FilePath => _path;
+
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        try
+        {
+            _writer = await OpenAsync(ct);
+            await ExecAsync(_writer, "PRAGMA journal_mode = WAL;", ct);
+            var check = await ScalarAsync(_writer, "PRAGMA quick_check;", ct);
+            if (!string.Equals(check as string, "ok", StringComparison.Ordinal))
+                throw new InvalidOperationException($"The data file {_path} failed SQLite's integrity check ({check}); it was left untouched.");
+            await ExecAsync(_writer, """
+                CREATE TABLE IF NOT EXISTS "_schema" (class_name TEXT PRIMARY KEY, json TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS "_relations" (owner_class TEXT NOT NULL, field TEXT NOT NULL, owner_id TEXT NOT NULL, related_id TEXT NOT NULL,
+                    PRIMARY KEY (owner_class, field, owner_id, related_id)) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS "_relations_related" ON "_relations" (owner_class, field, related_id);
+                """, ct);
+        }
+        catch (SqliteException e)
+        {
+            throw new InvalidOperationException($"The data file {_path} cannot be used as a SQLite database: {e.Message} It was left untouched.", e);
+        }
+    }
+
+    /// <summary>Runs SQLite's full integrity check; returns "ok" or the problems found.</summary>
+    public async Task<string> IntegrityCheckAsync(CancellationToken ct)
+    {
+        var reader = await RentReaderAsync(ct);
+        try { return (await ScalarAsync(reader, "PRAGMA integrity_check;", ct))?.ToString() ?? ""; }
+        finally { ReturnReader(reader); }
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(ct);
+        await ExecAsync(connection, "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;", ct);
+        connection.CreateFunction("crm_regex", (string pattern, string options, object? value) =>
+            value is string text && ParseRegex.IsMatch(pattern, options, text));
+        return connection;
+    }
+
+    private async Task<SqliteConnection> RentReaderAsync(CancellationToken ct) =>
+        _readers.TryTake(out var connection) ? connection : await OpenAsync(ct);
+
+    private void ReturnReader(SqliteConnection connection)
+    {
+        if (_readers.Count < 16) _readers.Add(connection);
+        else connection.Dispose();
+    }
+
+    private static async Task ExecAsync(SqliteConnection connection, string sql, CancellationToken ct, SqliteTransaction? tx = null)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = tx;
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<object?> ScalarAsync(SqliteConnection connection, string sql, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync(ct);
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteQueryTranslator? translator = null, SqliteTransaction? tx = null)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = tx;
+        if (translator is not null)
+            foreach (var (name, value) in translator.Parameters) command.Parameters.AddWithValue(name, value);
+        return command;
+    }
+
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            var writer = _writer ?? throw new InvalidOperationException("Store not initialized.");
+            await using var tx = (SqliteTransaction)await writer.BeginTransactionAsync(ct);
+            try
+            {
+                var result = await work(writer, tx);
+                await tx.CommitAsync(CancellationToken.None);
+                return result;
+            }
+            catch
+            {
+                await tx.RollbackAsync(CancellationToken.None);
+                throw;
+            }
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19 && e.Message.Contains("UNIQUE", StringComparison.Ordinal))
+        {
+            throw new DuplicateKeyException(UniqueIndexName(e.Message));
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private static string UniqueIndexName(string message)
+    {
+        // "UNIQUE constraint failed: index 'ix__User_username'"
+        var start = message.IndexOf("index '", StringComparison.Ordinal);
+        if (start < 0) return "";
+        start += 7;
+        var end = message.IndexOf('\'', start);
+        var name = end > start ? message[start..end] : "";
+        var last = name.LastIndexOf("__", StringComparison.Ordinal);
+        return last >= 0 ? name[(last + 2)..] : name;
+    }
+
+    // ---- schema -------------------------------------------------------------------------------------
+
+    public async Task<IReadOnlyList<ClassSchema>> LoadSchemasAsync(CancellationToken ct)
+    {
+        var reader = await RentReaderAsync(ct);
+        try
+        {
+            await using var command = Command(reader, "SELECT json FROM \"_schema\"");
+            await using var rows = await command.ExecuteReaderAsync(ct);
+            var list = new List<ClassSchema>();
+            while (await rows.ReadAsync(ct))
+            {
+                var schema = SchemaJson.Deserialize(rows.GetString(0));
+                list.Add(schema);
+                _tables[schema.ClassName] = true;
+            }
+            return list;
+        }
+        finally { ReturnReader(reader); }
+    }
+
+    public Task SaveSchemaAsync(ClassSchema schema, CancellationToken ct) => WriteAsync(async (connection, tx) =>
+    {
+        var table = SqliteQueryTranslator.Table(schema.ClassName);
+        await ExecAsync(connection, $"""
+            CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+                version INTEGER NOT NULL, acl TEXT, rperm TEXT, wperm TEXT, data TEXT NOT NULL);
+            """, ct, tx);
+
+        // Declared indexes become expression indexes over the same expressions the translator emits.
+        var prefix = "ix_" + schema.ClassName + "__";
+        var existing = new List<string>();
+        await using (var list = Command(connection, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $t", null, tx))
+        {
+            list.Parameters.AddWithValue("$t", "c_" + schema.ClassName);
+            await using var rows = await list.ExecuteReaderAsync(ct);
+            while (await rows.ReadAsync(ct)) existing.Add(rows.GetString(0));
+        }
+        foreach (var stale in existing.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !schema.Indexes.ContainsKey(n[prefix.Length..])))
+            await ExecAsync(connection, $"DROP INDEX \"{stale}\"", ct, tx);
+        foreach (var (name, index) in schema.Indexes)
+        {
+            var columns = index.Keys.Select(k =>
+            {
+                var field = WhereParser.ResolveField(k.Field, schema);
+                var expr = SqliteQueryTranslator.SortExpr(field, "");
+                if (index.IgnoreCase) expr = $"lower({expr})";
+                return k.Direction < 0 ? expr + " DESC" : expr;
+            });
+            await ExecAsync(connection,
+                $"CREATE {(index.Unique ? "UNIQUE " : "")}INDEX IF NOT EXISTS \"{prefix}{name}\" ON {table} ({string.Join(", ", columns)})", ct, tx);
+        }
+
+        await using var upsert = Command(connection, "INSERT INTO \"_schema\" (class_name, json) VALUES ($c, $j) ON CONFLICT(class_name) DO UPDATE SET json = excluded.json", null, tx);
+        upsert.Parameters.AddWithValue("$c", schema.ClassName);
+        upsert.Parameters.AddWithValue("$j", SchemaJson.Serialize(schema));
+        await upsert.ExecuteNonQueryAsync(ct);
+        _tables[schema.ClassName] = true;
+        return true;
+    }, ct);
+
+    public Task DropClassAsync(string className, CancellationToken ct) => WriteAsync(async (connection, tx) =>
+    {
+        await ExecAsync(connection, $"DROP TABLE IF EXISTS {SqliteQueryTranslator.Table(className)}", ct, tx);
+        await using var command = Command(connection, "DELETE FROM \"_schema\" WHERE class_name = $c; DELETE FROM \"_relations\" WHERE owner_class = $c;", null, tx);
+        command.Parameters.AddWithValue("$c", className);
+        await command.ExecuteNonQueryAsync(ct);
+        _tables.TryRemove(className, out _);
+        return true;
+    }, ct);
+
+    public Task DeleteFieldAsync(string className, string field, bool isRelation, CancellationToken ct) => WriteAsync(async (connection, tx) =>
+    {
+        if (isRelation)
+        {
+            await using var rel = Command(connection, "DELETE FROM \"_relations\" WHERE owner_class = $c AND field = $f", null, tx);
+            rel.Parameters.AddWithValue("$c", className);
+            rel.Parameters.AddWithValue("$f", field);
+            await rel.ExecuteNonQueryAsync(ct);
+        }
+        else
+        {
+            await ExecAsync(connection, $"UPDATE {SqliteQueryTranslator.Table(className)} SET data = json_remove(data, '$.{field}') WHERE json_type(data, '$.{field}') IS NOT NULL", ct, tx);
+        }
+        return true;
+    }, ct);
+
+    // ---- objects ------------------------------------------------------------------------------------
+
+    private const string Columns = "id, owner_id, created_at, updated_at, version, acl, data";
+
+    public async Task<IReadOnlyList<StoredObject>> FindAsync(StoreQuery query, CancellationToken ct)
+    {
+        if (!_tables.ContainsKey(query.ClassName) || query.Limit <= 0) return [];
+        var translator = new SqliteQueryTranslator();
+        var alias = translator.NewAlias();
+        var where = translator.Where(query.Where, alias, query.ClassName);
+        var sql = $"SELECT {string.Join(", ", Columns.Split(", ").Select(c => alias + "." + c))} FROM {SqliteQueryTranslator.Table(query.ClassName)} {alias} WHERE {where}"
+                  + SqliteQueryTranslator.OrderBy(query.Order, alias) + $" LIMIT {translator.Param(query.Limit)} OFFSET {translator.Param(query.Skip)}";
+        var reader = await RentReaderAsync(ct);
+        try
+        {
+            await using var command = Command(reader, sql, translator);
+            await using var rows = await command.ExecuteReaderAsync(ct);
+            var list = new List<StoredObject>();
+            while (await rows.ReadAsync(ct)) list.Add(Read(rows, query.ClassName));
+            return list;
+        }
+        finally { ReturnReader(reader); }
+    }
+
+    /// <summary>The query plan SQLite picks for a find; used to show that pipeline queries are served by indexes.</summary>
+    public async Task<string> ExplainAsync(StoreQuery query, CancellationToken ct)
+    {
+        var translator = new SqliteQueryTranslator();
+        var alias = translator.NewAlias();
+        var sql = $"EXPLAIN QUERY PLAN SELECT {alias}.id FROM {SqliteQueryTranslator.Table(query.ClassName)} {alias} WHERE {translator.Where(query.Where, alias, query.ClassName)}"
+                  + SqliteQueryTranslator.OrderBy(query.Order, alias) + $" LIMIT {query.Limit}";
+        var reader = await RentReaderAsync(ct);
+        try
+        {
+            await using var command = Command(reader, sql, translator);
+            await using var rows = await command.ExecuteReaderAsync(ct);
+            var lines = new List<string>();
+            while (await rows.ReadAsync(ct)) lines.Add(rows.GetString(3));
+            return string.Join('\n', lines);
+        }
+        finally { ReturnReader(reader); }
+    }
+
+    public async Task<long> CountAsync(string className, QueryNode where, CancellationToken ct)
+    {
+        if (!_tables.ContainsKey(className)) return 0;
+        var translator = new SqliteQueryTranslator();
+        var alias = translator.NewAlias();
+        var sql = $"SELECT COUNT(*) FROM {SqliteQueryTranslator.Table(className)} {alias} WHERE {translator.Where(where, alias, className)}";
+        var reader = await RentReaderAsync(ct);
+        try
+        {
+            await using var command = Command(reader, sql, translator);
+            return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        finally { ReturnReader(reader); }
+    }
+
+    private static StoredObject Read(SqliteDataReader rows, string className) => new()
+    {
+        ClassName = className,
+        ObjectId = rows.GetString(0),
+        OwnerId = rows.GetString(1),
+        CreatedAt = rows.GetString(2),
+        UpdatedAt = rows.GetString(3),
+        ETag = rows.GetInt64(4).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        Acl = rows.IsDBNull(5) ? null : JsonNode.Parse(rows.GetString(5)) as JsonObject,
+        Data = JsonNode.Parse(rows.GetString(6)) as JsonObject ?? [],
+    };
+
+    private static void Bind(SqliteCommand command, StoredObject obj)
+    {
+        command.Parameters.AddWithValue("$id", obj.ObjectId);
+        command.Parameters.AddWithValue("$owner", obj.OwnerId);
+        command.Parameters.AddWithValue("$created", obj.CreatedAt);
+        command.Parameters.AddWithValue("$updated", obj.UpdatedAt);
+        command.Parameters.AddWithValue("$acl", (object?)obj.Acl?.ToJsonString(SqliteJson.Options) ?? DBNull.Value);
+        command.Parameters.AddWithValue("$rperm", Perms(obj.ReadPermissions));
+        command.Parameters.AddWithValue("$wperm", Perms(obj.WritePermissions));
+        command.Parameters.AddWithValue("$data", obj.Data.ToJsonString(SqliteJson.Options));
+    }
+
+    private static object Perms(IReadOnlyList<string>? perms) =>
+        perms is null ? DBNull.Value : JsonSerializer.Serialize(perms, SqliteJson.Options);
+
+    public Task InsertAsync(StoredObject obj, IReadOnlyList<RelationChange> relations, CancellationToken ct) => WriteAsync(async (connection, tx) =>
+    {
+        await using var command = Command(connection,
+            $"INSERT INTO {SqliteQueryTranslator.Table(obj.ClassName)} (id, owner_id, created_at, updated_at, version, acl, rperm, wperm, data) VALUES ($id, $owner, $created, $updated, 1, $acl, $rperm, $wperm, $data)",
+            null, tx);
+        Bind(command, obj);
+        try
+        {
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19 && e.Message.Contains("PRIMARY KEY", StringComparison.Ordinal))
+        {
+            throw new DuplicateKeyException("objectId");
+        }
+        obj.ETag = "1";
+        await ApplyRelationsAsync(connection, tx, obj.ClassName, obj.ObjectId, relations, ct);
+        return true;
+    }, ct);
+
+    public async Task<StoredObject?> UpdateAsync(string className, string objectId, QueryNode restriction,
+        Func<StoredObject, ValueTask<ObjectWrite?>> mutate, CancellationToken ct)
+    {
+        if (!_tables.ContainsKey(className)) return null;
+        return await WriteAsync<StoredObject?>(async (connection, tx) =>
+        {
+            var current = await ReadOneAsync(connection, tx, className, objectId, restriction, ct);
+            if (current is null) return null;
+            var write = await mutate(current.Clone());
+            if (write is null) return null;
+            var next = write.Object;
+            await using var command = Command(connection,
+                $"UPDATE {SqliteQueryTranslator.Table(className)} SET updated_at = $updated, version = version + 1, acl = $acl, rperm = $rperm, wperm = $wperm, data = $data WHERE id = $id",
+                null, tx);
+            Bind(command, next);
+            await command.ExecuteNonQueryAsync(ct);
+            next.ETag = (long.Parse(current.ETag ?? "0", System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await ApplyRelationsAsync(connection, tx, className, objectId, write.Relations, ct);
+            return next;
+        }, ct);
+    }
+
+    public async Task<StoredObject?> DeleteAsync(string className, string objectId, QueryNode restriction, CancellationToken ct)
+    {
+        if (!_tables.ContainsKey(className)) return null;
+        return await WriteAsync<StoredObject?>(async (connection, tx) =>
+        {
+            var current = await ReadOneAsync(connection, tx, className, objectId, restriction, ct);
+            if (current is null) return null;
+            await using var command = Command(connection,
+                $"DELETE FROM {SqliteQueryTranslator.Table(className)} WHERE id = $id; DELETE FROM \"_relations\" WHERE owner_class = $c AND owner_id = $id;", null, tx);
+            command.Parameters.AddWithValue("$id", objectId);
+            command.Parameters.AddWithValue("$c", className);
+            await command.ExecuteNonQueryAsync(ct);
+            return current;
+        }, ct);
+    }
+
+    private static async Task<StoredObject?> ReadOneAsync(SqliteConnection connection, SqliteTransaction tx, string className, string objectId, QueryNode restriction, CancellationToken ct)
+    {
+        var translator = new SqliteQueryTranslator();
+        var alias = translator.NewAlias();
+        var where = translator.Where(QueryNode.And(new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(objectId)), restriction), alias, className);
+        await using var command = Command(connection,
+            $"SELECT {string.Join(", ", Columns.Split(", ").Select(c => alias + "." + c))} FROM {SqliteQueryTranslator.Table(className)} {alias} WHERE {where}", translator, tx);
+        await using var rows = await command.ExecuteReaderAsync(ct);
+        return await rows.ReadAsync(ct) ? Read(rows, className) : null;
+    }
+
+    private static async Task ApplyRelationsAsync(SqliteConnection connection, SqliteTransaction tx, string className, string ownerId, IReadOnlyList<RelationChange> relations, CancellationToken ct)
+    {
+        foreach (var change in relations)
+        {
+            foreach (var id in change.Ids)
+            {
+                await using var command = Command(connection, change.Add
+                    ? "INSERT OR IGNORE INTO \"_relations\" (owner_class, field, owner_id, related_id) VALUES ($c, $f, $o, $r)"
+                    : "DELETE FROM \"_relations\" WHERE owner_class = $c AND field = $f AND owner_id = $o AND related_id = $r", null, tx);
+                command.Parameters.AddWithValue("$c", className);
+                command.Parameters.AddWithValue("$f", change.Field);
+                command.Parameters.AddWithValue("$o", ownerId);
+                command.Parameters.AddWithValue("$r", id);
+                await command.ExecuteNonQueryAsync(ct);
+            }
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> RelatedIdsAsync(string ownerClass, string ownerId, string field, CancellationToken ct)
+    {
+        var reader = await RentReaderAsync(ct);
+        try
+        {
+            await using var command = Command(reader, "SELECT related_id FROM \"_relations\" WHERE owner_class = $c AND field = $f AND owner_id = $o");
+            command.Parameters.AddWithValue("$c", ownerClass);
+            command.Parameters.AddWithValue("$f", field);
+            command.Parameters.AddWithValue("$o", ownerId);
+            await using var rows = await command.ExecuteReaderAsync(ct);
+            var ids = new List<string>();
+            while (await rows.ReadAsync(ct)) ids.Add(rows.GetString(0));
+            return ids;
+        }
+        finally { ReturnReader(reader); }
+    }
+
+    public Task PurgeAsync(string className, CancellationToken ct) =>
+        !_tables.ContainsKey(className) ? Task.CompletedTask : WriteAsync(async (connection, tx) =>
+        {
+            await ExecAsync(connection, $"DELETE FROM {SqliteQueryTranslator.Table(className)}", ct, tx);
+            await using var command = Command(connection, "DELETE FROM \"_relations\" WHERE owner_class = $c", null, tx);
+            command.Parameters.AddWithValue("$c", className);
+            await command.ExecuteNonQueryAsync(ct);
+            return true;
+        }, ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        while (_readers.TryTake(out var reader)) await reader.DisposeAsync();
+        if (_writer is not null)
+        {
+            await _writeLock.WaitAsync();
+            await _writer.DisposeAsync();
+            _writer = null;
+            _writeLock.Release();
+        }
+        _writeLock.Dispose();
+    }
+}

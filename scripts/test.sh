@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need, then runs every test.
+# Each folder under Crm.Functions.Tests/node/ is a small npm project a test drives (the Parse JS SDK,
+# the Cosmos DB API server, ...); tests start and stop their own servers.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+for pkg in Crm.Functions.Tests/node/*/package.json; do
+  [ -e "$pkg" ] || continue
+  dir="$(dirname "$pkg")"
+  echo "== npm install in $dir"
+  if [ -f "$dir/package-lock.json" ]; then
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  else
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done
+
+echo "== dotnet test"
+dotnet test Crm.Functions.sln -c Release --logger "console;verbosity=normal" "$@"
