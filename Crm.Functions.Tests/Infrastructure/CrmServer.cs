@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Crm.Functions.Tests.Infrastructure;
 
@@ -13,9 +15,11 @@ public sealed class CrmServer : WebApplicationFactory<Program>
     public const string MasterKey = "test-master-key-0123456789";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    public CrmServer(IDictionary<string, string?>? settings = null)
+    public CrmServer(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         DataFolder = Path.Combine(Path.GetTempPath(), "crm-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(DataFolder);
         _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
@@ -39,6 +43,7 @@ public sealed class CrmServer : WebApplicationFactory<Program>
         builder.UseSetting("Parse:MasterKey", MasterKey);
         builder.UseSetting("Parse:AppId", AppId);
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+        if (_services is not null) builder.ConfigureTestServices(_services);
     }
 
     /// <summary>A Parse client with the application id set; add a session or master key per call.</summary>

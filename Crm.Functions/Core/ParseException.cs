@@ -38,9 +38,12 @@ internal static class ParseError
 }
 
 /// <summary>A failure the client caused or may see; mapped to <c>{"code","error"}</c> by one place (ErrorResponses).</summary>
-internal sealed class ParseException(int code, string message) : Exception(message)
+internal sealed class ParseException(int code, string message, int? httpStatus = null) : Exception(message)
 {
     public int Code { get; } = code;
+
+    /// <summary>Overrides the status the code implies; only rate limiting (429) needs it.</summary>
+    public int? HttpStatus { get; } = httpStatus;
 
     public static ParseException NotFound() => new(ParseError.ObjectNotFound, "Object not found.");
 }

@@ -26,9 +26,18 @@ internal sealed class ParseSettings
     public string? ClientKey { get; set; }
     public string? DotNetKey { get; set; }
     public bool AllowClientClassCreation { get; set; }
+    /// <summary>
+    /// ACL given to new objects of a class when the request sends none, as ACL JSON where the key
+    /// "$owner" stands for the creating user, e.g. Parse__DefaultAcls__Deal = {"$owner":{"read":true,"write":true}}.
+    /// Classes not listed get no ACL (public), as in Parse.
+    /// </summary>
+    public Dictionary<string, string> DefaultAcls { get; set; } = new(StringComparer.Ordinal);
     public int SessionLengthSeconds { get; set; } = 31_536_000;
     public LimitSettings Limits { get; set; } = new();
     public AccountSettings Accounts { get; set; } = new();
+
+    /// <summary>Set at start when the AzureAd section names a client id; bearer tokens are refused otherwise.</summary>
+    public bool EntraEnabled { get; set; }
 }
 
 /// <summary>Account protection: lockout, password policy, bcrypt cost, and the login/sign-up rate limit.</summary>

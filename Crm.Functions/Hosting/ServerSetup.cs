@@ -7,7 +7,9 @@ using Crm.Functions.Core.Users;
 using Crm.Functions.Http;
 using Crm.Functions.Storage;
 using Crm.Functions.Storage.Sqlite;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
+using Microsoft.Identity.Web;
 
 namespace Crm.Functions.Hosting;
 
@@ -44,7 +46,17 @@ internal static class ServerSetup
         services.AddSingleton<RoleService>();
         services.AddSingleton<UserService>();
         services.AddSingleton<UserRules>();
+        services.AddSingleton<EntraUsers>();
+        services.AddSingleton<AuthRateLimiter>();
         services.AddSingleton(BuildRouter);
+
+        // Microsoft Entra ID bearer tokens (tenant, audience, issuer from the AzureAd section).
+        var entra = builder.Configuration.GetSection("AzureAd");
+        if (!string.IsNullOrEmpty(entra["ClientId"]))
+        {
+            builder.Configuration[$"{ParseSettings.Section}:EntraEnabled"] = "true";
+            services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddMicrosoftIdentityWebApi(builder.Configuration, "AzureAd");
+        }
     }
 
     private static IObjectStore CreateStore(ParseSettings settings, string contentRoot) => settings.Store switch
@@ -58,7 +70,7 @@ internal static class ServerSetup
         var router = new ParseRouter();
         var data = sp.GetRequiredService<DataService>();
         var settings = sp.GetRequiredService<IOptions<ParseSettings>>().Value;
-        UsersApi.Map(router, data, sp.GetRequiredService<UserService>(), sp.GetRequiredService<SessionService>());
+        UsersApi.Map(router, data, sp.GetRequiredService<UserService>(), sp.GetRequiredService<SessionService>(), sp.GetRequiredService<AuthRateLimiter>());
         ObjectsApi.Map(router, data);
         ObjectsApi.MapAliases(router, data);
         SchemasApi.Map(router, sp.GetRequiredService<SchemaService>(), data);
@@ -99,6 +111,14 @@ internal sealed class ParseSettingsValidator : IValidateOptions<ParseSettings>
         if (s.Store is not ("sqlite" or "cosmos")) errors.Add($"Setting Parse:Store must be 'sqlite' or 'cosmos' (got '{s.Store}').");
         foreach (var range in s.MasterKeyIps)
             if (!IPNetwork.TryParse(range, out _)) errors.Add($"Setting Parse:MasterKeyIps has an invalid CIDR range '{range}'.");
+        foreach (var (className, acl) in s.DefaultAcls)
+        {
+            try { Core.WriteOperations.ParseAcl(System.Text.Json.Nodes.JsonNode.Parse(acl.Replace("$owner", "OwnerPlaceholder1", StringComparison.Ordinal))); }
+            catch (Exception e) when (e is System.Text.Json.JsonException or Core.ParseException)
+            {
+                errors.Add($"Setting Parse:DefaultAcls:{className} is not a valid ACL: {e.Message}");
+            }
+        }
         if (s.SessionLengthSeconds <= 0) errors.Add("Setting Parse:SessionLengthSeconds must be positive.");
         var l = s.Limits;
         if (l.MaxBodyBytes <= 0 || l.DefaultLimit <= 0 || l.MaxLimit <= 0 || l.MaxBatchSize <= 0 || l.MaxInValues <= 0

@@ -19,7 +19,7 @@ internal static class ErrorResponses
 
     public static JsonObject Body(int code, string message) => new() { ["code"] = code, ["error"] = message };
 
-    public static ApiResult From(ParseException e) => new(StatusFor(e.Code), Body(e.Code, e.Message));
+    public static ApiResult From(ParseException e) => new(e.HttpStatus ?? StatusFor(e.Code), Body(e.Code, e.Message));
 
     public static ApiResult Unauthorized(string message) => new(403, new JsonObject { ["error"] = message });
 }

@@ -7,6 +7,8 @@ using Crm.Functions.Core;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Users;
 using Crm.Functions.Hosting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Http;
@@ -21,6 +23,7 @@ internal sealed class ParseMiddleware(
     RequestDelegate next,
     ParseRouter router,
     UserService users,
+    EntraUsers entraUsers,
     IOptions<ParseSettings> options,
     ILogger<ParseMiddleware> log)
 {
@@ -209,12 +212,33 @@ internal sealed class ParseMiddleware(
                        ?? Header("X-Parse-Windows-Key") ?? envelope.ClientKey);
 
         var token = Header("X-Parse-Session-Token") ?? envelope.SessionToken;
+        if (string.IsNullOrEmpty(token) && Header("Authorization") is { } authorization
+            && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && route.Function is not ("login" or "logout"))
+            return await EntraAuthAsync(context, installationId, ct);
         // /login ignores any token sent with it; /logout and /sessions/me judge it themselves.
         if (string.IsNullOrEmpty(token) || route.Function is "login" or "logout" || route.Template == "/sessions/me")
             return new Auth { InstallationId = installationId, SessionToken = route.Function is "logout" ? token : null };
         if (token.Length > 128) throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
         return await users.AuthFromSessionAsync(token, installationId, ct)
                ?? throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
+    }
+
+    /// <summary>
+    /// An Entra ID bearer token, validated by Microsoft.Identity.Web's JwtBearer handler (issuer, audience,
+    /// signature, lifetime); the caller then becomes the linked _User, exactly like a session user.
+    /// </summary>
+    private async Task<Auth> EntraAuthAsync(HttpContext context, string? installationId, CancellationToken ct)
+    {
+        if (!_settings.EntraEnabled) throw new ParseException(ParseError.InvalidSessionToken, "Bearer tokens are not accepted: Entra ID is not configured.");
+        var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
+        if (!result.Succeeded || result.Principal is null)
+        {
+            var reason = result.Failure?.Message ?? "no token";
+            log.LogInformation("Rejected a bearer token: {Reason}", reason);
+            throw new ParseException(ParseError.InvalidSessionToken, "Invalid bearer token");
+        }
+        var userId = await entraUsers.UserIdForAsync(result.Principal, ct);
+        return await users.AuthForUserAsync(userId, null, installationId, ct);
     }
 
     private void CheckClientKey(string? presented)

@@ -7,7 +7,7 @@ namespace Crm.Functions.Http;
 /// <summary>Sign-up, log-in/out, the current user, and sessions (Parse REST §12–13).</summary>
 internal static class UsersApi
 {
-    public static void Map(ParseRouter router, DataService data, UserService users, SessionService sessions)
+    public static void Map(ParseRouter router, DataService data, UserService users, SessionService sessions, AuthRateLimiter limiter)
     {
         router.Add("users", "GET", "/users/me", async (call, ct) =>
         {
@@ -15,12 +15,24 @@ internal static class UsersApi
             return ApiResult.Ok(await users.MeAsync(call.Auth.UserId, call.Auth.SessionToken, ct));
         });
         // Sign-up is a create of _User; UserRules hashes the password and adds the session token.
-        router.Add("users", "POST", "/users", (call, ct) => ObjectsApi.Create(data, call, "_User", ct));
+        ParseHandler signUp = (call, ct) =>
+        {
+            limiter.Check(call);
+            return ObjectsApi.Create(data, call, "_User", ct);
+        };
+        router.Add("users", "POST", "/users", signUp);
+        router.Add("classes", "POST", "/classes/_User", signUp);
 
         router.Add("login", "GET,POST", "/login", async (call, ct) =>
-            ApiResult.Ok(await users.LogInAsync(Text(call.Body, "username"), Text(call.Body, "email"), Text(call.Body, "password"), call.InstallationId, true, ct)));
+        {
+            limiter.Check(call);
+            return ApiResult.Ok(await users.LogInAsync(Text(call.Body, "username"), Text(call.Body, "email"), Text(call.Body, "password"), call.InstallationId, true, ct));
+        });
         router.Add("verifyPassword", "GET,POST", "/verifyPassword", async (call, ct) =>
-            ApiResult.Ok(await users.LogInAsync(Text(call.Body, "username"), Text(call.Body, "email"), Text(call.Body, "password"), call.InstallationId, false, ct)));
+        {
+            limiter.Check(call);
+            return ApiResult.Ok(await users.LogInAsync(Text(call.Body, "username"), Text(call.Body, "email"), Text(call.Body, "password"), call.InstallationId, false, ct));
+        });
         router.Add("loginAs", "POST", "/loginAs", async (call, ct) =>
             ApiResult.Ok(await users.LogInAsAsync(Text(call.Body, "userId"), call.InstallationId, ct)), masterOnly: true);
         router.Add("logout", "POST", "/logout", async (call, ct) =>

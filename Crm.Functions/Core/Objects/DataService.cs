@@ -306,7 +306,7 @@ internal sealed class DataService(
             OwnerId = OwnerOf(className, objectId, data, auth),
             CreatedAt = now,
             UpdatedAt = now,
-            Acl = ops.HasAcl ? ops.Acl : null,
+            Acl = ops.HasAcl ? ops.Acl : DefaultAcl(className, auth),
             Data = data,
         };
 
@@ -405,6 +405,19 @@ internal sealed class DataService(
         className == "_User" && !auth.IsMaster
             ? new ParseException(ParseError.SessionMissing, auth.IsAuthenticated ? "Insufficient auth to delete user" : "Insufficient auth.")
             : ParseException.NotFound();
+
+    /// <summary>The configured default ACL of a class, with "$owner" bound to the caller (dropped when there is none).</summary>
+    private JsonObject? DefaultAcl(string className, Auth auth)
+    {
+        if (!_settings.DefaultAcls.TryGetValue(className, out var template)) return null;
+        var acl = WriteOperations.ParseAcl(JsonNode.Parse(template.Replace("$owner", "OwnerPlaceholder1", StringComparison.Ordinal)));
+        if (acl["OwnerPlaceholder1"] is { } owner)
+        {
+            acl.Remove("OwnerPlaceholder1");
+            if (auth.UserId is not null) acl[auth.UserId] = owner.DeepClone();
+        }
+        return acl;
+    }
 
     /// <summary>
     /// The partition owner (Cosmos partition key): the user itself for _User, else the user the object is

@@ -322,7 +322,7 @@ internal static class SystemSchemas
             ["email"] = new(FieldType.String),
             ["emailVerified"] = new(FieldType.Boolean),
             ["authData"] = new(FieldType.Object),
-        }, ("username", true), ("email", true));
+        }, ("username", true), ("email", true), ("authData.entra.id", false));
         yield return Make("_Role", new()
         {
             ["name"] = new(FieldType.String),
@@ -345,7 +345,7 @@ internal static class SystemSchemas
         var schema = ClassSchema.Create(className, fields);
         var indexes = schema.Indexes.ToBuilder();
         foreach (var (field, ignoreCase) in unique)
-            indexes[field + "_unique"] = new IndexDefinition([(field, 1)], Unique: true, IgnoreCase: ignoreCase);
+            indexes[field.Replace('.', '_') + "_unique"] = new IndexDefinition([(field, 1)], Unique: true, IgnoreCase: ignoreCase);
         return schema with { Indexes = indexes.ToImmutable() };
     }
 }

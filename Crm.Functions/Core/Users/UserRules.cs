@@ -51,7 +51,8 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
                     throw new ParseException(ParseError.InvalidEmailAddress, "Email address format is invalid.");
             }
         }
-        if (e.IsCreate && data["password"] is null)
+        // Accounts created from an identity provider (authData, by the server) have no password.
+        if (e.IsCreate && data["password"] is null && !(e.Auth.IsMaster && data["authData"] is JsonObject))
             throw new ParseException(ParseError.PasswordMissing, "password is required");
         if (data["password"] is { } passwordNode)
         {
@@ -85,7 +86,7 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
 
     private async ValueTask AfterSaveUser(SaveEvent e, CancellationToken ct)
     {
-        if (e.IsCreate)
+        if (e.IsCreate && e.Object.Data["_hashed_password"] is not null)
         {
             var session = await sessions.CreateAsync(e.Object.ObjectId, e.Auth.InstallationId, "signup", "password", ct);
             e.Response["sessionToken"] = session.Token;

@@ -1,0 +1,34 @@
+using System.Threading.RateLimiting;
+using Crm.Functions.Core;
+using Crm.Functions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Http;
+
+/// <summary>
+/// Limits log-in and sign-up attempts per client address (a fixed window per minute), so password guessing
+/// and mass account creation are slowed before bcrypt even runs. Account lockout covers a single account;
+/// this covers many accounts from one place. The answer is Parse's 429 with code 100.
+/// </summary>
+internal sealed class AuthRateLimiter : IDisposable
+{
+    private readonly PartitionedRateLimiter<string>? _limiter;
+
+    public AuthRateLimiter(IOptions<ParseSettings> options)
+    {
+        var perMinute = options.Value.Accounts.AuthRequestsPerMinute;
+        if (perMinute <= 0) return;
+        _limiter = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetFixedWindowLimiter(address,
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = perMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+    }
+
+    public void Check(ParseCall call)
+    {
+        if (_limiter is null || call.Auth.IsMaster) return;
+        using var lease = _limiter.AttemptAcquire(call.RemoteIp ?? "unknown");
+        if (!lease.IsAcquired)
+            throw new ParseException(ParseError.ConnectionFailed, "Too many log-in or sign-up attempts. Please try again in a minute.", 429);
+    }
+
+    public void Dispose() => _limiter?.Dispose();
+}
