@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Azure Functions deployment package of the custom handler:
 #
-#   <out>/package/                 the folder azd deploys (azure.yaml `dist`)
-#   <out>/crm-functions.zip        the same content as one zip, for `az functionapp deployment source config-zip`
+#   <out>/package/                 the package as a folder (what `func start` runs locally)
+#   <out>/crm-functions.zip        the same content as one zip: what azd (azure.yaml `dist`) and
+#                                  `az functionapp deployment source config-zip` deploy
 #
 # Package layout (the Functions host expects host.json and <Name>/function.json at the root):
 #   host.json

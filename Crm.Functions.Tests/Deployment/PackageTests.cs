@@ -153,6 +153,25 @@ public sealed class PackageTests(PackageFixture package)
         }
     }
 
+    [Fact]
+    public void azure_yaml_deploys_the_zip_publish_sh_builds_to_a_function_app()
+    {
+        // No YAML parser in the suite: azure.yaml is flat enough to read as "key: value" lines.
+        var settings = File.ReadAllLines(DeploymentFiles.InRepo("azure.yaml"))
+            .Select(l => l.Trim()).Where(l => !l.StartsWith('#') && l.Contains(':', StringComparison.Ordinal))
+            .Select(l => (Key: l[..l.IndexOf(':', StringComparison.Ordinal)], Value: l[(l.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim()))
+            .ToList();
+        string Value(string key) => Assert.Single(settings, s => s.Key == key).Value;
+        Assert.Equal("function", Value("host"));
+        Assert.Equal("custom", Value("language"));
+        Assert.Equal("infra", Value("path"));
+        Assert.Equal("./scripts/publish.sh", Value("run"));
+        // publish.sh with no argument writes to artifacts/, the same file name the fixture's run produced.
+        Assert.Equal("artifacts/" + Path.GetFileName(package.ZipPath), Value("dist"));
+        Assert.Contains("azd-service-name': 'api'", File.ReadAllText(DeploymentFiles.InRepo("infra", "main.bicep")), StringComparison.Ordinal);
+        Assert.Contains("api:", settings.Select(s => s.Key + ":"));
+    }
+
     /// <summary>The app's route table and the function route prefix its mount path implies ("parse/").</summary>
     private static (ParseRouter Router, string Prefix) RouteTable(CrmServer server)
     {
