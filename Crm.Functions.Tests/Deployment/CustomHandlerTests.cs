@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Crm.Functions.Tests.Deployment;
+
+/// <summary>
+/// The published executable started the way the Functions host starts a custom handler: from the
+/// package's app/ folder, in Production, told its port through FUNCTIONS_CUSTOMHANDLER_PORT, and
+/// called with requests as the host forwards them (path, method, headers and body unchanged).
+/// </summary>
+[Collection(PackageTestGroup.Name)]
+public sealed class CustomHandlerTests(PackageFixture package)
+{
+    private const string MasterKey = "handler-test-master-key-0123456789";
+
+    [Fact]
+    public async Task published_handler_serves_forwarded_parse_requests_on_the_host_given_port()
+    {
+        await using var handler = HandlerProcess.Start(package.Extracted, new() { ["Parse__MasterKey"] = MasterKey });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{handler.Port}/") };
+        await handler.WaitForHealthAsync(http);
+
+        using var create = Request(HttpMethod.Post, "parse/classes/Thing", """{"title":"forwarded","amount":3}""", "application/json");
+        create.Headers.Add("X-Parse-Master-Key", MasterKey);
+        using var created = await http.SendAsync(create);
+        var createdBody = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == HttpStatusCode.Created, createdBody);
+        var id = JsonNode.Parse(createdBody)!["objectId"]!.GetValue<string>();
+
+        using var get = Request(HttpMethod.Get, $"parse/classes/Thing/{id}", null, null);
+        get.Headers.Add("X-Parse-Master-Key", MasterKey);
+        using var fetched = await http.SendAsync(get);
+        var fetchedBody = JsonNode.Parse(await fetched.Content.ReadAsStringAsync())!;
+        Assert.Equal(HttpStatusCode.OK, fetched.StatusCode);
+        Assert.Equal("forwarded", fetchedBody["title"]!.GetValue<string>());
+        Assert.Equal(3, fetchedBody["amount"]!.GetValue<int>());
+
+        // The JS SDK: a text/plain POST whose JSON body carries the method and the keys.
+        var envelope = new JsonObject
+        {
+            ["_method"] = "GET",
+            ["_ApplicationId"] = "crm",
+            ["_MasterKey"] = MasterKey,
+            ["where"] = new JsonObject { ["title"] = "forwarded" },
+        }.ToJsonString();
+        using var query = Request(HttpMethod.Post, "parse/classes/Thing", envelope, "text/plain", appId: false);
+        using var queried = await http.SendAsync(query);
+        var results = JsonNode.Parse(await queried.Content.ReadAsStringAsync())!["results"]!.AsArray();
+        Assert.Equal(HttpStatusCode.OK, queried.StatusCode);
+        Assert.Equal(id, Assert.Single(results)!["objectId"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task published_handler_without_master_key_in_production_exits_naming_the_setting()
+    {
+        await using var handler = HandlerProcess.Start(package.Extracted, new() { ["Parse__MasterKey"] = null });
+        var exitCode = await handler.WaitForExitAsync(TimeSpan.FromMinutes(2));
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("Parse__MasterKey", handler.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A request shaped like one the host forwards from the Azure front end.</summary>
+    private static HttpRequestMessage Request(HttpMethod method, string path, string? body, string? contentType, bool appId = true)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (appId) request.Headers.Add("X-Parse-Application-Id", "crm");
+        request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", "https");
+        request.Headers.TryAddWithoutValidation("X-Forwarded-For", "203.0.113.7:50123");
+        request.Headers.TryAddWithoutValidation("X-ARR-SSL", "2048|256|CN=test|CN=test");
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType!);
+        }
+        return request;
+    }
+
+    /// <summary>The handler executable as a child process, with its output kept for assertions.</summary>
+    private sealed class HandlerProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly StringBuilder _output = new();
+        private readonly string _dataFolder;
+
+        private HandlerProcess(Process process, int port, string dataFolder)
+        {
+            _process = process;
+            Port = port;
+            _dataFolder = dataFolder;
+        }
+
+        public int Port { get; }
+
+        public string Output
+        {
+            get { lock (_output) return _output.ToString(); }
+        }
+
+        public static HandlerProcess Start(string packageRoot, Dictionary<string, string?> settings)
+        {
+            var port = FreePort();
+            var dataFolder = Path.Combine(Path.GetTempPath(), "crm-handler-tests", Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dataFolder);
+            var start = new ProcessStartInfo(Path.Combine(packageRoot, "app", "Crm.Functions"))
+            {
+                // host.json: workingDirectory "app".
+                WorkingDirectory = Path.Combine(packageRoot, "app"),
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            // Only what the host would give: nothing inherited from the test run's own settings.
+            foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Parse__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || k.StartsWith("DOTNET_", StringComparison.Ordinal)).ToList())
+                start.Environment.Remove(key);
+            start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString();
+            start.Environment["FUNCTIONS_WORKER_RUNTIME"] = "custom";
+            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+            start.Environment["Parse__DataFolder"] = dataFolder;
+            foreach (var (key, value) in settings)
+            {
+                if (value is null) start.Environment.Remove(key);
+                else start.Environment[key] = value;
+            }
+            var process = new Process { StartInfo = start };
+            var handler = new HandlerProcess(process, port, dataFolder);
+            process.OutputDataReceived += (_, e) => handler.Append(e.Data);
+            process.ErrorDataReceived += (_, e) => handler.Append(e.Data);
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return handler;
+        }
+
+        public async Task WaitForHealthAsync(HttpClient http)
+        {
+            // A deadline on start-up, not a timing assertion: fail with the handler's output instead of hanging.
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < TimeSpan.FromMinutes(2))
+            {
+                if (_process.HasExited) throw new InvalidOperationException($"The handler exited with code {_process.ExitCode}:\n{Output}");
+                try
+                {
+                    using var response = await http.GetAsync("parse/health");
+                    if (response.StatusCode == HttpStatusCode.OK) return;
+                }
+                catch (HttpRequestException) { }
+                await Task.Delay(200);
+            }
+            throw new TimeoutException($"The handler did not answer /parse/health:\n{Output}");
+        }
+
+        public async Task<int> WaitForExitAsync(TimeSpan deadline)
+        {
+            using var cts = new CancellationTokenSource(deadline);
+            try
+            {
+                await _process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"The handler kept running:\n{Output}");
+            }
+            return _process.ExitCode;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+            _process.Dispose();
+            try { Directory.Delete(_dataFolder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+
+        private void Append(string? line)
+        {
+            if (line is null) return;
+            lock (_output) _output.AppendLine(line);
+        }
+
+        private static int FreePort()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+    }
+}

@@ -1,0 +1,198 @@
+using System.IO.Compression;
+using System.Text.Json.Nodes;
+using Crm.Functions.Hosting;
+using Crm.Functions.Http;
+using Crm.Functions.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Tests.Deployment;
+
+/// <summary>
+/// The deployment zip as the Functions host reads it: host.json and &lt;Name&gt;/function.json at the root,
+/// the custom handler executable where host.json says, and the HTTP functions and the app's Parse route
+/// table in agreement both ways.
+/// </summary>
+[Collection(PackageTestGroup.Name)]
+public sealed class PackageTests(PackageFixture package)
+{
+    [Fact]
+    public void zip_has_host_json_every_function_folder_and_the_app_at_its_root()
+    {
+        using var zip = ZipFile.OpenRead(package.ZipPath);
+        var entries = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("host.json", entries);
+        var repoFunctions = DeploymentFiles.FunctionDefinitions().Keys.Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(repoFunctions);
+        foreach (var name in repoFunctions) Assert.Contains($"{name}/function.json", entries);
+        var zipFunctions = entries.Where(e => e.EndsWith("/function.json", StringComparison.Ordinal))
+            .Select(e => e[..e.IndexOf('/', StringComparison.Ordinal)]).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(repoFunctions, zipFunctions);
+        Assert.Contains("app/appsettings.json", entries);
+        Assert.Contains("app/Crm.Functions.dll", entries);
+        // Self-contained: the runtime ships in the package, nothing is expected on the worker.
+        Assert.Contains("app/libcoreclr.so", entries);
+        Assert.DoesNotContain(entries, e => e.EndsWith("local.settings.json", StringComparison.Ordinal) || e.EndsWith(".db", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void host_json_names_an_executable_custom_handler_inside_the_package()
+    {
+        var host = DeploymentFiles.ReadJson(Path.Combine(package.Extracted, "host.json"));
+        Assert.Equal("2.0", host["version"]?.GetValue<string>());
+        Assert.Equal("", host["extensions"]?["http"]?["routePrefix"]?.GetValue<string>());
+        var handler = host["customHandler"]!;
+        Assert.True(handler["enableForwardingHttpRequest"]?.GetValue<bool>());
+        var executable = handler["description"]!["defaultExecutablePath"]!.GetValue<string>();
+        var workingDirectory = handler["description"]!["workingDirectory"]!.GetValue<string>();
+        Assert.Equal("app/Crm.Functions", executable);
+        Assert.True(Directory.Exists(Path.Combine(package.Extracted, workingDirectory)), $"workingDirectory '{workingDirectory}' is not in the package.");
+
+        using var zip = ZipFile.OpenRead(package.ZipPath);
+        var entry = zip.GetEntry(executable);
+        Assert.NotNull(entry);
+        // Unix permissions live in the high 16 bits of the external attributes; the host runs the file as is.
+        var mode = (UnixFileMode)((entry.ExternalAttributes >> 16) & 0x1FF);
+        Assert.True(mode.HasFlag(UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute), $"{executable} has mode {mode}.");
+        Assert.Equal("ELF", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(Path.Combine(package.Extracted, executable)).AsSpan(1, 3)));
+    }
+
+    [Fact]
+    public void every_parse_route_is_deployed_as_its_function_with_its_methods_and_post()
+    {
+        using var server = new CrmServer();
+        var (router, prefix) = RouteTable(server);
+        var routes = router.Routes;
+        var functions = FunctionDefinition.ReadAll(package.Extracted).Where(f => f.IsHttp).ToList();
+        Assert.NotEmpty(routes);
+        foreach (var route in routes)
+        {
+            var path = prefix + FunctionDefinition.SamplePaths(route.Template).Single();
+            var serving = functions.Where(f => f.Matches(path)).Select(f => f.Name).ToList();
+            // One function per path: the host must not have to choose, and it must be the route's own.
+            Assert.True(serving.Count == 1 && serving[0] == route.Function,
+                $"{string.Join(',', route.Methods)} {route.Template} (function '{route.Function}') is served by [{string.Join(", ", serving)}].");
+            var function = functions.Single(f => f.Name == route.Function);
+            // The JS SDK sends every call as POST with _method in the body.
+            foreach (var method in route.Methods.Append("POST"))
+                Assert.True(function.Methods!.Contains(method.ToUpperInvariant()), $"Function '{function.Name}' lacks method {method} for {route.Template}.");
+        }
+    }
+
+    [Fact]
+    public void every_http_function_serves_parse_routes_of_its_own_name()
+    {
+        using var server = new CrmServer();
+        var (router, prefix) = RouteTable(server);
+        var routes = router.Routes;
+        var functions = FunctionDefinition.ReadAll(package.Extracted).Where(f => f.IsHttp).ToList();
+        Assert.NotEmpty(functions);
+        foreach (var function in functions)
+        {
+            Assert.Contains(function.Name, routes.Select(r => r.Function));
+            Assert.NotNull(function.Route);
+            Assert.StartsWith(prefix, function.Route, StringComparison.Ordinal);
+            foreach (var path in FunctionDefinition.SamplePaths(function.Route))
+            {
+                var relative = "/" + path[prefix.Length..];
+                var served = function.Methods!.Select(m => router.Match(m, relative)).Where(m => m is not null).Select(m => m!.Value.Route.Function).ToList();
+                Assert.True(served.Count > 0 && served.All(f => f == function.Name),
+                    $"Function '{function.Name}' forwards {path}, which the app serves as [{string.Join(", ", served)}].");
+            }
+        }
+    }
+
+    [Fact]
+    public void every_function_has_one_trigger_and_http_functions_only_an_http_output()
+    {
+        var functions = FunctionDefinition.ReadAll(package.Extracted);
+        Assert.NotEmpty(functions);
+        foreach (var function in functions)
+        {
+            Assert.True(function.Triggers.Count == 1, $"Function '{function.Name}' has {function.Triggers.Count} triggers.");
+            foreach (var binding in function.Bindings)
+            {
+                foreach (var property in new[] { "type", "direction", "name" })
+                    Assert.False(string.IsNullOrEmpty(FunctionDefinition.Text(binding, property)), $"A binding of '{function.Name}' has no {property}.");
+            }
+            if (!function.IsHttp) continue;
+            // enableForwardingHttpRequest forwards only functions made of an HTTP trigger and an HTTP output.
+            Assert.Equal(2, function.Bindings.Count);
+            Assert.Equal("http", FunctionDefinition.Text(function.Bindings.Single(b => FunctionDefinition.Text(b, "direction") == "out"), "type"));
+            Assert.Equal("anonymous", FunctionDefinition.Text(function.Triggers[0], "authLevel"));
+        }
+    }
+
+    [Fact]
+    public void every_binding_names_the_properties_its_type_requires()
+    {
+        var required = new Dictionary<string, string[]>(StringComparer.Ordinal)
+        {
+            ["httpTrigger"] = ["route", "authLevel"],
+            ["http"] = [],
+            ["cosmosDBTrigger"] = ["connection", "databaseName", "containerName"],
+            ["signalR"] = ["hubName"],
+            ["signalRConnectionInfo"] = ["hubName"],
+            ["signalRTrigger"] = ["hubName", "category", "event"],
+        };
+        var bindings = FunctionDefinition.ReadAll(package.Extracted)
+            .SelectMany(f => f.Bindings.Select(b => (Function: f.Name, Binding: b)))
+            .ToList();
+        Assert.NotEmpty(bindings);
+        foreach (var (function, binding) in bindings)
+        {
+            var type = FunctionDefinition.Text(binding, "type")!;
+            Assert.True(required.ContainsKey(type), $"Function '{function}' uses binding type '{type}', which this test does not know yet.");
+            foreach (var property in required[type])
+                Assert.False(string.IsNullOrEmpty(FunctionDefinition.Text(binding, property)), $"The {type} binding of '{function}' has no {property}.");
+            if (type != "cosmosDBTrigger") continue;
+            // Keys are off on the account, so nothing can create containers at run time: the lease container
+            // must be the one the infrastructure creates.
+            Assert.Equal("leases", FunctionDefinition.Text(binding, "leaseContainerName") ?? "leases");
+            Assert.NotEqual(true, binding["createLeaseContainerIfNotExists"]?.GetValue<bool>());
+        }
+    }
+
+    [Fact]
+    public void azure_yaml_deploys_the_zip_publish_sh_builds_to_a_function_app()
+    {
+        // No YAML parser in the suite: azure.yaml is flat enough to read as "key: value" lines.
+        var settings = File.ReadAllLines(DeploymentFiles.InRepo("azure.yaml"))
+            .Select(l => l.Trim()).Where(l => !l.StartsWith('#') && l.Contains(':', StringComparison.Ordinal))
+            .Select(l => (Key: l[..l.IndexOf(':', StringComparison.Ordinal)], Value: l[(l.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim()))
+            .ToList();
+        string Value(string key) => Assert.Single(settings, s => s.Key == key).Value;
+        Assert.Equal("function", Value("host"));
+        Assert.Equal("custom", Value("language"));
+        Assert.Equal("infra", Value("path"));
+        Assert.Equal("./scripts/publish.sh", Value("run"));
+        // publish.sh with no argument writes to artifacts/, the same file name the fixture's run produced.
+        Assert.Equal("artifacts/" + Path.GetFileName(package.ZipPath), Value("dist"));
+        Assert.Contains("azd-service-name': 'api'", File.ReadAllText(DeploymentFiles.InRepo("infra", "main.bicep")), StringComparison.Ordinal);
+        Assert.Contains("api:", settings.Select(s => s.Key + ":"));
+    }
+
+    /// <summary>The app's route table and the function route prefix its mount path implies ("parse/").</summary>
+    private static (ParseRouter Router, string Prefix) RouteTable(CrmServer server)
+    {
+        var mount = server.Services.GetRequiredService<IOptions<ParseSettings>>().Value.MountPath;
+        return (server.Services.GetRequiredService<ParseRouter>(), mount.TrimStart('/') + "/");
+    }
+}
+
+/// <summary>Checks that need only the repository's files, not a publish.</summary>
+public sealed class FunctionFolderTests
+{
+    [Fact]
+    public void function_folders_hold_valid_function_json_named_like_azure_functions()
+    {
+        var definitions = DeploymentFiles.FunctionDefinitions();
+        Assert.NotEmpty(definitions);
+        foreach (var (name, json) in definitions)
+        {
+            // The host's rule for function names.
+            Assert.Matches("^[A-Za-z][A-Za-z0-9_-]{0,127}$", name);
+            Assert.IsType<JsonArray>(json["bindings"]);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+// Crm.Functions on Azure: the Parse REST server as an Azure Functions custom handler (Flex Consumption,
+// Linux) over Cosmos DB for NoSQL (serverless), with SignalR Service for live updates, Key Vault for the
+// master key, and one user-assigned managed identity for every data-plane call, so no key or connection
+// string sits in app settings.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(40)
+@description('azd environment name; names the resource group and seeds the unique resource names.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region of every resource. It must offer the Flex Consumption plan.')
+param location string
+
+@secure()
+@minLength(12)
+@description('Parse master key (bypasses ACLs). Stored in Key Vault; the app reads it through a Key Vault reference.')
+param parseMasterKey string
+
+@description('Parse application id clients must send.')
+param parseAppId string = 'crm'
+
+@description('Object id of a user or group given data access to Cosmos DB for administration and seeding; empty for none.')
+param principalId string = ''
+
+@description('Origins browsers may call the API from (platform CORS). Parse clients send custom headers, so browser apps need their origin here.')
+param corsAllowedOrigins array = ['*']
+
+@minValue(40)
+@maxValue(1000)
+@description('Upper bound on Flex Consumption instances.')
+param maximumInstanceCount int = 100
+
+@allowed([512, 2048, 4096])
+@description('Memory per Flex Consumption instance, in MB.')
+param instanceMemoryMB int = 2048
+
+var tags = { 'azd-env-name': environmentName }
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+
+// The Cosmos indexing policies live in their own file so the store code and the infrastructure share them.
+var indexing = loadJsonContent('cosmos-indexing.json')
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  scope: rg
+  params: {
+    name: 'id-crm-${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-crm-${token}'
+    appInsightsName: 'appi-crm-${token}'
+    location: location
+    tags: tags
+    publisherPrincipalId: identity.outputs.principalId
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  scope: rg
+  params: {
+    name: 'stcrm${token}'
+    location: location
+    tags: tags
+    deploymentContainerName: 'app-package'
+    blobOwnerPrincipalId: identity.outputs.principalId
+  }
+}
+
+module cosmos 'modules/cosmos.bicep' = {
+  scope: rg
+  params: {
+    accountName: 'cosmos-crm-${token}'
+    location: location
+    tags: tags
+    databaseName: 'crm'
+    indexing: indexing
+    dataContributorPrincipalIds: empty(principalId)
+      ? [identity.outputs.principalId]
+      : [identity.outputs.principalId, principalId]
+  }
+}
+
+module signalr 'modules/signalr.bicep' = {
+  scope: rg
+  params: {
+    name: 'sigr-crm-${token}'
+    location: location
+    tags: tags
+    appServerPrincipalId: identity.outputs.principalId
+    corsAllowedOrigins: corsAllowedOrigins
+  }
+}
+
+module vault 'modules/keyvault.bicep' = {
+  scope: rg
+  params: {
+    name: 'kv-crm-${token}'
+    location: location
+    tags: tags
+    masterKeyValue: parseMasterKey
+    readerPrincipalId: identity.outputs.principalId
+  }
+}
+
+module functionApp 'modules/function-app.bicep' = {
+  scope: rg
+  params: {
+    name: 'func-crm-${token}'
+    planName: 'plan-crm-${token}'
+    location: location
+    tags: union(tags, { 'azd-service-name': 'api' })
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    appInsightsConnectionString: monitoring.outputs.connectionString
+    cosmosEndpoint: cosmos.outputs.endpoint
+    cosmosDatabaseName: cosmos.outputs.databaseName
+    signalRServiceUri: signalr.outputs.serviceUri
+    masterKeySecretUri: vault.outputs.masterKeySecretUri
+    parseAppId: parseAppId
+    corsAllowedOrigins: corsAllowedOrigins
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output SERVICE_API_NAME string = functionApp.outputs.name
+output SERVICE_API_URI string = functionApp.outputs.url
+@description('Base URL the Parse SDKs are configured with (serverURL).')
+output PARSE_SERVER_URL string = '${functionApp.outputs.url}/parse'
+output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
+output SIGNALR_SERVICE_URI string = signalr.outputs.serviceUri

@@ -1,0 +1,113 @@
+// The function app: Flex Consumption (Linux), runtime `custom`. The Functions host starts app/Crm.Functions
+// (host.json customHandler) and forwards each HTTP request unchanged to it. Every connection is
+// identity-based through the user-assigned identity; the only secret, the master key, is a Key Vault
+// reference.
+param name string
+param planName string
+param location string
+param tags object
+param identityId string
+param identityClientId string
+param storageAccountName string
+param deploymentContainerUrl string
+param appInsightsConnectionString string
+param cosmosEndpoint string
+param cosmosDatabaseName string
+param signalRServiceUri string
+param masterKeySecretUri string
+param parseAppId string
+param corsAllowedOrigins array
+param maximumInstanceCount int
+param instanceMemoryMB int
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    // Key Vault references resolve with this identity instead of a system-assigned one.
+    keyVaultReferenceIdentity: identityId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      cors: { allowedOrigins: corsAllowedOrigins }
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'custom'
+        version: '1.0'
+      }
+    }
+  }
+}
+
+// App settings as a child resource so they can name the site's own host (Parse__PublicServerUrl).
+// Names match what the app reads (Parse__X binds to ParseSettings.X); `<conn>__credential` +
+// `<conn>__clientId` make the host's identity-based connections use the user-assigned identity.
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'appsettings'
+  properties: {
+    AzureWebJobsStorage__accountName: storageAccountName
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    // DefaultAzureCredential in the app picks the user-assigned identity by this id.
+    AZURE_CLIENT_ID: identityClientId
+    Parse__AppId: parseAppId
+    Parse__MasterKey: '@Microsoft.KeyVault(SecretUri=${masterKeySecretUri})'
+    Parse__MountPath: '/parse'
+    Parse__Store: 'cosmos'
+    Parse__Cosmos__Endpoint: cosmosEndpoint
+    Parse__Cosmos__Database: cosmosDatabaseName
+    // The host forwards requests to the app over loopback http, so the public URL cannot be derived
+    // from the request.
+    Parse__PublicServerUrl: 'https://${site.properties.defaultHostName}/parse'
+    // Connection "CosmosDb" of the cosmosDBTrigger functions.
+    CosmosDb__accountEndpoint: cosmosEndpoint
+    CosmosDb__credential: 'managedidentity'
+    CosmosDb__clientId: identityClientId
+    // Connection "AzureSignalRConnectionString" (the SignalR bindings' default).
+    AzureSignalRConnectionString__serviceUri: signalRServiceUri
+    AzureSignalRConnectionString__credential: 'managedidentity'
+    AzureSignalRConnectionString__clientId: identityClientId
+  }
+}
+
+output name string = site.name
+output url string = 'https://${site.properties.defaultHostName}'
