@@ -20,7 +20,9 @@ public sealed class CustomHandlerTests(PackageFixture package)
     [Fact]
     public async Task published_handler_serves_forwarded_parse_requests_on_the_host_given_port()
     {
-        await using var handler = HandlerProcess.Start(package.Extracted, new() { ["Parse__MasterKey"] = MasterKey });
+        // Requests arrive from the host on loopback carrying the client's address in X-Forwarded-For; the
+        // operator allows the master key from the client's range, as in Azure.
+        await using var handler = HandlerProcess.Start(package.Extracted, new() { ["Parse__MasterKey"] = MasterKey, ["Parse__MasterKeyIps__0"] = "203.0.113.0/24" });
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{handler.Port}/") };
         await handler.WaitForHealthAsync(http);
 
@@ -52,6 +54,14 @@ public sealed class CustomHandlerTests(PackageFixture package)
         var results = JsonNode.Parse(await queried.Content.ReadAsStringAsync())!["results"]!.AsArray();
         Assert.Equal(HttpStatusCode.OK, queried.StatusCode);
         Assert.Equal(id, Assert.Single(results)!["objectId"]!.GetValue<string>());
+
+        // The same key from a client outside the allowed ranges is refused, though the socket is loopback.
+        using var outside = Request(HttpMethod.Get, $"parse/classes/Thing/{id}", null, null);
+        outside.Headers.Add("X-Parse-Master-Key", MasterKey);
+        outside.Headers.Remove("X-Forwarded-For");
+        outside.Headers.TryAddWithoutValidation("X-Forwarded-For", "198.51.100.9");
+        using var refused = await http.SendAsync(outside);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
     }
 
     [Fact]

@@ -155,7 +155,8 @@ public sealed class InfraTests(BicepBuildFixture build) : IClassFixture<BicepBui
         var known = ParseSettingNames().ToHashSet(StringComparer.Ordinal);
         var infra = InfraAppSettings();
         foreach (var name in infra.Concat(SampleSettings().Keys).Where(n => n.StartsWith("Parse__", StringComparison.Ordinal)))
-            Assert.True(known.Contains(name) || known.Contains(Regex.Replace(name, @"__\d+$", "__0")) || PendingParseSettings.Contains(name), $"'{name}' is not a setting the app reads.");
+            Assert.True(known.Contains(name) || known.Contains(Regex.Replace(name, @"__\d+$", "__0")) || known.Contains(Regex.Replace(name, @"__[^_]+$", "__*"))
+                        || PendingParseSettings.Contains(name), $"'{name}' is not a setting the app reads.");
         foreach (var name in new[] { "Parse__AppId", "Parse__MasterKey", "Parse__Store", "Parse__PublicServerUrl", "Parse__Cosmos__Endpoint", "Parse__Cosmos__Database" })
             Assert.Contains(name, infra);
         var functionApp = File.ReadAllText(DeploymentFiles.InRepo("infra", "modules", "function-app.bicep"));
@@ -168,7 +169,10 @@ public sealed class InfraTests(BicepBuildFixture build) : IClassFixture<BicepBui
     {
         var sample = SampleSettings();
         Assert.Equal("custom", sample["FUNCTIONS_WORKER_RUNTIME"]);
-        foreach (var name in ParseSettingNames()) Assert.True(sample.ContainsKey(name), $"local.settings.sample.json lacks {name}.");
+        foreach (var name in ParseSettingNames())
+            Assert.True(name.EndsWith("__*", StringComparison.Ordinal)
+                ? sample.Keys.Any(k => k.StartsWith(name[..^1], StringComparison.Ordinal))
+                : sample.ContainsKey(name), $"local.settings.sample.json lacks {name}.");
     }
 
     /// <summary>Environment-variable names of every ParseSettings leaf: Parse__AppId, Parse__Limits__MaxLimit, Parse__MasterKeyIps__0, …</summary>
@@ -182,6 +186,7 @@ public sealed class InfraTests(BicepBuildFixture build) : IClassFixture<BicepBui
                 var t = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
                 if (t == typeof(string) || t.IsPrimitive || t.IsEnum) yield return name;
                 else if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(List<>)) yield return name + "__0";
+                else if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(Dictionary<,>)) yield return name + "__*"; // keyed by class name
                 else foreach (var nested in Walk(t, name)) yield return nested;
             }
         }

@@ -21,6 +21,12 @@ internal sealed class ParseSettings
     public string? PublicServerUrl { get; set; }
     /// <summary>CIDR ranges from which the master key is accepted. Parse's default: loopback only.</summary>
     public List<string> MasterKeyIps { get; set; } = ["127.0.0.1/32", "::1/128"];
+    /// <summary>
+    /// The app sits behind a local reverse proxy (the Azure Functions host forwards every request from
+    /// loopback), so the client address is the last X-Forwarded-For entry. On by default when the
+    /// Functions host runs the app; without it, every caller would look like 127.0.0.1 and pass MasterKeyIps.
+    /// </summary>
+    public bool? BehindProxy { get; set; }
     public string? JavaScriptKey { get; set; }
     public string? RestApiKey { get; set; }
     public string? ClientKey { get; set; }
@@ -35,9 +41,6 @@ internal sealed class ParseSettings
     public int SessionLengthSeconds { get; set; } = 31_536_000;
     public LimitSettings Limits { get; set; } = new();
     public AccountSettings Accounts { get; set; } = new();
-
-    /// <summary>Set at start when the AzureAd section names a client id; bearer tokens are refused otherwise.</summary>
-    public bool EntraEnabled { get; set; }
 }
 
 /// <summary>Account protection: lockout, password policy, bcrypt cost, and the login/sign-up rate limit.</summary>

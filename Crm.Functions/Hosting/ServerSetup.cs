@@ -8,6 +8,7 @@ using Crm.Functions.Http;
 using Crm.Functions.Storage;
 using Crm.Functions.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using Microsoft.Identity.Web;
 
@@ -54,7 +55,6 @@ internal static class ServerSetup
         var entra = builder.Configuration.GetSection("AzureAd");
         if (!string.IsNullOrEmpty(entra["ClientId"]))
         {
-            builder.Configuration[$"{ParseSettings.Section}:EntraEnabled"] = "true";
             services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddMicrosoftIdentityWebApi(builder.Configuration, "AzureAd");
         }
     }
@@ -81,6 +81,15 @@ internal static class ServerSetup
 
     public static void UseCrmServer(this WebApplication app)
     {
+        var settings = app.Services.GetRequiredService<IOptions<ParseSettings>>().Value;
+        if (settings.BehindProxy ?? !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT")))
+        {
+            // Only the nearest hop is trusted (ForwardLimit 1): a client-sent X-Forwarded-For cannot spoof its address.
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto, ForwardLimit = 1 };
+            forwarded.KnownProxies.Add(IPAddress.Loopback);
+            forwarded.KnownProxies.Add(IPAddress.IPv6Loopback);
+            app.UseForwardedHeaders(forwarded);
+        }
         app.UseMiddleware<ParseMiddleware>();
     }
 
@@ -110,7 +119,7 @@ internal sealed class ParseSettingsValidator : IValidateOptions<ParseSettings>
             errors.Add($"Setting Parse:MountPath must start with '/' and not end with one (got '{s.MountPath}').");
         if (s.Store is not ("sqlite" or "cosmos")) errors.Add($"Setting Parse:Store must be 'sqlite' or 'cosmos' (got '{s.Store}').");
         foreach (var range in s.MasterKeyIps)
-            if (!IPNetwork.TryParse(range, out _)) errors.Add($"Setting Parse:MasterKeyIps has an invalid CIDR range '{range}'.");
+            if (!System.Net.IPNetwork.TryParse(range, out _)) errors.Add($"Setting Parse:MasterKeyIps has an invalid CIDR range '{range}'.");
         foreach (var (className, acl) in s.DefaultAcls)
         {
             try { Core.WriteOperations.ParseAcl(System.Text.Json.Nodes.JsonNode.Parse(acl.Replace("$owner", "OwnerPlaceholder1", StringComparison.Ordinal))); }

@@ -25,8 +25,12 @@ internal sealed class ParseMiddleware(
     UserService users,
     EntraUsers entraUsers,
     IOptions<ParseSettings> options,
+    IServiceProvider services,
     ILogger<ParseMiddleware> log)
 {
+    /// <summary>Bearer tokens are accepted only when Entra ID is configured (the AzureAd section names a client id).</summary>
+    private readonly bool _entraEnabled = services.GetService<IAuthenticationSchemeProvider>()?
+        .GetSchemeAsync(JwtBearerDefaults.AuthenticationScheme).GetAwaiter().GetResult() is not null;
     private static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64 };
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
     private readonly ParseSettings _settings = options.Value;
@@ -229,7 +233,7 @@ internal sealed class ParseMiddleware(
     /// </summary>
     private async Task<Auth> EntraAuthAsync(HttpContext context, string? installationId, CancellationToken ct)
     {
-        if (!_settings.EntraEnabled) throw new ParseException(ParseError.InvalidSessionToken, "Bearer tokens are not accepted: Entra ID is not configured.");
+        if (!_entraEnabled) throw new ParseException(ParseError.InvalidSessionToken, "Bearer tokens are not accepted: Entra ID is not configured.");
         var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
         if (!result.Succeeded || result.Principal is null)
         {
