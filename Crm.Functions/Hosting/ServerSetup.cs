@@ -5,6 +5,7 @@ using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
 using Crm.Functions.Core.Users;
 using Crm.Functions.Http;
+using Crm.Functions.Realtime;
 using Crm.Functions.Storage;
 using Crm.Functions.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -49,6 +50,7 @@ internal static class ServerSetup
         services.AddSingleton<EntraUsers>();
         services.AddSingleton<AuthRateLimiter>();
         services.AddSingleton(BuildRouter);
+        builder.AddCrmRealtime();
 
         // Microsoft Entra ID bearer tokens (tenant, audience, issuer from the AzureAd section).
         var entra = builder.Configuration.GetSection("AzureAd");
@@ -82,6 +84,7 @@ internal static class ServerSetup
     public static void UseCrmServer(this WebApplication app)
     {
         app.UseMiddleware<ParseMiddleware>();
+        app.UseCrmRealtime();
     }
 
     /// <summary>Opens the store, loads the schema and registers the built-in rules before the first request.</summary>
@@ -93,6 +96,7 @@ internal static class ServerSetup
         await sp.GetRequiredService<IObjectStore>().InitializeAsync(CancellationToken.None);
         await sp.GetRequiredService<SchemaService>().InitializeAsync(CancellationToken.None);
         sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());
+        sp.RegisterRealtimeHooks();
     }
 }
 

@@ -214,10 +214,16 @@ internal sealed class ParseMiddleware(
         var token = Header("X-Parse-Session-Token") ?? envelope.SessionToken;
         if (string.IsNullOrEmpty(token) && Header("Authorization") is { } authorization
             && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && route.Function is not ("login" or "logout"))
-            return await EntraAuthAsync(context, installationId, ct);
+            return await EntraAuthAsync(context, installationId, _settings, entraUsers, users, log, ct);
         // /login ignores any token sent with it; /logout and /sessions/me judge it themselves.
         if (string.IsNullOrEmpty(token) || route.Function is "login" or "logout" || route.Template == "/sessions/me")
             return new Auth { InstallationId = installationId, SessionToken = route.Function is "logout" ? token : null };
+        return await SessionAuthAsync(token, installationId, users, ct);
+    }
+
+    /// <summary>The caller behind a session token (also used by the real-time negotiate endpoint); 209 when unknown.</summary>
+    internal static async Task<Auth> SessionAuthAsync(string token, string? installationId, UserService users, CancellationToken ct)
+    {
         if (token.Length > 128) throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
         return await users.AuthFromSessionAsync(token, installationId, ct)
                ?? throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
@@ -227,9 +233,10 @@ internal sealed class ParseMiddleware(
     /// An Entra ID bearer token, validated by Microsoft.Identity.Web's JwtBearer handler (issuer, audience,
     /// signature, lifetime); the caller then becomes the linked _User, exactly like a session user.
     /// </summary>
-    private async Task<Auth> EntraAuthAsync(HttpContext context, string? installationId, CancellationToken ct)
+    internal static async Task<Auth> EntraAuthAsync(HttpContext context, string? installationId, ParseSettings settings,
+        EntraUsers entraUsers, UserService users, ILogger log, CancellationToken ct)
     {
-        if (!_settings.EntraEnabled) throw new ParseException(ParseError.InvalidSessionToken, "Bearer tokens are not accepted: Entra ID is not configured.");
+        if (!settings.EntraEnabled) throw new ParseException(ParseError.InvalidSessionToken, "Bearer tokens are not accepted: Entra ID is not configured.");
         var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
         if (!result.Succeeded || result.Principal is null)
         {
