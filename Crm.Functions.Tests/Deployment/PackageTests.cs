@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Crm.Functions.Hosting;
 using Crm.Functions.Http;
 using Crm.Functions.Tests.Infrastructure;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -85,7 +86,7 @@ public sealed class PackageTests(PackageFixture package)
         using var server = new CrmServer();
         var (router, prefix) = RouteTable(server);
         var routes = router.Routes;
-        var functions = FunctionDefinition.ReadAll(package.Extracted).Where(f => f.IsHttp).ToList();
+        var functions = FunctionDefinition.ReadAll(package.Extracted).Where(f => f.IsHttp && f.Route?.StartsWith(prefix, StringComparison.Ordinal) == true).ToList();
         Assert.NotEmpty(functions);
         foreach (var function in functions)
         {
@@ -173,6 +174,42 @@ public sealed class PackageTests(PackageFixture package)
     }
 
     /// <summary>The app's route table and the function route prefix its mount path implies ("parse/").</summary>
+    /// <summary>
+    /// Endpoints outside the Parse mount path (negotiate, GraphQL, docs) are ASP.NET endpoints: each deployed
+    /// HTTP function outside parse/ must match one, and each such endpoint must be deployed — except SignalR
+    /// hubs, which Azure SignalR Service serves in Azure.
+    /// </summary>
+    [Fact]
+    public void http_functions_outside_the_parse_api_match_the_apps_own_endpoints_both_ways()
+    {
+        using var server = new CrmServer();
+        var (_, prefix) = RouteTable(server);
+        var endpoints = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.SignalR.HubMetadata>() is null)
+            .Select(e => (Route: Normalize(e.RoutePattern.RawText ?? ""), Methods: e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []))
+            .Where(e => e.Route.Length > 0 && !e.Route.StartsWith("hubs/", StringComparison.Ordinal))
+            .ToList();
+        var all = FunctionDefinition.ReadAll(package.Extracted);
+        // Trigger functions (cosmosDBTrigger) are invoked by the host at /{FunctionName}: those endpoints need no HTTP function.
+        var invoked = all.Where(f => !f.IsHttp).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        endpoints = endpoints.Where(e => !invoked.Contains(e.Route)).ToList();
+        var functions = all.Where(f => f.IsHttp && f.Route?.StartsWith(prefix, StringComparison.Ordinal) == false).ToList();
+        foreach (var function in functions)
+        {
+            var route = Normalize(function.Route!);
+            var match = endpoints.Where(e => e.Route == route).ToList();
+            Assert.True(match.Count > 0, $"Function '{function.Name}' forwards '{function.Route}', which the app has no endpoint for.");
+            foreach (var method in match.SelectMany(e => e.Methods))
+                Assert.Contains(method.ToLowerInvariant(), function.Methods!);
+        }
+        foreach (var endpoint in endpoints)
+            Assert.True(functions.Any(f => Normalize(f.Route!) == endpoint.Route), $"The app serves '{endpoint.Route}' but no function forwards it.");
+    }
+
+    /// <summary>Route text without parameter names or constraints, so "docs/{name}" and "docs/{page?}" compare by shape.</summary>
+    private static string Normalize(string route) =>
+        System.Text.RegularExpressions.Regex.Replace(route.Trim('/'), @"\{\*?[^}]*?(\?)?\}", m => m.Groups[1].Value.Length > 0 ? "{?}" : "{}");
+
     private static (ParseRouter Router, string Prefix) RouteTable(CrmServer server)
     {
         var mount = server.Services.GetRequiredService<IOptions<ParseSettings>>().Value.MountPath;

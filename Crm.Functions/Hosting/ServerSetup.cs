@@ -5,6 +5,7 @@ using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
 using Crm.Functions.Core.Users;
 using Crm.Functions.Http;
+using Crm.Functions.Realtime;
 using Crm.Functions.Storage;
 using Crm.Functions.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -50,6 +51,7 @@ internal static class ServerSetup
         services.AddSingleton<EntraUsers>();
         services.AddSingleton<AuthRateLimiter>();
         services.AddSingleton(BuildRouter);
+        builder.AddCrmRealtime();
 
         // Microsoft Entra ID bearer tokens (tenant, audience, issuer from the AzureAd section).
         var entra = builder.Configuration.GetSection("AzureAd");
@@ -91,6 +93,7 @@ internal static class ServerSetup
             app.UseForwardedHeaders(forwarded);
         }
         app.UseMiddleware<ParseMiddleware>();
+        app.UseCrmRealtime();
     }
 
     /// <summary>Opens the store, loads the schema and registers the built-in rules before the first request.</summary>
@@ -102,6 +105,7 @@ internal static class ServerSetup
         await sp.GetRequiredService<IObjectStore>().InitializeAsync(CancellationToken.None);
         await sp.GetRequiredService<SchemaService>().InitializeAsync(CancellationToken.None);
         sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());
+        sp.RegisterRealtimeHooks();
     }
 }
 

@@ -25,12 +25,8 @@ internal sealed class ParseMiddleware(
     UserService users,
     EntraUsers entraUsers,
     IOptions<ParseSettings> options,
-    IServiceProvider services,
     ILogger<ParseMiddleware> log)
 {
-    /// <summary>Bearer tokens are accepted only when Entra ID is configured (the AzureAd section names a client id).</summary>
-    private readonly bool _entraEnabled = services.GetService<IAuthenticationSchemeProvider>()?
-        .GetSchemeAsync(JwtBearerDefaults.AuthenticationScheme).GetAwaiter().GetResult() is not null;
     private static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64 };
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
     private readonly ParseSettings _settings = options.Value;
@@ -218,10 +214,16 @@ internal sealed class ParseMiddleware(
         var token = Header("X-Parse-Session-Token") ?? envelope.SessionToken;
         if (string.IsNullOrEmpty(token) && Header("Authorization") is { } authorization
             && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && route.Function is not ("login" or "logout"))
-            return await EntraAuthAsync(context, installationId, ct);
+            return await EntraAuthAsync(context, installationId, entraUsers, users, log, ct);
         // /login ignores any token sent with it; /logout and /sessions/me judge it themselves.
         if (string.IsNullOrEmpty(token) || route.Function is "login" or "logout" || route.Template == "/sessions/me")
             return new Auth { InstallationId = installationId, SessionToken = route.Function is "logout" ? token : null };
+        return await SessionAuthAsync(token, installationId, users, ct);
+    }
+
+    /// <summary>The caller behind a session token (also used by the real-time negotiate endpoint); 209 when unknown.</summary>
+    internal static async Task<Auth> SessionAuthAsync(string token, string? installationId, UserService users, CancellationToken ct)
+    {
         if (token.Length > 128) throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
         return await users.AuthFromSessionAsync(token, installationId, ct)
                ?? throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
@@ -231,9 +233,13 @@ internal sealed class ParseMiddleware(
     /// An Entra ID bearer token, validated by Microsoft.Identity.Web's JwtBearer handler (issuer, audience,
     /// signature, lifetime); the caller then becomes the linked _User, exactly like a session user.
     /// </summary>
-    private async Task<Auth> EntraAuthAsync(HttpContext context, string? installationId, CancellationToken ct)
+    internal static async Task<Auth> EntraAuthAsync(HttpContext context, string? installationId,
+        EntraUsers entraUsers, UserService users, ILogger log, CancellationToken ct)
     {
-        if (!_entraEnabled) throw new ParseException(ParseError.InvalidSessionToken, "Bearer tokens are not accepted: Entra ID is not configured.");
+        // Bearer tokens are accepted only when Entra ID is configured (the AzureAd section names a client id).
+        var schemes = context.RequestServices.GetService<IAuthenticationSchemeProvider>();
+        if (schemes is null || await schemes.GetSchemeAsync(JwtBearerDefaults.AuthenticationScheme) is null)
+            throw new ParseException(ParseError.InvalidSessionToken, "Bearer tokens are not accepted: Entra ID is not configured.");
         var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
         if (!result.Succeeded || result.Principal is null)
         {

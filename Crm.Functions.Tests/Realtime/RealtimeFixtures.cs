@@ -1,0 +1,62 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Crm.Functions.Tests.Infrastructure;
+
+namespace Crm.Functions.Tests.Realtime;
+
+/// <summary>Small builders shared by the real-time tests; everything goes through the REST API.</summary>
+internal static class RealtimeFixtures
+{
+    public static JsonObject Pointer(string className, string id) => new() { ["__type"] = "Pointer", ["className"] = className, ["objectId"] = id };
+
+    public static JsonObject Acl(params (string Key, bool Write)[] entries)
+    {
+        var acl = new JsonObject();
+        foreach (var (key, write) in entries) acl[key] = write ? new JsonObject { ["read"] = true, ["write"] = true } : new JsonObject { ["read"] = true };
+        return acl;
+    }
+
+    public static async Task CreateDealClassAsync(CrmServer server, JsonObject? clp = null)
+    {
+        using var master = server.Client().AsMaster();
+        var body = new JsonObject
+        {
+            ["className"] = "Deal",
+            ["fields"] = new JsonObject
+            {
+                ["title"] = new JsonObject { ["type"] = "String" },
+                ["stage"] = new JsonObject { ["type"] = "String" },
+                ["amount"] = new JsonObject { ["type"] = "Number" },
+                ["assignedTo"] = new JsonObject { ["type"] = "Pointer", ["targetClass"] = "_User" },
+            },
+        };
+        if (clp is not null) body["classLevelPermissions"] = clp;
+        (await master.PostAsync("schemas/Deal", body)).EnsureStatus(HttpStatusCode.OK);
+    }
+
+    public static async Task CreateRoleAsync(CrmServer server, string name, params string[] userIds)
+    {
+        using var master = server.Client().AsMaster();
+        var body = new JsonObject
+        {
+            ["name"] = name,
+            ["ACL"] = Acl(("*", false)),
+            ["users"] = new JsonObject { ["__op"] = "AddRelation", ["objects"] = new JsonArray(userIds.Select(id => (JsonNode)Pointer("_User", id)).ToArray()) },
+        };
+        (await master.PostAsync("roles", body)).EnsureStatus(HttpStatusCode.Created);
+    }
+
+    public static async Task<(ParseClient Client, string UserId, string Token)> UserAsync(CrmServer server, string name)
+    {
+        var client = server.Client();
+        var (id, token) = await client.SignUpAsync(name + Guid.NewGuid().ToString("N")[..6]);
+        return (client, id, token);
+    }
+
+    public static async Task<string> CreateDealAsync(ParseClient client, JsonObject body)
+    {
+        var response = await client.PostAsync("classes/Deal", body);
+        response.EnsureStatus(HttpStatusCode.Created);
+        return response.Json!["objectId"]!.GetValue<string>();
+    }
+}

@@ -1,0 +1,76 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using Crm.Functions.Core;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Crm.Functions.Realtime;
+
+/// <summary>
+/// The app's own hub (local runs, tests, self-hosting). Connections are authenticated by
+/// <see cref="HubAuthentication"/> before they reach it; <see cref="HubCallerContext.UserIdentifier"/> is the
+/// Parse user id, so user-targeted sends work as with Azure SignalR Service.
+/// </summary>
+internal sealed class RealtimeHub(Subscriptions subscriptions, RealtimeFanout fanout) : Hub
+{
+    public override Task OnConnectedAsync()
+    {
+        if (Context.UserIdentifier is not { } userId)
+        {
+            Context.Abort();
+            return Task.CompletedTask;
+        }
+        subscriptions.Connected(Context.ConnectionId, userId);
+        return base.OnConnectedAsync();
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        subscriptions.Disconnected(Context.ConnectionId);
+        return base.OnDisconnectedAsync(exception);
+    }
+
+    /// <summary>Subscribes to changes of a class matching a Parse where JSON; returns the subscription id.</summary>
+    public async Task<string> Subscribe(string className, string? where)
+    {
+        try
+        {
+            var auth = await fanout.AuthForAsync(Context.UserIdentifier!, Context.ConnectionAborted);
+            return subscriptions.Add(Context.ConnectionId, auth, fanout.Schema(className), className, where).Id;
+        }
+        catch (ParseException e)
+        {
+            // The client sees this text; the Parse code lets it react as it would to a REST error.
+            throw new HubException(new JsonObject { ["code"] = e.Code, ["error"] = e.Message }.ToJsonString());
+        }
+    }
+
+    public bool Unsubscribe(string subscriptionId) => subscriptions.Remove(Context.ConnectionId, subscriptionId);
+}
+
+/// <summary>
+/// Guards the hub path: a valid hub token (from /negotiate) as a bearer header or, for WebSockets and
+/// SSE which cannot send headers from browsers, the <c>access_token</c> query parameter. Anything else is a
+/// 401 before SignalR runs, so forged or expired tokens never get a connection.
+/// </summary>
+internal sealed class HubAuthentication(RequestDelegate next, HubTokens tokens, Microsoft.Extensions.Options.IOptions<RealtimeSettings> settings)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!context.Request.Path.StartsWithSegments(settings.Value.HubPath))
+        {
+            await next(context);
+            return;
+        }
+        var header = context.Request.Headers.Authorization.ToString();
+        var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : context.Request.Query["access_token"].ToString();
+        if (await tokens.ValidateAsync(token) is not { } userId)
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await context.Response.WriteAsync("""{"code":209,"error":"Invalid or expired real-time access token."}""");
+            return;
+        }
+        context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId)], "crm-realtime"));
+        await next(context);
+    }
+}

@@ -1,0 +1,91 @@
+using System.Threading.Channels;
+using Crm.Functions.Core;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Realtime;
+
+/// <summary>
+/// Pushes the committed writes of this process: <see cref="DataService.Changed"/> feeds one channel read by
+/// one loop, so events leave in commit order (a "deleted" can never overtake its "created"), and a slow
+/// client or a failing push never delays the HTTP write that caused it.
+/// </summary>
+internal sealed class RealtimePump(
+    DataService data,
+    RealtimeFanout fanout,
+    Subscriptions subscriptions,
+    ReaderCandidates candidates,
+    IHubContext<RealtimeHub> hub,
+    IOptions<RealtimeSettings> options,
+    ILogger<RealtimePump> log,
+    AzureConnection azureConnection) : BackgroundService
+{
+    private readonly AzureSignalR? azure = azureConnection.Service;
+    private readonly Channel<ObjectChange> _changes = Channel.CreateBounded<ObjectChange>(
+        new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
+    private readonly RealtimeSettings _settings = options.Value;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_settings.PushFromWrites ?? azure is null) data.Changed += Enqueue;
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        data.Changed -= Enqueue;
+        return base.StopAsync(cancellationToken);
+    }
+
+    private void Enqueue(ObjectChange change) => _changes.Writer.TryWrite(change);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var change in _changes.Reader.ReadAllAsync(stoppingToken))
+        {
+            try
+            {
+                await PublishAsync(change, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogWarning(e, "Real-time push failed for a {ClassName} change", change.ClassName);
+            }
+        }
+    }
+
+    private async Task PublishAsync(ObjectChange change, CancellationToken ct)
+    {
+        if (_settings.FeedClasses.Contains(change.ClassName, StringComparer.Ordinal))
+        {
+            if (azure is not null)
+            {
+                var readers = await candidates.ForAsync(change.Before, change.After, ct);
+                foreach (var message in await fanout.FeedAsync(change, readers, ct))
+                    await azure.SendToUserAsync(_settings.HubName, message.UserId, message.Target, message.Payload, ct);
+            }
+            else
+            {
+                // The local hub knows who is connected: exactly those users are candidates.
+                foreach (var message in await fanout.FeedAsync(change, subscriptions.ConnectedUsers.ToList(), ct))
+                    await hub.Clients.User(message.UserId).SendAsync(message.Target, message.Payload, ct);
+            }
+        }
+        await PublishSubscriptionsAsync(change, ct);
+    }
+
+    /// <summary>Filtered subscriptions (local hub): each decided with the subscriber's current roles.</summary>
+    private async Task PublishSubscriptionsAsync(ObjectChange change, CancellationToken ct)
+    {
+        var matches = subscriptions.For(change.ClassName).ToList();
+        if (matches.Count == 0 || fanout.Schema(change.ClassName) is not { } schema) return;
+        var auths = new Dictionary<string, Core.Security.Auth>(StringComparer.Ordinal);
+        foreach (var (connectionId, userId, subscription) in matches)
+        {
+            if (!auths.TryGetValue(userId, out var auth)) auths[userId] = auth = await fanout.AuthForAsync(userId, ct);
+            if (fanout.Decide(auth, schema, change, subscription.Filter) is not { } payload) continue;
+            payload["subscriptionId"] = subscription.Id;
+            await hub.Clients.Client(connectionId).SendAsync(RealtimeFanout.SubscriptionEvent, payload, ct);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+namespace Crm.Functions.Realtime;
+
+/// <summary>Real-time settings, bound from the "Realtime" section (env <c>Realtime__HubPath</c>, …).</summary>
+internal sealed class RealtimeSettings
+{
+    public const string Section = "Realtime";
+
+    /// <summary>Hub name: the local hub's name and the Azure SignalR Service hub (<c>?hub=</c>).</summary>
+    public string HubName { get; set; } = "crm";
+
+    /// <summary>Path of the app's own hub (used when no Azure SignalR Service is configured).</summary>
+    public string HubPath { get; set; } = "/hubs/crm";
+
+    /// <summary>Classes whose changes every reader receives without subscribing (the dashboard feed).</summary>
+    public List<string> FeedClasses { get; set; } = ["Deal", "Activity"];
+
+    /// <summary>Lifetime of the access token returned by /negotiate; it is checked only when a connection opens.</summary>
+    public int TokenMinutes { get; set; } = 15;
+
+    /// <summary>
+    /// Whether committed writes of this process are pushed (local hub, or the Azure REST API). Default:
+    /// on without Azure SignalR; off with it, because there the Cosmos change feed delivers the changes
+    /// and pushing from writes too would send every event twice.
+    /// </summary>
+    public bool? PushFromWrites { get; set; }
+
+    public int MaxSubscriptionsPerConnection { get; set; } = 100;
+
+    /// <summary>How long a user who negotiated counts as a candidate reader of public objects (Azure path).</summary>
+    public int PresenceHours { get; set; } = 12;
+}

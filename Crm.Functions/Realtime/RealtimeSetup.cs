@@ -1,0 +1,33 @@
+using Crm.Functions.Core.Triggers;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Realtime;
+
+/// <summary>Wires real time: the local hub and its tokens, or Azure SignalR Service when a connection string is set.</summary>
+internal static class RealtimeSetup
+{
+    public static void AddCrmRealtime(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<RealtimeSettings>().Bind(builder.Configuration.GetSection(RealtimeSettings.Section));
+        services.AddSignalR();
+        services.AddSingleton<HubTokens>();
+        services.AddSingleton<Subscriptions>();
+        services.AddSingleton<RealtimeFanout>();
+        services.AddSingleton<ReaderCandidates>();
+        var connectionString = builder.Configuration["Azure:SignalR:ConnectionString"];
+        services.AddSingleton(sp => new AzureConnection(AzureSignalR.FromConnectionString(
+            connectionString, new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, sp.GetRequiredService<TimeProvider>())));
+        services.AddHostedService<RealtimePump>();
+    }
+
+    public static void UseCrmRealtime(this WebApplication app)
+    {
+        app.UseMiddleware<HubAuthentication>();
+        app.MapRealtime();
+    }
+
+    /// <summary>Registers the hook that keeps the previous state for the change-feed path.</summary>
+    public static void RegisterRealtimeHooks(this IServiceProvider services) =>
+        PreviousState.Register(services.GetRequiredService<TriggerRegistry>(), services.GetRequiredService<IOptions<RealtimeSettings>>().Value.FeedClasses);
+}
