@@ -75,7 +75,7 @@ internal static class CosmosIndexing
         return new JsonObject
         {
             ["description"] = "Indexing policies of the Cosmos containers (generated from CosmosIndexing.cs; a test keeps them equal). "
-                              + "'default' applies to every class container not listed under 'classes'.",
+                              + "The default policy applies to every class container not listed under classes.",
             ["partitionKeyPath"] = "/ownerId",
             ["default"] = ToJson(For(ClassSchema.Create("Default"))),
             ["classes"] = classes,

@@ -122,7 +122,10 @@ internal sealed class CosmosObjectStore : IObjectStore
     /// </summary>
     private static Exception Failure(HttpStatusCode status, string? message)
     {
-        var first = (message ?? "").Split('\n')[0];
+        // The SDK's message wraps the service's reason in diagnostics; keep the reason, on one line, bounded.
+        var text = string.Join(' ', (message ?? "").Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        var reason = text.IndexOf("Reason:", StringComparison.Ordinal);
+        var first = reason >= 0 ? text[(reason + 7)..].Trim() : text;
         if (first.Length > 300) first = first[..300];
         return status switch
         {
