@@ -131,7 +131,8 @@ public sealed class CosmosTestServer : IDisposable
         options.HttpClientFactory = () => new HttpClient(new QueryPlanHandler { InnerHandler = CreateHandler() }, disposeHandler: true);
     }
 
-    internal CosmosClientHooks Hooks => new(Configure);
+    /// <summary>The local server drops a container's items when the container is replaced, so indexing policies are set only at creation.</summary>
+    internal CosmosClientHooks Hooks => new(Configure, replaceIndexingPolicy: false);
 
     /// <summary>Settings for a server (CrmServer) using a fresh database on this Cosmos server.</summary>
     public Dictionary<string, string?> Settings(string database) => new(StringComparer.Ordinal)
@@ -151,7 +152,7 @@ public sealed class CosmosTestServer : IDisposable
     }
 
     internal CosmosObjectStore CreateStore(string database, int maxSubqueryResults = 1000, TimeSpan? reservationGrace = null) =>
-        new(CreateClient(), database, maxSubqueryResults, reservationGrace ?? TimeSpan.FromMinutes(1));
+        new(CreateClient(), database, maxSubqueryResults, reservationGrace ?? TimeSpan.FromMinutes(1), replaceIndexingPolicy: false);
 
     private void Kill()
     {

@@ -40,8 +40,11 @@ internal sealed class CosmosObjectStore : IObjectStore
     private readonly ConcurrentDictionary<string, ClassSchema> _schemas = new(StringComparer.Ordinal);
     private Database? _database;
 
-    public CosmosObjectStore(CosmosClient client, string databaseName, int maxSubqueryResults, TimeSpan reservationGrace)
+    private readonly bool _replaceIndexingPolicy;
+
+    public CosmosObjectStore(CosmosClient client, string databaseName, int maxSubqueryResults, TimeSpan reservationGrace, bool replaceIndexingPolicy = true)
     {
+        _replaceIndexingPolicy = replaceIndexingPolicy;
         _client = client;
         _databaseName = databaseName;
         _maxSubqueryResults = maxSubqueryResults;
@@ -63,7 +66,7 @@ internal sealed class CosmosObjectStore : IObjectStore
         var client = !string.IsNullOrWhiteSpace(settings.ConnectionString) ? new CosmosClient(settings.ConnectionString, options)
             : !string.IsNullOrWhiteSpace(settings.Key) ? new CosmosClient(settings.Endpoint, settings.Key, options)
             : new CosmosClient(settings.Endpoint, new DefaultAzureCredential(), options);
-        return new CosmosObjectStore(client, settings.Database, settings.MaxSubqueryResults, TimeSpan.FromMinutes(1));
+        return new CosmosObjectStore(client, settings.Database, settings.MaxSubqueryResults, TimeSpan.FromMinutes(1), hooks?.ReplaceIndexingPolicy ?? true);
     }
 
     public string Kind => "cosmos";
@@ -127,6 +130,8 @@ internal sealed class CosmosObjectStore : IObjectStore
         var reason = text.IndexOf("Reason:", StringComparison.Ordinal);
         var first = reason >= 0 ? text[(reason + 7)..].Trim() : text;
         if (first.Length > 300) first = first[..300];
+        if (status == HttpStatusCode.BadRequest && first.Contains("composite index", StringComparison.OrdinalIgnoreCase))
+            return new MissingCompositeIndexException(first);
         return status switch
         {
             HttpStatusCode.BadRequest => new ParseException(ParseError.InvalidQuery, $"The query cannot run on this store: {first}"),
@@ -193,7 +198,7 @@ internal sealed class CosmosObjectStore : IObjectStore
             throw new ParseException(ParseError.InvalidClassName, $"Class name {LeasesContainer} is reserved (the change feed's lease container).");
         var properties = new ContainerProperties(schema.ClassName, "/ownerId") { IndexingPolicy = CosmosIndexing.For(schema) };
         var created = await Db.CreateContainerIfNotExistsAsync(properties, cancellationToken: ct);
-        if (created.StatusCode == HttpStatusCode.OK && !SameComposites(created.Resource?.IndexingPolicy, properties.IndexingPolicy))
+        if (_replaceIndexingPolicy && created.StatusCode == HttpStatusCode.OK && !SameComposites(created.Resource?.IndexingPolicy, properties.IndexingPolicy))
         {
             // A new multi-field index: Cosmos re-indexes online; queries keep working meanwhile.
             created.Resource!.IndexingPolicy = properties.IndexingPolicy;
@@ -273,20 +278,100 @@ internal sealed class CosmosObjectStore : IObjectStore
         if (!_schemas.ContainsKey(query.ClassName) || query.Limit <= 0) return [];
         var where = await ResolveAsync(query.Where, query.ClassName, ct);
         if (where is ConstNode { Value: false }) return [];
-        var t = new CosmosQueryTranslator();
-        // Cosmos has no efficient OFFSET: skip is served by draining pages (continuation tokens) past the first
-        // `skip` items, under TOP skip+limit so the engine never produces more than needed.
-        var top = query.Skip + query.Limit;
-        var sql = $"SELECT TOP {t.Param(top)} * FROM c WHERE {t.Where(where)}{CosmosQueryTranslator.OrderBy(query.Order)}";
-        var list = new List<StoredObject>();
-        var seen = 0;
-        await foreach (var item in QueryAsync(Class(query.ClassName), t.Build(sql), top, null, ct))
+        try
         {
-            if (seen++ < query.Skip) continue;
-            list.Add(FromItem(query.ClassName, (JsonObject)item!));
-            if (list.Count >= query.Limit) break;
+            var t = new CosmosQueryTranslator();
+            // Cosmos has no efficient OFFSET: skip is served by draining pages (continuation tokens) past the first
+            // `skip` items, under TOP skip+limit so the engine never produces more than needed.
+            var top = query.Skip + query.Limit;
+            var sql = $"SELECT TOP {t.Param(top)} * FROM c WHERE {t.Where(where)}{CosmosQueryTranslator.OrderBy(query.Order)}";
+            var list = new List<StoredObject>();
+            var seen = 0;
+            await foreach (var item in QueryAsync(Class(query.ClassName), t.Build(sql), top, null, ct))
+            {
+                if (seen++ < query.Skip) continue;
+                list.Add(FromItem(query.ClassName, (JsonObject)item!));
+                if (list.Count >= query.Limit) break;
+            }
+            return list;
         }
-        return list;
+        catch (MissingCompositeIndexException e)
+        {
+            return await SortInMemoryAsync(query, where, e.Message, ct);
+        }
+    }
+
+    /// <summary>
+    /// An ad-hoc ORDER BY on several keys that no composite index serves (Cosmos refuses those): when the
+    /// filtered result is small, fetch it unordered and sort here with Cosmos's own type order (undefined, null,
+    /// booleans, numbers, strings, then arrays/objects); otherwise a clear 102 asking for an index.
+    /// </summary>
+    private async Task<IReadOnlyList<StoredObject>> SortInMemoryAsync(StoreQuery query, QueryNode where, string reason, CancellationToken ct)
+    {
+        var t = new CosmosQueryTranslator();
+        var sql = $"SELECT TOP {t.Param(InMemorySortLimit + 1)} * FROM c WHERE {t.Where(where)}";
+        var items = await QueryListAsync(Class(query.ClassName), t.Build(sql), InMemorySortLimit + 1, null, ct);
+        if (items.Count > InMemorySortLimit)
+            throw new ParseException(ParseError.InvalidQuery,
+                $"Ordering {query.ClassName} by {string.Join(", ", query.Order.Select(k => k.Field.Dotted))} matches more than {InMemorySortLimit} objects and needs a composite index "
+                + $"(declare one with the schema's indexes): {reason}");
+        IOrderedEnumerable<JsonObject>? sorted = null;
+        foreach (var key in query.Order)
+        {
+            Func<JsonObject, JsonNode?> value = item => SortValue(item, key.Field);
+            sorted = sorted is null
+                ? (key.Descending ? items.Cast<JsonObject>().OrderByDescending(value, SortComparer.Instance) : items.Cast<JsonObject>().OrderBy(value, SortComparer.Instance))
+                : (key.Descending ? sorted.ThenByDescending(value, SortComparer.Instance) : sorted.ThenBy(value, SortComparer.Instance));
+        }
+        return (sorted ?? items.Cast<JsonObject>()).Skip(query.Skip).Take(query.Limit).Select(i => FromItem(query.ClassName, i)).ToList();
+    }
+
+    private const int InMemorySortLimit = 5000;
+
+    private static JsonNode? SortValue(JsonObject item, FieldRef field)
+    {
+        if (field.IsObjectId) return item["id"];
+        if (field.IsCreatedAt) return item["createdAt"];
+        if (field.IsUpdatedAt) return item["updatedAt"];
+        JsonNode? node = item["data"]?[field.Name];
+        foreach (var segment in field.Path) node = node is JsonObject o ? o[segment] : null;
+        if (field.Path.Count == 0 && node is JsonObject typed)
+            node = field.Definition?.Type switch { FieldType.Date => typed["iso"], FieldType.Pointer => typed["objectId"], _ => node };
+        return node;
+    }
+
+    /// <summary>Cosmos's ORDER BY type order; missing and null sort first ascending, as Parse (Mongo) does.</summary>
+    private sealed class SortComparer : IComparer<JsonNode?>
+    {
+        public static readonly SortComparer Instance = new();
+
+        private static int Rank(JsonNode? node) => node switch
+        {
+            null => 1,
+            JsonValue v => v.GetValueKind() switch
+            {
+                JsonValueKind.True or JsonValueKind.False => 2,
+                JsonValueKind.Number => 3,
+                JsonValueKind.String => 4,
+                _ => 1,
+            },
+            JsonArray => 5,
+            _ => 6,
+        };
+
+        public int Compare(JsonNode? x, JsonNode? y)
+        {
+            var (rx, ry) = (Rank(x), Rank(y));
+            if (rx != ry) return rx.CompareTo(ry);
+            return rx switch
+            {
+                2 => x!.GetValue<bool>().CompareTo(y!.GetValue<bool>()),
+                3 => x!.GetValue<double>().CompareTo(y!.GetValue<double>()),
+                4 => string.CompareOrdinal(x!.GetValue<string>(), y!.GetValue<string>()),
+                5 or 6 => string.CompareOrdinal(x!.ToJsonString(), y!.ToJsonString()),
+                _ => 0,
+            };
+        }
     }
 
     public async Task<long> CountAsync(string className, QueryNode where, CancellationToken ct)
@@ -653,3 +738,6 @@ internal sealed class CosmosObjectStore : IObjectStore
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>Cosmos refused an ORDER BY that no composite index serves.</summary>
+internal sealed class MissingCompositeIndexException(string message) : Exception(message);
