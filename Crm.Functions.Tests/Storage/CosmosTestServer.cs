@@ -124,11 +124,23 @@ public sealed class CosmosTestServer : IDisposable
     };
 
     /// <summary>The client options the local server needs: gateway mode, this endpoint only, the certificate, the query-plan answer.</summary>
-    public void Configure(CosmosClientOptions options)
+    public void Configure(CosmosClientOptions options) => Configure(options, null);
+
+    /// <param name="outer">an extra handler in front of the others (e.g. one that injects failures)</param>
+    public void Configure(CosmosClientOptions options, DelegatingHandler? outer)
     {
         options.ConnectionMode = ConnectionMode.Gateway;
         options.LimitToEndpoint = true;
-        options.HttpClientFactory = () => new HttpClient(new QueryPlanHandler { InnerHandler = CreateHandler() }, disposeHandler: true);
+        options.HttpClientFactory = () =>
+        {
+            HttpMessageHandler handler = new QueryPlanHandler { InnerHandler = CreateHandler() };
+            if (outer is not null)
+            {
+                outer.InnerHandler = handler;
+                handler = outer;
+            }
+            return new HttpClient(handler, disposeHandler: true);
+        };
     }
 
     /// <summary>The local server drops a container's items when the container is replaced, so indexing policies are set only at creation.</summary>
@@ -144,15 +156,19 @@ public sealed class CosmosTestServer : IDisposable
         ["Parse:Cosmos:ConnectionMode"] = "Gateway",
     };
 
-    public CosmosClient CreateClient()
+    public CosmosClient CreateClient(DelegatingHandler? outer = null)
     {
-        var options = new CosmosClientOptions { UseSystemTextJsonSerializerWithOptions = new System.Text.Json.JsonSerializerOptions() };
-        Configure(options);
+        var options = new CosmosClientOptions
+        {
+            UseSystemTextJsonSerializerWithOptions = new System.Text.Json.JsonSerializerOptions(),
+            MaxRetryAttemptsOnRateLimitedRequests = 2,
+        };
+        Configure(options, outer);
         return new CosmosClient(Endpoint, Key, options);
     }
 
-    internal CosmosObjectStore CreateStore(string database, int maxSubqueryResults = 1000, TimeSpan? reservationGrace = null) =>
-        new(CreateClient(), database, maxSubqueryResults, reservationGrace ?? TimeSpan.FromMinutes(1), replaceIndexingPolicy: false);
+    internal CosmosObjectStore CreateStore(string database, int maxSubqueryResults = 1000, TimeSpan? reservationGrace = null, DelegatingHandler? outer = null) =>
+        new(CreateClient(outer), database, maxSubqueryResults, reservationGrace ?? TimeSpan.FromMinutes(1), replaceIndexingPolicy: false);
 
     private void Kill()
     {
