@@ -267,6 +267,7 @@ internal sealed class CosmosObjectStore : IObjectStore
         foreach (var (id, owner) in targets)
         {
             using var response = await container.PatchItemStreamAsync(id, new PartitionKey(owner), [PatchOperation.Remove("/data/" + field)], cancellationToken: ct);
+            // Deleted meanwhile (404) or field already removed by a concurrent write (400 "path not found"): nothing left to do.
             if (response.StatusCode is not (HttpStatusCode.NotFound or HttpStatusCode.BadRequest)) EnsureSuccess(response);
         }
     }
