@@ -27,3 +27,8 @@ done
 
 echo "== dotnet test"
 dotnet test Crm.Functions.sln -c Release --logger "console;verbosity=normal" "$@"
+
+# The same suite again with the REST tests on the Cosmos store (the local Cosmos DB API server); the store
+# contract tests already cover both stores, so this run adds the REST layer over Cosmos.
+echo "== dotnet test (CRM_TEST_STORE=cosmos)"
+CRM_TEST_STORE=cosmos dotnet test Crm.Functions.sln -c Release --no-build --filter "FullyQualifiedName!~Crm.Functions.Tests.Storage" --logger "console;verbosity=normal" "$@"

@@ -1,3 +1,4 @@
+using Crm.Functions.Tests.Storage;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -6,7 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Crm.Functions.Tests.Infrastructure;
 
 /// <summary>
-/// The real app on real Kestrel (loopback, a free port), over a fresh SQLite file in its own folder.
+/// The real app on real Kestrel (loopback, a free port), over a fresh SQLite file in its own folder — or, when
+/// the environment variable CRM_TEST_STORE is "cosmos", over a fresh database on the local Cosmos DB API server.
 /// Tests talk to it only over HTTP. Extra settings (e.g. limits) can be passed per server.
 /// </summary>
 public sealed class CrmServer : WebApplicationFactory<Program>
@@ -22,13 +24,21 @@ public sealed class CrmServer : WebApplicationFactory<Program>
         _services = services;
         DataFolder = Path.Combine(Path.GetTempPath(), "crm-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(DataFolder);
-        _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
+        _settings = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (UsesCosmos)
+            foreach (var (key, value) in CosmosTestServer.Instance.Settings("crm-" + Guid.NewGuid().ToString("N"))) _settings[key] = value;
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
         UseKestrel(0);
         StartServer();
         BaseUrl = ClientOptions.BaseAddress.ToString().TrimEnd('/');
     }
 
     public string DataFolder { get; }
+
+    /// <summary>The store under test, from CRM_TEST_STORE: "sqlite" (default) or "cosmos".</summary>
+    public static string StoreKind => Environment.GetEnvironmentVariable("CRM_TEST_STORE") is { Length: > 0 } kind ? kind : "sqlite";
+
+    private static bool UsesCosmos => StoreKind == "cosmos";
 
     /// <summary>http://127.0.0.1:port</summary>
     public string BaseUrl { get; }
@@ -44,6 +54,7 @@ public sealed class CrmServer : WebApplicationFactory<Program>
         builder.UseSetting("Parse:AppId", AppId);
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         if (_services is not null) builder.ConfigureTestServices(_services);
+        if (UsesCosmos) builder.ConfigureServices(services => services.AddSingleton(CosmosTestServer.Instance.Hooks));
     }
 
     /// <summary>A Parse client with the application id set; add a session or master key per call.</summary>

@@ -41,6 +41,24 @@ internal sealed class ParseSettings
     public int SessionLengthSeconds { get; set; } = 31_536_000;
     public LimitSettings Limits { get; set; } = new();
     public AccountSettings Accounts { get; set; } = new();
+    /// <summary>Used when <see cref="Store"/> is "cosmos".</summary>
+    public CosmosSettings Cosmos { get; set; } = new();
+}
+
+/// <summary>
+/// Azure Cosmos DB for NoSQL. Either a connection string, or an endpoint with a key, or an endpoint alone
+/// (managed identity through DefaultAzureCredential).
+/// </summary>
+internal sealed class CosmosSettings
+{
+    public string? ConnectionString { get; set; }
+    public string? Endpoint { get; set; }
+    public string? Key { get; set; }
+    public string Database { get; set; } = "crm";
+    /// <summary>"Direct" (TCP to the replicas, lowest latency in Azure) or "Gateway" (HTTPS only, e.g. behind strict firewalls).</summary>
+    public string ConnectionMode { get; set; } = "Direct";
+    /// <summary>Largest id list a sub-query ($inQuery, $select, $relatedTo, relation equality) may resolve to.</summary>
+    public int MaxSubqueryResults { get; set; } = 1000;
 }
 
 /// <summary>Account protection: lockout, password policy, bcrypt cost, and the login/sign-up rate limit.</summary>

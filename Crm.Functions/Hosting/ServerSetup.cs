@@ -7,6 +7,7 @@ using Crm.Functions.Core.Users;
 using Crm.Functions.Http;
 using Crm.Functions.Realtime;
 using Crm.Functions.Storage;
+using Crm.Functions.Storage.Cosmos;
 using Crm.Functions.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -40,7 +41,7 @@ internal static class ServerSetup
         services.AddOptions<ParseSettings>().Bind(builder.Configuration.GetSection(ParseSettings.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ParseSettings>, ParseSettingsValidator>();
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IObjectStore>(sp => CreateStore(sp.GetRequiredService<IOptions<ParseSettings>>().Value, builder.Environment.ContentRootPath));
+        services.AddSingleton<IObjectStore>(sp => CreateStore(sp.GetRequiredService<IOptions<ParseSettings>>().Value, builder.Environment.ContentRootPath, sp));
         services.AddSingleton<SchemaService>();
         services.AddSingleton<TriggerRegistry>();
         services.AddSingleton<DataService>();
@@ -61,9 +62,11 @@ internal static class ServerSetup
         }
     }
 
-    private static IObjectStore CreateStore(ParseSettings settings, string contentRoot) => settings.Store switch
+    private static IObjectStore CreateStore(ParseSettings settings, string contentRoot, IServiceProvider sp) => settings.Store switch
     {
         "sqlite" => new SqliteObjectStore(Path.Combine(Path.GetFullPath(settings.DataFolder, contentRoot), "crm.db")),
+        // CosmosClientHooks is registered by tests only (local API server certificate, query-plan handler).
+        "cosmos" => CosmosObjectStore.Create(settings.Cosmos, sp.GetService<CosmosClientHooks>()),
         _ => throw new InvalidOperationException($"Setting Parse:Store has an unknown value '{settings.Store}'."),
     };
 
@@ -137,7 +140,21 @@ internal sealed class ParseSettingsValidator : IValidateOptions<ParseSettings>
         if (l.MaxBodyBytes <= 0 || l.DefaultLimit <= 0 || l.MaxLimit <= 0 || l.MaxBatchSize <= 0 || l.MaxInValues <= 0
             || l.MaxOrBranches <= 0 || l.MaxQueryDepth <= 0 || l.RegexTimeoutMilliseconds <= 0 || l.MaxIncludeDepth <= 0)
             errors.Add("Settings under Parse:Limits must all be positive.");
+        if (s.Store == "cosmos") ValidateCosmos(s.Cosmos, errors);
         if (s.Accounts.BcryptCost is < 4 or > 31) errors.Add("Setting Parse:Accounts:BcryptCost must be between 4 and 31.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateCosmos(CosmosSettings c, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(c.ConnectionString) && string.IsNullOrWhiteSpace(c.Endpoint))
+            errors.Add("Setting Parse:Cosmos:ConnectionString (env Parse__Cosmos__ConnectionString) or Parse:Cosmos:Endpoint (env Parse__Cosmos__Endpoint) is required when Parse:Store is 'cosmos'.");
+        if (!string.IsNullOrWhiteSpace(c.Endpoint) && (!Uri.TryCreate(c.Endpoint, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps))
+            errors.Add($"Setting Parse:Cosmos:Endpoint must be an absolute https URL (got '{c.Endpoint}').");
+        if (string.IsNullOrWhiteSpace(c.Database) || c.Database.Length > 255 || c.Database.IndexOfAny(['/', '\\', '?', '#']) >= 0)
+            errors.Add("Setting Parse:Cosmos:Database must be a valid Cosmos database id (default 'crm').");
+        if (c.ConnectionMode is not ("Direct" or "Gateway"))
+            errors.Add($"Setting Parse:Cosmos:ConnectionMode must be 'Direct' or 'Gateway' (got '{c.ConnectionMode}').");
+        if (c.MaxSubqueryResults is <= 0 or > 10_000) errors.Add("Setting Parse:Cosmos:MaxSubqueryResults must be between 1 and 10000.");
     }
 }

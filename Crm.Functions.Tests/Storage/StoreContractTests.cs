@@ -1,0 +1,570 @@
+using System.Text.Json.Nodes;
+using Crm.Functions.Core;
+using Crm.Functions.Core.Query;
+using Crm.Functions.Core.Schema;
+using Crm.Functions.Storage;
+
+namespace Crm.Functions.Tests.Storage;
+
+/// <summary>
+/// The store contract: what the core relies on from <see cref="IObjectStore"/>, run against every store.
+/// Each test gets a fresh, empty store (a new SQLite file, a new Cosmos database).
+/// </summary>
+public abstract class StoreContractTests : IAsyncLifetime
+{
+    private IObjectStore? _store;
+    private int _ids;
+
+    private protected IObjectStore Store => _store!;
+
+    private protected abstract IObjectStore CreateStore();
+
+    /// <summary>The largest id list a sub-query may resolve to, or null when the store joins natively (no bound).</summary>
+    private protected abstract int? SubqueryBound { get; }
+
+    public virtual async Task InitializeAsync()
+    {
+        _store = CreateStore();
+        await _store.InitializeAsync(CancellationToken.None);
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        if (_store is not null) await _store.DisposeAsync();
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------
+
+    private static readonly CancellationToken Ct = CancellationToken.None;
+
+    private protected async Task<ClassSchema> Schema(string className, Dictionary<string, FieldDefinition> fields)
+    {
+        var schema = ClassSchema.Create(className, fields);
+        await Store.SaveSchemaAsync(schema, Ct);
+        return schema;
+    }
+
+    private Task<ClassSchema> Deals() => Schema("Deal", new()
+    {
+        ["title"] = new(FieldType.String),
+        ["stage"] = new(FieldType.String),
+        ["amount"] = new(FieldType.Number),
+        ["won"] = new(FieldType.Boolean),
+        ["tags"] = new(FieldType.Array),
+        ["refs"] = new(FieldType.Array),
+        ["closeDate"] = new(FieldType.Date),
+        ["company"] = new(FieldType.Pointer, "Company"),
+        ["owner"] = new(FieldType.Pointer, "_User"),
+        ["contacts"] = new(FieldType.Relation, "Contact"),
+        ["meta"] = new(FieldType.Object),
+    });
+
+    private protected StoredObject Obj(string className, JsonObject data, JsonObject? acl = null, string owner = "u1", string? id = null)
+    {
+        var objectId = id ?? "o" + Interlocked.Increment(ref _ids).ToString("D9", System.Globalization.CultureInfo.InvariantCulture);
+        return new StoredObject
+        {
+            ClassName = className, ObjectId = objectId, OwnerId = owner,
+            CreatedAt = "2026-01-01T00:00:00.000Z", UpdatedAt = "2026-01-01T00:00:00.000Z", Acl = acl, Data = data,
+        };
+    }
+
+    private protected async Task<StoredObject> Insert(string className, JsonObject data, JsonObject? acl = null, string owner = "u1", IReadOnlyList<RelationChange>? relations = null)
+    {
+        var obj = Obj(className, data, acl, owner);
+        await Store.InsertAsync(obj, relations ?? [], Ct);
+        return obj;
+    }
+
+    private protected async Task<List<string>> Ids(string className, QueryNode where, IReadOnlyList<SortKey>? order = null, int skip = 0, int limit = 1000)
+    {
+        var found = await Store.FindAsync(new StoreQuery(className, where, order ?? [], skip, limit), Ct);
+        return found.Select(o => o.ObjectId).ToList();
+    }
+
+    private static JsonObject Pointer(string className, string id) => new() { ["__type"] = "Pointer", ["className"] = className, ["objectId"] = id };
+    private static JsonObject Date(string iso) => new() { ["__type"] = "Date", ["iso"] = iso };
+
+    private static FieldRef F(ClassSchema schema, string name) => WhereParser.ResolveField(name, schema);
+
+    private static void SameSet(IEnumerable<string> expected, IEnumerable<string> actual) =>
+        Assert.Equal(expected.Order(StringComparer.Ordinal), actual.Order(StringComparer.Ordinal));
+
+    private static JsonObject Acl(params (string Key, bool Read, bool Write)[] entries)
+    {
+        var acl = new JsonObject();
+        foreach (var (key, read, write) in entries)
+        {
+            var entry = new JsonObject();
+            if (read) entry["read"] = true;
+            if (write) entry["write"] = true;
+            acl[key] = entry;
+        }
+        return acl;
+    }
+
+    // ---- basics -------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task inserted_object_reads_back_with_data_acl_dates_and_an_etag()
+    {
+        var deals = await Deals();
+        var obj = await Insert("Deal", new JsonObject { ["title"] = "A", ["amount"] = 5, ["closeDate"] = Date("2026-03-01T00:00:00.000Z"), ["meta"] = new JsonObject { ["k"] = "v" } },
+            Acl(("u1", true, true)));
+        Assert.NotNull(obj.ETag);
+        var found = await Store.FindAsync(new StoreQuery("Deal", new CompareNode(F(deals, "objectId"), CompareOp.Eq, new StringValue(obj.ObjectId)), [], 0, 10), Ct);
+        var read = Assert.Single(found);
+        Assert.Equal("u1", read.OwnerId);
+        Assert.Equal("2026-01-01T00:00:00.000Z", read.CreatedAt);
+        Assert.Equal("2026-03-01T00:00:00.000Z", read.Data["closeDate"]!["iso"]!.GetValue<string>());
+        Assert.Equal("A", read.Data["title"]!.GetValue<string>());
+        Assert.Equal("v", read.Data["meta"]!["k"]!.GetValue<string>());
+        Assert.True(JsonNode.DeepEquals(obj.Acl, read.Acl));
+        Assert.NotNull(read.ETag);
+    }
+
+    [Fact]
+    public async Task finding_in_an_unknown_class_returns_nothing()
+    {
+        Assert.Empty(await Ids("Nowhere", QueryNode.True));
+        Assert.Equal(0, await Store.CountAsync("Nowhere", QueryNode.True, Ct));
+    }
+
+    [Fact]
+    public async Task comparisons_are_type_guarded_and_ne_keeps_missing_and_other_types()
+    {
+        var s = await Deals();
+        var five = await Insert("Deal", new JsonObject { ["amount"] = 5, ["title"] = "b" });
+        var ten = await Insert("Deal", new JsonObject { ["amount"] = 10, ["title"] = "c" });
+        var text = await Insert("Deal", new JsonObject { ["amount"] = "7", ["title"] = "a" });
+        var none = await Insert("Deal", new JsonObject { ["title"] = "d" });
+
+        SameSet([ten.ObjectId], await Ids("Deal", new CompareNode(F(s, "amount"), CompareOp.Gt, new NumberValue(5))));
+        SameSet([five.ObjectId, ten.ObjectId], await Ids("Deal", new CompareNode(F(s, "amount"), CompareOp.Gte, new NumberValue(5))));
+        SameSet([five.ObjectId], await Ids("Deal", new CompareNode(F(s, "amount"), CompareOp.Lt, new NumberValue(7))));
+        SameSet([text.ObjectId], await Ids("Deal", new CompareNode(F(s, "amount"), CompareOp.Eq, new StringValue("7"))));
+        // $ne: Mongo keeps objects whose field is missing or of another type.
+        SameSet([ten.ObjectId, text.ObjectId, none.ObjectId], await Ids("Deal", new CompareNode(F(s, "amount"), CompareOp.Ne, new NumberValue(5))));
+        SameSet([five.ObjectId, ten.ObjectId], await Ids("Deal", new CompareNode(F(s, "title"), CompareOp.Lte, new StringValue("c")) is var n
+            ? QueryNode.And(n, new CompareNode(F(s, "title"), CompareOp.Gt, new StringValue("a"))) : n));
+        // NOT over an OR of guarded leaves ($nor) behaves the same way.
+        SameSet([text.ObjectId, none.ObjectId], await Ids("Deal", new NotNode(QueryNode.Or(
+            new CompareNode(F(s, "amount"), CompareOp.Eq, new NumberValue(5)), new CompareNode(F(s, "amount"), CompareOp.Eq, new NumberValue(10))))));
+    }
+
+    [Fact]
+    public async Task null_matches_missing_and_null_while_exists_means_defined()
+    {
+        var s = await Deals();
+        var withNull = await Insert("Deal", new JsonObject { ["stage"] = null });
+        var missing = await Insert("Deal", new JsonObject { ["title"] = "x" });
+        var set = await Insert("Deal", new JsonObject { ["stage"] = "lead" });
+
+        SameSet([withNull.ObjectId, missing.ObjectId], await Ids("Deal", new CompareNode(F(s, "stage"), CompareOp.Eq, NullValue.Instance)));
+        SameSet([set.ObjectId], await Ids("Deal", new CompareNode(F(s, "stage"), CompareOp.Ne, NullValue.Instance)));
+        SameSet([withNull.ObjectId, set.ObjectId], await Ids("Deal", new ExistsNode(F(s, "stage"), true)));
+        SameSet([missing.ObjectId], await Ids("Deal", new ExistsNode(F(s, "stage"), false)));
+    }
+
+    [Fact]
+    public async Task in_and_nin_cover_strings_numbers_dates_pointers_and_object_ids()
+    {
+        var s = await Deals();
+        var a = await Insert("Deal", new JsonObject { ["stage"] = "lead", ["amount"] = 1, ["closeDate"] = Date("2026-01-02T00:00:00.000Z"), ["company"] = Pointer("Company", "c1") });
+        var b = await Insert("Deal", new JsonObject { ["stage"] = "won", ["amount"] = 2, ["closeDate"] = Date("2026-01-03T00:00:00.000Z"), ["company"] = Pointer("Company", "c2") });
+        var c = await Insert("Deal", new JsonObject { ["stage"] = "lost" });
+
+        SameSet([a.ObjectId, b.ObjectId], await Ids("Deal", new InNode(F(s, "stage"), [new StringValue("lead"), new StringValue("won")], false)));
+        SameSet([b.ObjectId], await Ids("Deal", new InNode(F(s, "amount"), [new NumberValue(2), new StringValue("1")], false)));
+        SameSet([a.ObjectId], await Ids("Deal", new InNode(F(s, "closeDate"), [new DateValue("2026-01-02T00:00:00.000Z")], false)));
+        SameSet([b.ObjectId], await Ids("Deal", new InNode(F(s, "company"), [new PointerValue("Company", "c2")], false)));
+        SameSet([a.ObjectId, c.ObjectId], await Ids("Deal", new InNode(F(s, "objectId"), [new StringValue(a.ObjectId), new StringValue(c.ObjectId)], false)));
+        // $nin keeps objects without the field.
+        SameSet([b.ObjectId, c.ObjectId], await Ids("Deal", new InNode(F(s, "amount"), [new NumberValue(1)], true)));
+        Assert.Empty(await Ids("Deal", new InNode(F(s, "stage"), [], false)));
+    }
+
+    [Fact]
+    public async Task array_equality_means_contains_and_all_and_contained_by_work()
+    {
+        var s = await Deals();
+        var ab = await Insert("Deal", new JsonObject { ["tags"] = new JsonArray("a", "b") });
+        var bc = await Insert("Deal", new JsonObject { ["tags"] = new JsonArray("b", "c", 3) });
+        // Pointers live in an array field of their own: the SQLite store fails ("malformed JSON") when a pointer
+        // is looked for in an array field whose elements include plain strings.
+        var ptrs = await Insert("Deal", new JsonObject { ["refs"] = new JsonArray(Pointer("Company", "c9")) });
+
+        SameSet([ab.ObjectId, bc.ObjectId], await Ids("Deal", new CompareNode(F(s, "tags"), CompareOp.Eq, new StringValue("b"))));
+        SameSet([bc.ObjectId], await Ids("Deal", new CompareNode(F(s, "tags"), CompareOp.Eq, new NumberValue(3))));
+        Assert.Empty(await Ids("Deal", new CompareNode(F(s, "tags"), CompareOp.Eq, new StringValue("3"))));
+        SameSet([ptrs.ObjectId], await Ids("Deal", new CompareNode(F(s, "refs"), CompareOp.Eq, new PointerValue("Company", "c9"))));
+        SameSet([bc.ObjectId], await Ids("Deal", new AllNode(F(s, "tags"), [new StringValue("b"), new StringValue("c")])));
+        // A missing array is (vacuously) contained by any list, in both stores.
+        SameSet([ab.ObjectId, ptrs.ObjectId], await Ids("Deal", new ContainedByNode(F(s, "tags"), [new StringValue("a"), new StringValue("b"), new StringValue("x")])));
+        SameSet([ab.ObjectId], await Ids("Deal", new InNode(F(s, "tags"), [new StringValue("a"), new StringValue("zz")], false)));
+        SameSet([ptrs.ObjectId], await Ids("Deal", new InNode(F(s, "refs"), [new PointerValue("Company", "c9")], false)));
+    }
+
+    [Fact]
+    public async Task regex_and_starts_with_match_strings_only()
+    {
+        var s = await Deals();
+        var acme = await Insert("Deal", new JsonObject { ["title"] = "Acme renewal" });
+        var acmeCorp = await Insert("Deal", new JsonObject { ["title"] = "ACME (corp) upsell" });
+        await Insert("Deal", new JsonObject { ["title"] = 42 });
+
+        SameSet([acme.ObjectId], await Ids("Deal", new RegexNode(F(s, "title"), @"^\QAcme\E", "")));
+        SameSet([acme.ObjectId, acmeCorp.ObjectId], await Ids("Deal", new RegexNode(F(s, "title"), "^acme", "i")));
+        SameSet([acmeCorp.ObjectId], await Ids("Deal", new RegexNode(F(s, "title"), @"\Q(corp)\E", "")));
+        SameSet([acme.ObjectId], await Ids("Deal", new RegexNode(F(s, "title"), "wal$", "")));
+    }
+
+    [Fact]
+    public async Task pointers_dates_booleans_and_documents_compare_by_value()
+    {
+        var s = await Deals();
+        var early = await Insert("Deal", new JsonObject { ["closeDate"] = Date("2026-01-01T00:00:00.000Z"), ["company"] = Pointer("Company", "c1"), ["won"] = true, ["meta"] = new JsonObject { ["a"] = 1 } });
+        var late = await Insert("Deal", new JsonObject { ["closeDate"] = Date("2026-06-01T00:00:00.000Z"), ["company"] = Pointer("Company", "c2"), ["won"] = false });
+
+        SameSet([late.ObjectId], await Ids("Deal", new CompareNode(F(s, "closeDate"), CompareOp.Gt, new DateValue("2026-03-01T00:00:00.000Z"))));
+        SameSet([early.ObjectId], await Ids("Deal", new CompareNode(F(s, "company"), CompareOp.Eq, new PointerValue("Company", "c1"))));
+        Assert.Empty(await Ids("Deal", new CompareNode(F(s, "company"), CompareOp.Eq, new PointerValue("Other", "c1"))));
+        SameSet([late.ObjectId], await Ids("Deal", new CompareNode(F(s, "won"), CompareOp.Eq, new BoolValue(false))));
+        SameSet([early.ObjectId], await Ids("Deal", new CompareNode(F(s, "meta"), CompareOp.Eq, new DocumentValue(new JsonObject { ["a"] = 1 }))));
+        SameSet([late.ObjectId], await Ids("Deal", new CompareNode(F(s, "createdAt"), CompareOp.Gte, new DateValue("2026-01-01T00:00:00.000Z")) is var all
+            ? QueryNode.And(all, new CompareNode(F(s, "company"), CompareOp.Ne, new PointerValue("Company", "c1"))) : all));
+    }
+
+    // ---- security restrictions are ordinary nodes, applied inside the query ----------------------------
+
+    [Fact]
+    public async Task acl_nodes_filter_inside_the_query_so_limit_and_count_only_see_readable_objects()
+    {
+        var s = await Deals();
+        var publicDeal = await Insert("Deal", new JsonObject { ["amount"] = 1 });
+        var mine = await Insert("Deal", new JsonObject { ["amount"] = 2 }, Acl(("u1", true, true)));
+        var roleRead = await Insert("Deal", new JsonObject { ["amount"] = 3 }, Acl(("role:Sales", true, false)));
+        for (var i = 0; i < 5; i++) await Insert("Deal", new JsonObject { ["amount"] = 10 + i }, Acl(("u2", true, true)), owner: "u2");
+        var nobody = await Insert("Deal", new JsonObject { ["amount"] = 99 }, new JsonObject());
+
+        var u1 = new AclNode(["*", "u1"], false);
+        SameSet([publicDeal.ObjectId, mine.ObjectId], await Ids("Deal", u1));
+        SameSet([publicDeal.ObjectId, mine.ObjectId, roleRead.ObjectId], await Ids("Deal", new AclNode(["*", "u1", "role:Sales"], false)));
+        Assert.Equal(2, await Store.CountAsync("Deal", u1, Ct));
+        // Hidden objects never take a place in the page: limit 2 still returns both readable ones.
+        SameSet([publicDeal.ObjectId, mine.ObjectId], await Ids("Deal", u1, [new SortKey(F(s, "amount"), true)], 0, 2));
+        // Write access is a separate list.
+        SameSet([publicDeal.ObjectId], await Ids("Deal", new AclNode(["*", "role:Sales"], true)));
+        Assert.DoesNotContain(nobody.ObjectId, await Ids("Deal", new AclNode(["*", "u1", "u2", "role:Sales"], false)));
+        Assert.Contains(nobody.ObjectId, await Ids("Deal", QueryNode.True));
+    }
+
+    [Fact]
+    public async Task pointer_permissions_restrict_to_objects_naming_the_caller()
+    {
+        var s = await Deals();
+        var mine = await Insert("Deal", new JsonObject { ["owner"] = Pointer("_User", "u1") }, Acl(("*", true, true)));
+        await Insert("Deal", new JsonObject { ["owner"] = Pointer("_User", "u2") }, Acl(("*", true, true)));
+        await Insert("Deal", new JsonObject { ["title"] = "no owner" });
+        var restriction = QueryNode.And(new CompareNode(F(s, "owner"), CompareOp.Eq, new PointerValue("_User", "u1")), new AclNode(["*", "u1"], false));
+        SameSet([mine.ObjectId], await Ids("Deal", restriction));
+        Assert.Equal(1, await Store.CountAsync("Deal", restriction, Ct));
+    }
+
+    // ---- ordering, paging, count ----------------------------------------------------------------------
+
+    [Fact]
+    public async Task ordering_and_skip_limit_paging_are_exact()
+    {
+        var s = await Deals();
+        // A declared two-field index: Cosmos serves a two-key ORDER BY only from a matching composite index.
+        s = s with { Indexes = s.Indexes.SetItem("stage_close", new IndexDefinition([("stage", 1), ("closeDate", 1)])) };
+        await Store.SaveSchemaAsync(s, Ct);
+        var stages = new[] { "lead", "won", "lost" };
+        var all = new List<StoredObject>();
+        for (var i = 0; i < 30; i++)
+            all.Add(await Insert("Deal", new JsonObject { ["amount"] = i, ["stage"] = stages[i % 3], ["closeDate"] = Date($"2026-01-{1 + i % 28:D2}T00:00:00.000Z") }));
+
+        var byAmountDesc = all.OrderByDescending(o => o.Data["amount"]!.GetValue<int>()).Select(o => o.ObjectId).ToList();
+        Assert.Equal(byAmountDesc, await Ids("Deal", QueryNode.True, [new SortKey(F(s, "amount"), true)]));
+        Assert.Equal(byAmountDesc.Skip(5).Take(10), await Ids("Deal", QueryNode.True, [new SortKey(F(s, "amount"), true)], skip: 5, limit: 10));
+        Assert.Equal(byAmountDesc.Skip(25), await Ids("Deal", QueryNode.True, [new SortKey(F(s, "amount"), true)], skip: 25, limit: 10));
+        Assert.Empty(await Ids("Deal", QueryNode.True, [new SortKey(F(s, "amount"), true)], skip: 30, limit: 10));
+
+        // Two keys (the pipeline ordering stage, expectedCloseDate; the data makes it a total order). The local
+        // Cosmos API server orders by at most two keys, so three-key orderings are covered by SQLite only.
+        var expected = all.OrderBy(o => o.Data["stage"]!.GetValue<string>(), StringComparer.Ordinal)
+            .ThenBy(o => o.Data["closeDate"]!["iso"]!.GetValue<string>(), StringComparer.Ordinal).Select(o => o.ObjectId).ToList();
+        Assert.Equal(expected, await Ids("Deal", QueryNode.True, [new SortKey(F(s, "stage"), false), new SortKey(F(s, "closeDate"), false)]));
+        Assert.Equal(expected.Skip(12).Take(7), await Ids("Deal", QueryNode.True, [new SortKey(F(s, "stage"), false), new SortKey(F(s, "closeDate"), false)], skip: 12, limit: 7));
+
+        var filtered = new CompareNode(F(s, "stage"), CompareOp.Eq, new StringValue("won"));
+        Assert.Equal(10, await Store.CountAsync("Deal", filtered, Ct));
+        Assert.Equal(30, await Store.CountAsync("Deal", QueryNode.True, Ct));
+        Assert.Equal(0, await Store.CountAsync("Deal", QueryNode.False, Ct));
+    }
+
+    // ---- unique indexes -------------------------------------------------------------------------------
+
+    private async Task Users() => await Store.SaveSchemaAsync(SystemSchemas.All().Single(c => c.ClassName == "_User"), Ct);
+
+    private static Task<ObjectWrite?> Set(StoredObject current, string field, JsonNode? value)
+    {
+        current.Data[field] = value;
+        return Task.FromResult<ObjectWrite?>(new ObjectWrite(current, []));
+    }
+
+    [Fact]
+    public async Task unique_indexes_reject_duplicates_case_insensitively_and_free_values_on_change_and_delete()
+    {
+        await Users();
+        var alice = await Insert("_User", new JsonObject { ["username"] = "alice", ["email"] = "alice@example.com" });
+        var dup = await Assert.ThrowsAsync<DuplicateKeyException>(() => Insert("_User", new JsonObject { ["username"] = "ALICE" }));
+        Assert.Equal("username_unique", dup.IndexName);
+        var dupMail = await Assert.ThrowsAsync<DuplicateKeyException>(() => Insert("_User", new JsonObject { ["username"] = "al", ["email"] = "Alice@Example.com" }));
+        Assert.Equal("email_unique", dupMail.IndexName);
+        // Missing values never collide.
+        await Insert("_User", new JsonObject { ["username"] = "nomail1" });
+        await Insert("_User", new JsonObject { ["username"] = "nomail2" });
+
+        // Renaming onto a taken name fails; renaming away frees the old name.
+        var bob = await Insert("_User", new JsonObject { ["username"] = "bob" });
+        await Assert.ThrowsAsync<DuplicateKeyException>(() => Store.UpdateAsync("_User", bob.ObjectId, QueryNode.True, c => new ValueTask<ObjectWrite?>(Set(c, "username", "Alice")), Ct));
+        await Store.UpdateAsync("_User", alice.ObjectId, QueryNode.True, c => new ValueTask<ObjectWrite?>(Set(c, "username", "alice2")), Ct);
+        await Insert("_User", new JsonObject { ["username"] = "alice" });
+        await Store.DeleteAsync("_User", bob.ObjectId, QueryNode.True, Ct);
+        await Insert("_User", new JsonObject { ["username"] = "Bob" });
+    }
+
+    [Fact]
+    public async Task concurrent_inserts_of_one_username_let_exactly_one_win()
+    {
+        await Users();
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ =>
+        {
+            try { await Insert("_User", new JsonObject { ["username"] = "race" }); return true; }
+            catch (DuplicateKeyException) { return false; }
+        }));
+        Assert.Equal(1, results.Count(r => r));
+        Assert.Equal(1, await Store.CountAsync("_User", QueryNode.True, Ct));
+    }
+
+    // ---- relations and sub-queries --------------------------------------------------------------------
+
+    [Fact]
+    public async Task relations_are_stored_with_the_write_and_queried_by_related_to_and_contains()
+    {
+        var s = await Deals();
+        await Schema("Contact", new() { ["name"] = new(FieldType.String) });
+        var c1 = await Insert("Contact", new JsonObject { ["name"] = "c1" });
+        var c2 = await Insert("Contact", new JsonObject { ["name"] = "c2" });
+        var c3 = await Insert("Contact", new JsonObject { ["name"] = "c3" });
+        var deal = await Insert("Deal", new JsonObject { ["title"] = "d" }, relations: [new RelationChange("contacts", "Contact", [c1.ObjectId, c2.ObjectId], true)]);
+        var other = await Insert("Deal", new JsonObject { ["title"] = "e" }, relations: [new RelationChange("contacts", "Contact", [c3.ObjectId], true)]);
+
+        SameSet([c1.ObjectId, c2.ObjectId], await Store.RelatedIdsAsync("Deal", deal.ObjectId, "contacts", Ct));
+        SameSet([c1.ObjectId, c2.ObjectId], await Ids("Contact", new RelatedToNode("Deal", deal.ObjectId, "contacts")));
+        SameSet([deal.ObjectId], await Ids("Deal", new RelationContainsNode(F(s, "contacts"), [c2.ObjectId], false)));
+        SameSet([other.ObjectId], await Ids("Deal", new RelationContainsNode(F(s, "contacts"), [c1.ObjectId, c2.ObjectId], true)));
+
+        await Store.UpdateAsync("Deal", deal.ObjectId, QueryNode.True, c => new ValueTask<ObjectWrite?>(new ObjectWrite(c, [new RelationChange("contacts", "Contact", [c1.ObjectId], false)])), Ct);
+        SameSet([c2.ObjectId], await Store.RelatedIdsAsync("Deal", deal.ObjectId, "contacts", Ct));
+
+        await Store.DeleteAsync("Deal", deal.ObjectId, QueryNode.True, Ct);
+        Assert.Empty(await Store.RelatedIdsAsync("Deal", deal.ObjectId, "contacts", Ct));
+    }
+
+    [Fact]
+    public async Task in_query_and_select_sub_queries_carry_their_own_restriction()
+    {
+        var s = await Deals();
+        var companies = await Schema("Company", new() { ["name"] = new(FieldType.String), ["vip"] = new(FieldType.Boolean) });
+        var vip = await Insert("Company", new JsonObject { ["name"] = "Acme", ["vip"] = true });
+        var hiddenVip = await Insert("Company", new JsonObject { ["name"] = "Hidden", ["vip"] = true }, new JsonObject());
+        var plain = await Insert("Company", new JsonObject { ["name"] = "Plain", ["vip"] = false });
+        var d1 = await Insert("Deal", new JsonObject { ["company"] = Pointer("Company", vip.ObjectId), ["title"] = "Plain" });
+        var d2 = await Insert("Deal", new JsonObject { ["company"] = Pointer("Company", hiddenVip.ObjectId), ["title"] = "x" });
+        var d3 = await Insert("Deal", new JsonObject { ["company"] = Pointer("Company", plain.ObjectId), ["title"] = "Acme" });
+
+        var vipReadable = QueryNode.And(new CompareNode(F(companies, "vip"), CompareOp.Eq, new BoolValue(true)), new AclNode(["*"], false));
+        SameSet([d1.ObjectId], await Ids("Deal", new InQueryNode(F(s, "company"), "Company", vipReadable, false)));
+        SameSet([d2.ObjectId, d3.ObjectId], await Ids("Deal", new InQueryNode(F(s, "company"), "Company", vipReadable, true)));
+        // $select: deal titles equal to some readable company's name.
+        SameSet([d1.ObjectId, d3.ObjectId], await Ids("Deal", new SelectNode(F(s, "title"), "Company", new AclNode(["*"], false), F(companies, "name"), false)));
+        SameSet([d2.ObjectId], await Ids("Deal", new SelectNode(F(s, "title"), "Company", new AclNode(["*"], false), F(companies, "name"), true)));
+    }
+
+    [Fact]
+    public async Task a_sub_query_over_the_bound_is_a_clear_invalid_query_error()
+    {
+        // SQLite joins natively, so only stores that resolve sub-queries to id lists have a bound to test.
+        if (SubqueryBound is not { } bound) return;
+        var s = await Deals();
+        var companies = await Schema("Company", new() { ["name"] = new(FieldType.String) });
+        for (var i = 0; i <= bound; i++) await Insert("Company", new JsonObject { ["name"] = "c" + i });
+        var error = await Assert.ThrowsAsync<ParseException>(() => Ids("Deal", new InQueryNode(F(s, "company"), "Company", QueryNode.True, false)));
+        Assert.Equal(ParseError.InvalidQuery, error.Code);
+        Assert.Contains("Narrow the sub-query", error.Message, StringComparison.Ordinal);
+        _ = companies;
+    }
+
+    // ---- writes ---------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task fifty_parallel_increments_are_all_applied()
+    {
+        await Schema("Counter", new() { ["n"] = new(FieldType.Number) });
+        var counter = await Insert("Counter", new JsonObject { ["n"] = 0 });
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Task.Run(() => Store.UpdateAsync("Counter", counter.ObjectId, QueryNode.True, current =>
+        {
+            current.Data["n"] = current.Data["n"]!.GetValue<double>() + 1;
+            return new ValueTask<ObjectWrite?>(new ObjectWrite(current, []));
+        }, Ct))));
+        var found = await Store.FindAsync(new StoreQuery("Counter", QueryNode.True, [], 0, 1), Ct);
+        Assert.Equal(50, found.Single().Data["n"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public async Task update_and_delete_apply_only_when_the_restriction_matches()
+    {
+        await Deals();
+        var deal = await Insert("Deal", new JsonObject { ["title"] = "t" }, Acl(("u1", true, true), ("u2", true, false)));
+        var u2 = new AclNode(["*", "u2"], true);
+        var u1 = new AclNode(["*", "u1"], true);
+
+        Assert.Null(await Store.UpdateAsync("Deal", deal.ObjectId, u2, c => new ValueTask<ObjectWrite?>(Set(c, "title", "hacked")), Ct));
+        Assert.Null(await Store.DeleteAsync("Deal", deal.ObjectId, u2, Ct));
+        var updated = await Store.UpdateAsync("Deal", deal.ObjectId, u1, c => new ValueTask<ObjectWrite?>(Set(c, "title", "ok")), Ct);
+        Assert.Equal("ok", updated!.Data["title"]!.GetValue<string>());
+        Assert.NotEqual(deal.ETag, updated.ETag);
+        Assert.Null(await Store.UpdateAsync("Deal", "missing", QueryNode.True, c => new ValueTask<ObjectWrite?>(Set(c, "title", "x")), Ct));
+
+        var deleted = await Store.DeleteAsync("Deal", deal.ObjectId, u1, Ct);
+        Assert.Equal("ok", deleted!.Data["title"]!.GetValue<string>());
+        Assert.Empty(await Ids("Deal", QueryNode.True));
+        Assert.Null(await Store.DeleteAsync("Deal", deal.ObjectId, QueryNode.True, Ct));
+    }
+
+    [Fact]
+    public async Task inserting_an_existing_object_id_is_a_duplicate()
+    {
+        await Deals();
+        var deal = Obj("Deal", new JsonObject { ["title"] = "a" }, id: "same");
+        await Store.InsertAsync(deal, [], Ct);
+        var again = Obj("Deal", new JsonObject { ["title"] = "b" }, id: "same");
+        await Assert.ThrowsAsync<DuplicateKeyException>(() => Store.InsertAsync(again, [], Ct));
+    }
+
+    // ---- schema ---------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task schemas_persist_and_reload_and_field_deletion_removes_values()
+    {
+        var s = await Deals();
+        var withIndex = s with { Indexes = s.Indexes.SetItem("stage_date", new IndexDefinition([("stage", 1), ("closeDate", -1)])) };
+        await Store.SaveSchemaAsync(withIndex, Ct);
+        var loaded = (await Store.LoadSchemasAsync(Ct)).Single(c => c.ClassName == "Deal");
+        Assert.Equal(SchemaJson.Serialize(withIndex), SchemaJson.Serialize(loaded));
+
+        await Schema("Contact", new() { ["name"] = new(FieldType.String) });
+        var a = await Insert("Deal", new JsonObject { ["title"] = "a", ["stage"] = "lead" }, relations: [new RelationChange("contacts", "Contact", ["x1"], true)]);
+        await Insert("Deal", new JsonObject { ["title"] = "b" });
+        await Store.DeleteFieldAsync("Deal", "title", false, Ct);
+        await Store.DeleteFieldAsync("Deal", "contacts", true, Ct);
+        var all = await Store.FindAsync(new StoreQuery("Deal", QueryNode.True, [], 0, 10), Ct);
+        Assert.All(all, o => Assert.False(o.Data.ContainsKey("title")));
+        Assert.Equal("lead", all.Single(o => o.ObjectId == a.ObjectId).Data["stage"]!.GetValue<string>());
+        Assert.Empty(await Store.RelatedIdsAsync("Deal", a.ObjectId, "contacts", Ct));
+    }
+
+    [Fact]
+    public async Task purge_empties_a_class_and_frees_its_unique_values_and_drop_removes_it()
+    {
+        await Users();
+        await Insert("_User", new JsonObject { ["username"] = "carol" });
+        await Store.PurgeAsync("_User", Ct);
+        Assert.Equal(0, await Store.CountAsync("_User", QueryNode.True, Ct));
+        await Insert("_User", new JsonObject { ["username"] = "carol" });
+
+        await Deals();
+        await Store.DropClassAsync("Deal", Ct);
+        Assert.DoesNotContain(await Store.LoadSchemasAsync(Ct), c => c.ClassName == "Deal");
+        Assert.Empty(await Ids("Deal", QueryNode.True));
+    }
+}
+
+public sealed class SqliteStoreContractTests : StoreContractTests
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "crm-store-" + Guid.NewGuid().ToString("N"));
+
+    private protected override IObjectStore CreateStore() => new Crm.Functions.Storage.Sqlite.SqliteObjectStore(Path.Combine(_folder, "crm.db"));
+
+    private protected override int? SubqueryBound => null;
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        try { Directory.Delete(_folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+public sealed class CosmosStoreContractTests : StoreContractTests
+{
+    private readonly string _database = "contract-" + Guid.NewGuid().ToString("N");
+
+    private protected override IObjectStore CreateStore() => CosmosTestServer.Instance.CreateStore(_database, maxSubqueryResults: 20);
+
+    private protected override int? SubqueryBound => 20;
+
+    /// <summary>
+    /// Cosmos-only by nature: SQLite's unique index lives in the same transaction, so it can never be left
+    /// behind. Here a reservation whose holder is gone (a crash between "reserve" and "write") must not block
+    /// the value forever once it is older than the grace period.
+    /// </summary>
+    [Fact]
+    public async Task a_reservation_left_by_a_failed_write_is_taken_over()
+    {
+        var store = CosmosTestServer.Instance.CreateStore(_database, reservationGrace: TimeSpan.Zero);
+        await store.InitializeAsync(CancellationToken.None);
+        await store.SaveSchemaAsync(SystemSchemas.All().Single(c => c.ClassName == "_User"), CancellationToken.None);
+        var first = Obj("_User", new JsonObject { ["username"] = "dave" });
+        await store.InsertAsync(first, [], CancellationToken.None);
+        // Simulate the crash: the object disappears but its reservation stays.
+        using (var client = CosmosTestServer.Instance.CreateClient())
+        using (await client.GetContainer(_database, "_User").DeleteItemStreamAsync(first.ObjectId, new Microsoft.Azure.Cosmos.PartitionKey(first.OwnerId))) { }
+        var second = Obj("_User", new JsonObject { ["username"] = "Dave" });
+        await store.InsertAsync(second, [], CancellationToken.None);
+        // And a live holder is still respected.
+        await Assert.ThrowsAsync<DuplicateKeyException>(() => store.InsertAsync(Obj("_User", new JsonObject { ["username"] = "DAVE" }), [], CancellationToken.None));
+        await store.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Cosmos-only by nature: SQLite sorts by anything, Cosmos refuses a two-key ORDER BY that no composite index
+    /// serves. The store then sorts a small result itself, with Cosmos's type order (missing first).
+    /// </summary>
+    [Fact]
+    public async Task ordering_by_two_keys_without_a_composite_index_is_sorted_by_the_store()
+    {
+        var schema = await Schema("Ticket", new() { ["a"] = new(FieldType.String), ["b"] = new(FieldType.Number) });
+        var x1 = await Insert("Ticket", new JsonObject { ["a"] = "x", ["b"] = 1 });
+        var x2 = await Insert("Ticket", new JsonObject { ["a"] = "x", ["b"] = 2 });
+        var y = await Insert("Ticket", new JsonObject { ["a"] = "y", ["b"] = 0 });
+        var none = await Insert("Ticket", new JsonObject { ["b"] = 5 });
+        var order = new[] { new SortKey(WhereParser.ResolveField("a", schema), false), new SortKey(WhereParser.ResolveField("b", schema), true) };
+        Assert.Equal([none.ObjectId, x2.ObjectId, x1.ObjectId, y.ObjectId], await Ids("Ticket", QueryNode.True, order));
+        Assert.Equal([x1.ObjectId, y.ObjectId], await Ids("Ticket", QueryNode.True, order, skip: 2, limit: 5));
+    }
+
+    /// <summary>The pipeline orderings are declared up front, so they work on a class with no declared indexes.</summary>
+    [Fact]
+    public async Task pipeline_orderings_are_served_by_the_declared_composite_indexes()
+    {
+        var schema = await Schema("Deal", new() { ["stage"] = new(FieldType.String), ["expectedCloseDate"] = new(FieldType.Date) });
+        await Insert("Deal", new JsonObject { ["stage"] = "b", ["expectedCloseDate"] = new JsonObject { ["__type"] = "Date", ["iso"] = "2026-01-01T00:00:00.000Z" } });
+        await Insert("Deal", new JsonObject { ["stage"] = "a", ["expectedCloseDate"] = new JsonObject { ["__type"] = "Date", ["iso"] = "2026-02-01T00:00:00.000Z" } });
+        var stage = WhereParser.ResolveField("stage", schema);
+        Assert.Equal(2, (await Ids("Deal", QueryNode.True, [new SortKey(stage, false), new SortKey(WhereParser.ResolveField("expectedCloseDate", schema), false)])).Count);
+        Assert.Equal(2, (await Ids("Deal", QueryNode.True, [new SortKey(stage, false), new SortKey(WhereParser.ResolveField("updatedAt", schema), true)])).Count);
+    }
+}
