@@ -42,13 +42,18 @@ public sealed class CosmosIndexingTests
     public void change_feed_bindings_watch_the_class_containers_with_a_lease_container(string function, string container)
     {
         var json = JsonNode.Parse(File.ReadAllText(RepoFile($"functions/{function}/function.json")))!;
-        var binding = json["bindings"]!.AsArray().Single()!;
+        var binding = json["bindings"]!.AsArray().Single(b => b!["direction"]!.GetValue<string>() == "in")!;
         Assert.Equal("cosmosDBTrigger", binding["type"]!.GetValue<string>());
         Assert.Equal("in", binding["direction"]!.GetValue<string>());
         Assert.Equal("CosmosDb", binding["connection"]!.GetValue<string>());
         Assert.Equal(container, binding["containerName"]!.GetValue<string>());
         Assert.Equal(CosmosObjectStore.LeasesContainer, binding["leaseContainerName"]!.GetValue<string>());
-        Assert.True(binding["createLeaseContainerIfNotExists"]!.GetValue<bool>());
+        // Keys are off on the account: the lease container is provisioned by the infrastructure, never at run time.
+        Assert.False(binding["createLeaseContainerIfNotExists"]!.GetValue<bool>());
+        // The app answers the invocation with per-user SignalR messages under this output binding's name.
+        var output = json["bindings"]!.AsArray().Single(b => b!["direction"]!.GetValue<string>() == "out")!;
+        Assert.Equal("signalR", output["type"]!.GetValue<string>());
+        Assert.Equal(Crm.Functions.Realtime.RealtimeApi.OutputBinding, output["name"]!.GetValue<string>());
     }
 
     [Fact]
