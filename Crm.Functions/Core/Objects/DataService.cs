@@ -351,19 +351,28 @@ internal sealed class DataService(
 
         JsonObject echo = [];
         SaveEvent? saved = null;
-        var updated = await store.UpdateAsync(className, objectId, restriction, async current =>
+        StoredObject? updated;
+        try
         {
-            var next = current.Clone();
-            echo = ops.Apply(next.Data);
-            if (ops.HasAcl) next.Acl = ops.Acl;
-            next.UpdatedAt = ParseDates.Format(time.GetUtcNow());
-            var e = new SaveEvent { Auth = auth, Schema = schema, Original = current, Object = next, ChangedFields = ops.ChangedFields };
-            await triggers.RunBeforeSaveAsync(e, ct);
-            CheckTypes(schema, next.Data);
-            CheckRequiredOnUpdate(schema, next.Data, ops.ChangedFields);
-            saved = e;
-            return new ObjectWrite(next, ops.Relations);
-        }, ct);
+            updated = await store.UpdateAsync(className, objectId, restriction, async current =>
+            {
+                var next = current.Clone();
+                echo = ops.Apply(next.Data);
+                if (ops.HasAcl) next.Acl = ops.Acl;
+                next.UpdatedAt = ParseDates.Format(time.GetUtcNow());
+                var e = new SaveEvent { Auth = auth, Schema = schema, Original = current, Object = next, ChangedFields = ops.ChangedFields };
+                await triggers.RunBeforeSaveAsync(e, ct);
+                CheckTypes(schema, next.Data);
+                CheckRequiredOnUpdate(schema, next.Data, ops.ChangedFields);
+                saved = e;
+                return new ObjectWrite(next, ops.Relations);
+            }, ct);
+        }
+        catch (DuplicateKeyException dup)
+        {
+            // Renaming onto a taken username/email (or any unique value) is the client's error, not a 500.
+            throw DuplicateError(className, dup.IndexName);
+        }
 
         if (updated is null || saved is null)
             throw className == "_User" && !auth.IsMaster
@@ -426,6 +435,8 @@ internal sealed class DataService(
     private static string OwnerOf(string className, string objectId, JsonObject data, Auth auth)
     {
         if (className == "_User") return objectId;
+        // A client's session belongs to the client (UserRules overwrites its "user"), whatever the body named.
+        if (className == "_Session" && !auth.IsMaster && auth.UserId is not null) return auth.UserId;
         foreach (var field in new[] { "createdBy", "user", "assignedTo" })
             if (data[field] is JsonObject p && p["className"]?.ToString() == "_User" && p["objectId"]?.ToString() is { } id) return id;
         return auth.UserId ?? "_shared";
