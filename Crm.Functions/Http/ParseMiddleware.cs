@@ -30,7 +30,7 @@ internal sealed class ParseMiddleware(
     private static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64 };
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
     private readonly ParseSettings _settings = options.Value;
-    private readonly IReadOnlyList<IPNetwork> _masterKeyNetworks = options.Value.MasterKeyIps.Select(IPNetwork.Parse).ToList();
+    private readonly IReadOnlyList<IPNetwork> _masterKeyNetworks = options.Value.EffectiveMasterKeyIps.Select(IPNetwork.Parse).ToList();
 
     public async Task InvokeAsync(HttpContext context)
     {
