@@ -460,6 +460,49 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
         (await anonymous.PostAsync($"classes/{deal}", new JsonObject { ["code"] = "new" })).EnsureError(101);
     }
 
+    [Fact]
+    public async Task count_follows_its_own_clp_and_pointer_permissions_not_those_of_find()
+    {
+        var deal = await ClassWithClpAsync(new JsonObject
+        {
+            ["get"] = new JsonObject { ["*"] = true }, ["find"] = new JsonObject { ["*"] = true }, ["count"] = new JsonObject(),
+            ["create"] = new JsonObject(), ["update"] = new JsonObject(), ["delete"] = new JsonObject(), ["addField"] = new JsonObject(),
+            ["readUserFields"] = new JsonArray("assignedTo"),
+        }, new JsonObject
+        {
+            ["code"] = new JsonObject { ["type"] = "String" },
+            ["assignedTo"] = new JsonObject { ["type"] = "Pointer", ["targetClass"] = "_User" },
+        });
+        using var master = Server.Client().AsMaster();
+        foreach (var user in new[] { fixture.Owner, fixture.Other, fixture.Other, fixture.Member })
+            await master.PostAsync($"classes/{deal}", new JsonObject { ["code"] = user.Name, ["assignedTo"] = MatrixFixture.PointerTo("_User", user.UserId!) });
+        using var owner = fixture.Client(fixture.Owner);
+        using var other = fixture.Client(fixture.Other);
+        using var anonymous = fixture.Client(fixture.Anonymous);
+
+        // find is open to everyone; count only through the pointer.
+        Assert.Equal(4, (await owner.QueryAsync(deal)).EnsureStatus(HttpStatusCode.OK).Results.Count);
+        Assert.Equal(1, (await owner.QueryAsync(deal, extra: "count=1&limit=0")).EnsureStatus(HttpStatusCode.OK).Json!["count"]!.GetValue<int>());
+        Assert.Equal(2, (await other.QueryAsync(deal, extra: "count=1&limit=0")).Json!["count"]!.GetValue<int>());
+        var both = (await other.QueryAsync(deal, extra: "count=1&limit=10")).EnsureStatus(HttpStatusCode.OK).Json!;
+        Assert.Equal(2, both["count"]!.GetValue<int>());
+        Assert.Equal(0, (await anonymous.QueryAsync(deal, extra: "count=1&limit=0")).EnsureStatus(HttpStatusCode.OK).Json!["count"]!.GetValue<int>());
+
+        // And the reverse: count open, find closed — a count alone is allowed, rows are not.
+        using var masterSchema = Server.Client().AsMaster();
+        (await masterSchema.PutAsync($"schemas/{deal}", new JsonObject
+        {
+            ["classLevelPermissions"] = new JsonObject
+            {
+                ["get"] = new JsonObject(), ["find"] = new JsonObject(), ["count"] = new JsonObject { ["*"] = true },
+                ["create"] = new JsonObject(), ["update"] = new JsonObject(), ["delete"] = new JsonObject(), ["addField"] = new JsonObject(),
+            },
+        })).EnsureStatus(HttpStatusCode.OK);
+        Assert.Equal(4, (await owner.QueryAsync(deal, extra: "count=1&limit=0")).EnsureStatus(HttpStatusCode.OK).Json!["count"]!.GetValue<int>());
+        (await owner.QueryAsync(deal, extra: "count=1&limit=5")).EnsureError(119);
+        (await owner.QueryAsync(deal)).EnsureError(119);
+    }
+
     // ---- protected fields ------------------------------------------------------------------------------
 
     [Fact]

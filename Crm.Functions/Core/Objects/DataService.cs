@@ -53,18 +53,22 @@ internal sealed class DataService(
             throw NonExistentClass(className);
         }
 
-        var op = IsGetById(request.Where) ? AccessPolicy.Get : AccessPolicy.Find;
-        var restriction = AccessPolicy.ReadRestriction(auth, schema, op);
-        if (request.Count) AccessPolicy.CheckClassLevel(auth, schema, AccessPolicy.Count);
-        var where = QueryNode.And(_parser.Parse(request.Where, schema, new Scope(auth, schemas)), restriction);
-
         var limit = Math.Min(request.Limit ?? _settings.Limits.DefaultLimit, _settings.Limits.MaxLimit);
         if (limit < 0 || request.Skip < 0) throw new ParseException(ParseError.InvalidQuery, "limit and skip must not be negative");
         if (request.Skip > _settings.Limits.MaxSkip) throw new ParseException(ParseError.InvalidQuery, $"skip must not exceed {_settings.Limits.MaxSkip}");
+
+        // The rows and the count are separate operations with their own CLP decision: counting with the find
+        // restriction would let a caller whose count is limited by pointer permissions count every object.
+        // A count-only request (limit 0) is a count alone; count with rows must pass both.
+        var op = IsGetById(request.Where) ? AccessPolicy.Get : AccessPolicy.Find;
+        var findRestriction = !request.Count || limit > 0 ? AccessPolicy.ReadRestriction(auth, schema, op) : null;
+        var countRestriction = request.Count ? AccessPolicy.ReadRestriction(auth, schema, AccessPolicy.Count) : null;
+        var parsed = _parser.Parse(request.Where, schema, new Scope(auth, schemas));
         var order = ParseOrder(request.Order, schema);
 
-        var stored = limit == 0 ? [] : await store.FindAsync(new StoreQuery(className, where, order, request.Skip, limit), ct);
-        long? count = request.Count ? await store.CountAsync(className, where, ct) : null;
+        var stored = findRestriction is null || limit == 0 ? []
+            : await store.FindAsync(new StoreQuery(className, QueryNode.And(parsed, findRestriction), order, request.Skip, limit), ct);
+        long? count = countRestriction is null ? null : await store.CountAsync(className, QueryNode.And(parsed, countRestriction), ct);
 
         var protectedFields = AccessPolicy.ProtectedFields(auth, schema);
         var results = stored.Select(o => Encode(auth, schema, o, protectedFields)).ToList();
