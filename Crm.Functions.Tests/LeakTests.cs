@@ -29,6 +29,19 @@ public sealed class LeakTests(ITestOutputHelper output)
     {
         var seed = int.TryParse(Environment.GetEnvironmentVariable("LEAK_SEED"), out var fixedSeed) ? fixedSeed : Random.Shared.Next();
         output.WriteLine($"LEAK_SEED={seed}");
+        try
+        {
+            await RunAsync(seed);
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException { Message: var m } || !m.StartsWith("LEAK_SEED=", StringComparison.Ordinal))
+        {
+            // Failures during set-up must name the seed too, or they cannot be replayed.
+            throw new Xunit.Sdk.XunitException($"LEAK_SEED={seed}\n{e}");
+        }
+    }
+
+    private async Task RunAsync(int seed)
+    {
         var random = new Random(seed);
         using var server = new CrmServer(TestSettings.Fast());
         using var master = server.Client().AsMaster();
