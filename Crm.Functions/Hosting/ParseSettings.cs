@@ -19,8 +19,15 @@ internal sealed class ParseSettings
     public string Store { get; set; } = "sqlite";
     /// <summary>Public URL of the mount path used in Location headers and file URLs; derived from the request when empty.</summary>
     public string? PublicServerUrl { get; set; }
-    /// <summary>CIDR ranges from which the master key is accepted. Parse's default: loopback only.</summary>
-    public List<string> MasterKeyIps { get; set; } = ["127.0.0.1/32", "::1/128"];
+    /// <summary>CIDR ranges from which the master key is accepted; empty means Parse's default, loopback only.</summary>
+    /// <remarks>
+    /// Deliberately empty by default: the configuration binder appends configured items to a pre-filled list,
+    /// so a default of loopback here would stay allowed even when an operator narrows the list to other ranges.
+    /// </remarks>
+    public List<string> MasterKeyIps { get; set; } = [];
+
+    /// <summary>The ranges actually enforced: the configured ones, or loopback when none are configured.</summary>
+    public IReadOnlyList<string> EffectiveMasterKeyIps => MasterKeyIps.Count > 0 ? MasterKeyIps : ["127.0.0.1/32", "::1/128"];
     /// <summary>
     /// The app sits behind a local reverse proxy (the Azure Functions host forwards every request from
     /// loopback), so the client address is the last X-Forwarded-For entry. On by default when the

@@ -125,7 +125,7 @@ internal sealed class ParseSettingsValidator : IValidateOptions<ParseSettings>
         if (!s.MountPath.StartsWith('/') || s.MountPath.Length < 2 || s.MountPath.EndsWith('/'))
             errors.Add($"Setting Parse:MountPath must start with '/' and not end with one (got '{s.MountPath}').");
         if (s.Store is not ("sqlite" or "cosmos")) errors.Add($"Setting Parse:Store must be 'sqlite' or 'cosmos' (got '{s.Store}').");
-        foreach (var range in s.MasterKeyIps)
+        foreach (var range in s.EffectiveMasterKeyIps)
             if (!System.Net.IPNetwork.TryParse(range, out _)) errors.Add($"Setting Parse:MasterKeyIps has an invalid CIDR range '{range}'.");
         foreach (var (className, acl) in s.DefaultAcls)
         {

@@ -30,7 +30,7 @@ internal sealed class ParseMiddleware(
     private static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64 };
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
     private readonly ParseSettings _settings = options.Value;
-    private readonly IReadOnlyList<IPNetwork> _masterKeyNetworks = options.Value.MasterKeyIps.Select(IPNetwork.Parse).ToList();
+    private readonly IReadOnlyList<IPNetwork> _masterKeyNetworks = options.Value.EffectiveMasterKeyIps.Select(IPNetwork.Parse).ToList();
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -120,7 +120,9 @@ internal sealed class ParseMiddleware(
             ServerUrl = ServerUrl(request),
             InstallationId = auth.InstallationId ?? envelope.InstallationId,
             RemoteIp = context.Connection.RemoteIpAddress?.ToString(),
-            RawSessionToken = envelope.SessionToken,
+            // /sessions/me and /logout judge the token themselves, so they need it whichever way it was sent.
+            RawSessionToken = context.Request.Headers.TryGetValue("X-Parse-Session-Token", out var header) && header.Count > 0
+                ? header[0] : envelope.SessionToken,
         };
         return await route.Handler(call, ct);
     }

@@ -53,18 +53,22 @@ internal sealed class DataService(
             throw NonExistentClass(className);
         }
 
-        var op = IsGetById(request.Where) ? AccessPolicy.Get : AccessPolicy.Find;
-        var restriction = AccessPolicy.ReadRestriction(auth, schema, op);
-        if (request.Count) AccessPolicy.CheckClassLevel(auth, schema, AccessPolicy.Count);
-        var where = QueryNode.And(_parser.Parse(request.Where, schema, new Scope(auth, schemas)), restriction);
-
         var limit = Math.Min(request.Limit ?? _settings.Limits.DefaultLimit, _settings.Limits.MaxLimit);
         if (limit < 0 || request.Skip < 0) throw new ParseException(ParseError.InvalidQuery, "limit and skip must not be negative");
         if (request.Skip > _settings.Limits.MaxSkip) throw new ParseException(ParseError.InvalidQuery, $"skip must not exceed {_settings.Limits.MaxSkip}");
+
+        // The rows and the count are separate operations with their own CLP decision: counting with the find
+        // restriction would let a caller whose count is limited by pointer permissions count every object.
+        // A count-only request (limit 0) is a count alone; count with rows must pass both.
+        var op = IsGetById(request.Where) ? AccessPolicy.Get : AccessPolicy.Find;
+        var findRestriction = !request.Count || limit > 0 ? AccessPolicy.ReadRestriction(auth, schema, op) : null;
+        var countRestriction = request.Count ? AccessPolicy.ReadRestriction(auth, schema, AccessPolicy.Count) : null;
+        var parsed = _parser.Parse(request.Where, schema, new Scope(auth, schemas));
         var order = ParseOrder(request.Order, schema);
 
-        var stored = limit == 0 ? [] : await store.FindAsync(new StoreQuery(className, where, order, request.Skip, limit), ct);
-        long? count = request.Count ? await store.CountAsync(className, where, ct) : null;
+        var stored = findRestriction is null || limit == 0 ? []
+            : await store.FindAsync(new StoreQuery(className, QueryNode.And(parsed, findRestriction), order, request.Skip, limit), ct);
+        long? count = countRestriction is null ? null : await store.CountAsync(className, QueryNode.And(parsed, countRestriction), ct);
 
         var protectedFields = AccessPolicy.ProtectedFields(auth, schema);
         var results = stored.Select(o => Encode(auth, schema, o, protectedFields)).ToList();
@@ -351,19 +355,28 @@ internal sealed class DataService(
 
         JsonObject echo = [];
         SaveEvent? saved = null;
-        var updated = await store.UpdateAsync(className, objectId, restriction, async current =>
+        StoredObject? updated;
+        try
         {
-            var next = current.Clone();
-            echo = ops.Apply(next.Data);
-            if (ops.HasAcl) next.Acl = ops.Acl;
-            next.UpdatedAt = ParseDates.Format(time.GetUtcNow());
-            var e = new SaveEvent { Auth = auth, Schema = schema, Original = current, Object = next, ChangedFields = ops.ChangedFields };
-            await triggers.RunBeforeSaveAsync(e, ct);
-            CheckTypes(schema, next.Data);
-            CheckRequiredOnUpdate(schema, next.Data, ops.ChangedFields);
-            saved = e;
-            return new ObjectWrite(next, ops.Relations);
-        }, ct);
+            updated = await store.UpdateAsync(className, objectId, restriction, async current =>
+            {
+                var next = current.Clone();
+                echo = ops.Apply(next.Data);
+                if (ops.HasAcl) next.Acl = ops.Acl;
+                next.UpdatedAt = ParseDates.Format(time.GetUtcNow());
+                var e = new SaveEvent { Auth = auth, Schema = schema, Original = current, Object = next, ChangedFields = ops.ChangedFields };
+                await triggers.RunBeforeSaveAsync(e, ct);
+                CheckTypes(schema, next.Data);
+                CheckRequiredOnUpdate(schema, next.Data, ops.ChangedFields);
+                saved = e;
+                return new ObjectWrite(next, ops.Relations);
+            }, ct);
+        }
+        catch (DuplicateKeyException dup)
+        {
+            // Renaming onto a taken username/email (or any unique value) is the client's error, not a 500.
+            throw DuplicateError(className, dup.IndexName);
+        }
 
         if (updated is null || saved is null)
             throw className == "_User" && !auth.IsMaster
@@ -426,6 +439,8 @@ internal sealed class DataService(
     private static string OwnerOf(string className, string objectId, JsonObject data, Auth auth)
     {
         if (className == "_User") return objectId;
+        // A client's session belongs to the client (UserRules overwrites its "user"), whatever the body named.
+        if (className == "_Session" && !auth.IsMaster && auth.UserId is not null) return auth.UserId;
         foreach (var field in new[] { "createdBy", "user", "assignedTo" })
             if (data[field] is JsonObject p && p["className"]?.ToString() == "_User" && p["objectId"]?.ToString() is { } id) return id;
         return auth.UserId ?? "_shared";

@@ -24,21 +24,13 @@ internal sealed class SessionService(IObjectStore store, IOptions<ParseSettings>
     public async Task<SessionInfo> CreateAsync(string userId, string? installationId, string action, string provider, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var token = ObjectIds.NewSessionToken();
-        var expires = ParseDates.Format(now.AddSeconds(options.Value.SessionLengthSeconds));
-        var data = new JsonObject
-        {
-            ["sessionToken"] = token,
-            ["user"] = ValueCodec.Pointer("_User", userId),
-            ["createdWith"] = new JsonObject { ["action"] = action, ["authProvider"] = provider },
-            ["expiresAt"] = new JsonObject { ["__type"] = "Date", ["iso"] = expires },
-        };
-        if (!string.IsNullOrEmpty(installationId)) data["installationId"] = installationId;
+        var data = new JsonObject();
+        StampNewSession(data, userId, installationId, action, provider);
         var obj = new StoredObject
         {
             ClassName = "_Session", ObjectId = ObjectIds.New(), OwnerId = userId,
             CreatedAt = ParseDates.Format(now), UpdatedAt = ParseDates.Format(now),
-            Acl = new JsonObject { [userId] = new JsonObject { ["read"] = true, ["write"] = true } },
+            Acl = OwnerAcl(userId),
             Data = data,
         };
         // One session per user and installation, as parse-server does on login.
@@ -48,6 +40,25 @@ internal sealed class SessionService(IObjectStore store, IOptions<ParseSettings>
         await store.InsertAsync(obj, [], ct);
         return ToInfo(obj)!;
     }
+
+    /// <summary>
+    /// Writes the server-owned fields of a new session for <paramref name="userId"/> into <paramref name="data"/>:
+    /// a fresh random token, the owner, how it was created and when it expires. Whatever a client sent for
+    /// these fields is overwritten, so no client can choose a token or mint a session for somebody else.
+    /// </summary>
+    public void StampNewSession(JsonObject data, string userId, string? installationId, string action, string provider)
+    {
+        var expires = ParseDates.Format(time.GetUtcNow().AddSeconds(options.Value.SessionLengthSeconds));
+        data["sessionToken"] = ObjectIds.NewSessionToken();
+        data["user"] = ValueCodec.Pointer("_User", userId);
+        data["createdWith"] = new JsonObject { ["action"] = action, ["authProvider"] = provider };
+        data["expiresAt"] = new JsonObject { ["__type"] = "Date", ["iso"] = expires };
+        if (!string.IsNullOrEmpty(installationId)) data["installationId"] = installationId;
+        else data.Remove("installationId");
+    }
+
+    /// <summary>Sessions are readable and writable by their user only.</summary>
+    public static JsonObject OwnerAcl(string userId) => new() { [userId] = new JsonObject { ["read"] = true, ["write"] = true } };
 
     /// <summary>The session for a token, or null when unknown or expired.</summary>
     public async Task<SessionInfo?> ResolveAsync(string token, CancellationToken ct)

@@ -119,10 +119,22 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
     [GeneratedRegex("^[0-9A-Za-z_\\- ]{1,128}$")]
     private static partial Regex RoleNamePattern();
 
-    private static ValueTask BeforeSaveSession(SaveEvent e, CancellationToken ct)
+    private ValueTask BeforeSaveSession(SaveEvent e, CancellationToken ct)
     {
         if (e.Auth.IsMaster) return ValueTask.CompletedTask;
         if (e.ChangedFields.Contains("ACL")) throw new ParseException(ParseError.InvalidKeyName, "Cannot set ACL on a Session.");
+        if (e.IsCreate)
+        {
+            // A client-created session is always the caller's own, with a server-chosen token. Taking "user" or
+            // "sessionToken" from the body would let any user mint a session for another user (account takeover)
+            // or plant a token it already knows.
+            var userId = e.Auth.UserId ?? throw new ParseException(ParseError.InvalidSessionToken, "Session token required.");
+            sessions.StampNewSession(e.Object.Data, userId, e.Auth.InstallationId, "create", "password");
+            e.Object.Acl = SessionService.OwnerAcl(userId);
+            foreach (var field in new[] { "sessionToken", "user", "createdWith", "expiresAt", "installationId" })
+                if (e.Object.Data[field] is { } value) e.Response[field] = value.DeepClone();
+            return ValueTask.CompletedTask;
+        }
         foreach (var field in new[] { "user", "installationId", "sessionToken", "expiresAt", "createdWith" })
             if (e.ChangedFields.Contains(field) && !e.IsCreate)
                 throw new ParseException(ParseError.InvalidKeyName, $"Cannot modify field {field} of a Session.");
