@@ -24,7 +24,8 @@ internal sealed class ParseMiddleware(
     IOptions<ParseSettings> options,
     ILogger<ParseMiddleware> log)
 {
-    private static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64 };
+    // Duplicate keys are refused: parsers disagree on which one wins, and System.Text.Json would throw later.
+    public static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64, AllowDuplicateProperties = false };
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
     private readonly ParseSettings _settings = options.Value;
     private readonly IReadOnlyList<IPNetwork> _masterKeyNetworks = options.Value.MasterKeyIps.Select(IPNetwork.Parse).ToList();
