@@ -73,11 +73,21 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
                 }
                 builder[name] = field;
             }
+            EnsureOneGeoPoint(builder);
             var next = schema with { Fields = builder.ToImmutable() };
             if (next != schema || Get(className) is null) await SaveAsync(next, ct);
             return next;
         }
         finally { _lock.Release(); }
+    }
+
+    /// <summary>Parse allows one GeoPoint per class (geo queries need a single 2d index); a second is 111.</summary>
+    private static void EnsureOneGeoPoint(IDictionary<string, FieldDefinition> fields)
+    {
+        var geo = fields.Where(f => f.Value.Type == FieldType.GeoPoint).Select(f => f.Key).ToList();
+        if (geo.Count > 1)
+            throw new ParseException(ParseError.IncorrectType,
+                $"currently, only one GeoPoint field may exist in an object ({string.Join(", ", geo)}).");
     }
 
     public static ParseException Mismatch(string className, string field, FieldDefinition expected, FieldDefinition got) =>
@@ -174,6 +184,7 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
             }
             builder[name] = field;
         }
+        EnsureOneGeoPoint(builder);
         var next = schema with { Fields = builder.ToImmutable() };
         if (clp is not null) next = next with { ClassLevelPermissions = ValidateClp(clp, next) };
         if (indexes is not null) next = next with { Indexes = ApplyIndexes(next, indexes) };
