@@ -314,8 +314,9 @@ internal sealed class DataService(
         var e = new SaveEvent { Auth = auth, Schema = schema, Object = obj, ChangedFields = ops.ChangedFields };
         await triggers.RunBeforeSaveAsync(e, ct);
 
-        schema = await EvolveSchemaAsync(auth, schema, obj.Data, ops.NewFields, ops.Relations, ct);
+        // Required fields are checked before the schema grows, so a refused create adds no fields.
         ApplyDefaultsAndRequired(schema, obj.Data);
+        schema = await EvolveSchemaAsync(auth, schema, obj.Data, ops.NewFields, ops.Relations, ct);
 
         try
         {
@@ -346,7 +347,13 @@ internal sealed class DataService(
         }
         var restriction = AccessPolicy.WriteRestriction(auth, schema, AccessPolicy.Update);
         var ops = WriteOperations.Parse(body, schema, className, isCreate: false);
-        // Fields are added to the schema before the atomic update: schema writes must not run inside it.
+        // Fields are added to the schema before the atomic update: schema writes must not run inside it. So that
+        // a caller cannot grow the schema through an object it may not write (or that does not exist), check first.
+        if (ops.NewFields.Count > 0 || ops.Relations.Any(r => schema.Field(r.Field) is null))
+        {
+            var where = QueryNode.And(new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(objectId)), restriction);
+            if ((await store.FindAsync(new StoreQuery(className, where, [], 0, 1), ct)).Count == 0) throw NotUpdatable(auth, className, objectId);
+        }
         schema = await EvolveSchemaAsync(auth, schema, null, ops.NewFields, ops.Relations, ct);
 
         JsonObject echo = [];
@@ -365,10 +372,7 @@ internal sealed class DataService(
             return new ObjectWrite(next, ops.Relations);
         }, ct);
 
-        if (updated is null || saved is null)
-            throw className == "_User" && !auth.IsMaster
-                ? new ParseException(ParseError.SessionMissing, auth.IsAuthenticated ? $"Cannot modify user {objectId}." : "Insufficient auth.")
-                : ParseException.NotFound();
+        if (updated is null || saved is null) throw NotUpdatable(auth, className, objectId);
 
         await triggers.RunAfterSaveAsync(saved, ct);
         Changed?.Invoke(new ObjectChange("updated", className, saved.Original, updated));
@@ -400,6 +404,11 @@ internal sealed class DataService(
         await triggers.RunAfterDeleteAsync(e, ct);
         Changed?.Invoke(new ObjectChange("deleted", className, deleted, null));
     }
+
+    private static ParseException NotUpdatable(Auth auth, string className, string objectId) =>
+        className == "_User" && !auth.IsMaster
+            ? new ParseException(ParseError.SessionMissing, auth.IsAuthenticated ? $"Cannot modify user {objectId}." : "Insufficient auth.")
+            : ParseException.NotFound();
 
     private static ParseException NotWritable(Auth auth, string className) =>
         className == "_User" && !auth.IsMaster

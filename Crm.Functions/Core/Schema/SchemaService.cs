@@ -227,10 +227,15 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
 
     private static readonly HashSet<string> ClpOperations = ["find", "count", "get", "create", "update", "delete", "addField"];
 
-    /// <summary>Validates a CLP as parse-server does (all 107) and returns the replacement CLP.</summary>
+    /// <summary>
+    /// Validates a CLP as parse-server does (all 107) and returns the replacement CLP. Operations it omits become
+    /// <c>{}</c> (master only): an omitted operation must not read as "open" to <see cref="Security.AccessPolicy"/>.
+    /// </summary>
     public static JsonObject ValidateClp(JsonObject clp, ClassSchema schema)
     {
         var result = new JsonObject();
+        foreach (var op in ClassLevelPermissionsDefaults.Operations) result[op] = new JsonObject();
+        result["protectedFields"] = new JsonObject();
         foreach (var (key, value) in clp)
         {
             if (ClpOperations.Contains(key))
