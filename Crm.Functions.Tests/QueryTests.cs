@@ -395,6 +395,43 @@ public sealed class QueryTests(CrmServerFixture fixture) : IClassFixture<CrmServ
     }
 
     [Fact]
+    public async Task include_star_and_includeAll_include_every_pointer_and_array_of_pointers()
+    {
+        using var client = Server.Client().AsMaster();
+        var companies = Wire.Unique("Company");
+        var deals = Wire.Unique("Deal");
+        var acme = await client.CreateAsync(companies, new { name = "Acme" });
+        var beta = await client.CreateAsync(companies, new { name = "Beta" });
+        await client.CreateAsync(deals, new JsonObject
+        {
+            ["title"] = "d",
+            ["company"] = Wire.PointerTo(companies, acme),
+            ["partners"] = new JsonArray(Wire.PointerTo(companies, beta)),
+        });
+        foreach (var query in new[] { "include=*", "includeAll=true" })
+        {
+            var result = (await client.QueryAsync(deals, null, query)).EnsureStatus(HttpStatusCode.OK).Results.Single()!;
+            Assert.Equal("Acme", result["company"]!["name"]!.GetValue<string>());
+            Assert.Equal("Beta", result["partners"]![0]!["name"]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
+    public async Task keys_with_a_dot_path_project_inside_included_arrays_of_pointers()
+    {
+        using var client = Server.Client().AsMaster();
+        var companies = Wire.Unique("Company");
+        var deals = Wire.Unique("Deal");
+        var acme = await client.CreateAsync(companies, new { name = "Acme", industry = "retail" });
+        await client.CreateAsync(deals, new JsonObject { ["title"] = "d", ["amount"] = 1, ["partners"] = new JsonArray(Wire.PointerTo(companies, acme)) });
+        var result = (await client.QueryAsync(deals, null, "keys=partners.name")).EnsureStatus(HttpStatusCode.OK).Results.Single()!.AsObject();
+        Assert.False(result.ContainsKey("title"));
+        var partner = result["partners"]![0]!.AsObject();
+        Assert.Equal("Acme", partner["name"]!.GetValue<string>());
+        Assert.False(partner.ContainsKey("industry"));
+    }
+
+    [Fact]
     public async Task included_objects_the_caller_cannot_read_are_dropped()
     {
         using var master = Server.Client().AsMaster();

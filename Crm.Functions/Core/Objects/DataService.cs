@@ -152,7 +152,8 @@ internal sealed class DataService(
         var includeTree = new IncludeTree();
         foreach (var path in include ?? [])
         {
-            if (path == "*") { foreach (var (name, f) in schema.Fields) if (f.Type is FieldType.Pointer) includeTree.Add([name]); continue; }
+            // "*" means every Pointer and Array field, as parse-server's includeAll (arrays may hold pointers).
+            if (path == "*") { foreach (var (name, f) in schema.Fields) if (f.Type is FieldType.Pointer or FieldType.Array) includeTree.Add([name]); continue; }
             includeTree.Add(path.Split('.'));
         }
         // A dotted key ("company.name") implies including its parents.
@@ -278,7 +279,10 @@ internal sealed class DataService(
         {
             // "company" alone keeps the whole included object; "company.name" projects inside it.
             if (keys.Any(k => k.Length == 1 && k[0] == group.Key)) continue;
-            if (obj[group.Key] is JsonObject child) Project(child, group.Select(k => k[1..]).ToList());
+            var inner = group.Select(k => k[1..]).ToList();
+            if (obj[group.Key] is JsonObject child) Project(child, inner);
+            else if (obj[group.Key] is JsonArray items)
+                foreach (var item in items.OfType<JsonObject>().Where(i => i["__type"]?.ToString() == "Object")) Project(item, inner);
         }
     }
 
