@@ -145,6 +145,27 @@ public sealed class QueryTests(CrmServerFixture fixture) : IClassFixture<CrmServ
     }
 
     [Fact]
+    public async Task all_with_regex_elements_is_the_js_sdk_contains_all_starting_with()
+    {
+        using var client = Server.Client().AsMaster();
+        var p = await SeedAsync(client);
+        static JsonObject StartsWith(string s) => new() { ["$regex"] = $@"^\Q{s}\E" };
+        await AssertTitlesAsync(client, p.Deals, new JsonObject { ["tags"] = Op("$all", new JsonArray(StartsWith("v"), StartsWith("e"))) }, "Acme renewal");
+        await AssertTitlesAsync(client, p.Deals, new JsonObject { ["tags"] = Op("$all", new JsonArray(StartsWith("e"))) }, "Acme renewal", "Beta deal");
+        await AssertTitlesAsync(client, p.Deals, new JsonObject { ["tags"] = Op("$all", new JsonArray(StartsWith("u"))) });
+        (await client.QueryAsync(p.Deals, new JsonObject { ["tags"] = Op("$all", new JsonArray(StartsWith("e"), "vip")) })).EnsureError(107);
+    }
+
+    [Fact]
+    public async Task regex_on_an_array_field_matches_when_any_element_matches()
+    {
+        using var client = Server.Client().AsMaster();
+        var p = await SeedAsync(client);
+        await AssertTitlesAsync(client, p.Deals, new JsonObject { ["tags"] = Op("$regex", "^v") }, "Acme renewal");
+        await AssertTitlesAsync(client, p.Deals, new JsonObject { ["tags"] = Op("$regex", @"\Qu\E") }, "Acme renewal", "Beta deal");
+    }
+
+    [Fact]
     public async Task equality_on_an_array_field_means_contains_and_an_array_value_means_exact_match()
     {
         using var client = Server.Client().AsMaster();

@@ -179,6 +179,11 @@ internal sealed class SqliteQueryTranslator
 
     private string Regex(RegexNode r, string alias)
     {
+        if (r.Field.IsArray)
+        {
+            // Mongo semantics, which Parse inherits: a regex on an array matches when any string element does.
+            return $"EXISTS (SELECT 1 FROM json_each({alias}.data, '{JsonPath(r.Field)}') je WHERE je.type = 'text' AND crm_regex({Param(r.Pattern)}, {Param(r.Options)}, je.value))";
+        }
         var guard = r.Field.IsSystemColumn ? "1" : $"{JsonType(r.Field, alias)} = 'text'";
         var expr = Expr(r.Field, alias);
         if (ParseRegex.LiteralPrefix(r.Pattern, r.Options) is { } prefix)
