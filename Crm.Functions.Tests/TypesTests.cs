@@ -82,10 +82,33 @@ public sealed class TypesTests(CrmServerFixture fixture) : IClassFixture<CrmServ
         Assert.Equal("File", file["__type"]!.GetValue<string>());
         Assert.Equal("1f2e_quote.pdf", file["name"]!.GetValue<string>());
         var url = file["url"]!.GetValue<string>();
-        Assert.EndsWith($"/files/{CrmServer.AppId}/1f2e_quote.pdf", url, StringComparison.Ordinal);
-        Assert.DoesNotContain("evil", url, StringComparison.Ordinal);
-        Assert.True(Uri.TryCreate(url, UriKind.Absolute, out _), $"file url should be absolute: {url}");
+        Assert.Equal($"{Server.ParseUrl}/files/{CrmServer.AppId}/1f2e_quote.pdf", url);
         Assert.Equal("File", await SchemaTypeAsync(client, cls, "quote"));
+    }
+
+    [Fact]
+    public async Task files_inside_arrays_and_objects_get_their_url_too()
+    {
+        using var client = Server.Client().AsMaster();
+        var cls = Wire.Unique("Typ");
+        JsonObject File(string name) => new() { ["__type"] = "File", ["name"] = name };
+        var id = await client.CreateAsync(cls, new JsonObject { ["docs"] = new JsonArray(File("a.pdf")), ["meta"] = new JsonObject { ["logo"] = File("b.png") } });
+        var stored = (await client.GetAsync($"classes/{cls}/{id}")).Json!;
+        Assert.Equal($"{Server.ParseUrl}/files/{CrmServer.AppId}/a.pdf", stored["docs"]![0]!["url"]!.GetValue<string>());
+        Assert.Equal($"{Server.ParseUrl}/files/{CrmServer.AppId}/b.png", stored["meta"]!["logo"]!["url"]!.GetValue<string>());
+        var found = (await client.QueryAsync(cls)).Results.Single()!;
+        Assert.Equal($"{Server.ParseUrl}/files/{CrmServer.AppId}/a.pdf", found["docs"]![0]!["url"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task file_urls_use_the_configured_public_server_url()
+    {
+        using var server = new CrmServer(new Dictionary<string, string?> { ["Parse:PublicServerUrl"] = "https://api.example.com/parse" });
+        using var client = server.Client().AsMaster();
+        var cls = Wire.Unique("Typ");
+        var id = await client.CreateAsync(cls, new JsonObject { ["quote"] = new JsonObject { ["__type"] = "File", ["name"] = "q.pdf" } });
+        var stored = (await client.GetAsync($"classes/{cls}/{id}")).Json!;
+        Assert.Equal($"https://api.example.com/parse/files/{CrmServer.AppId}/q.pdf", stored["quote"]!["url"]!.GetValue<string>());
     }
 
     [Fact]

@@ -120,7 +120,26 @@ internal sealed class ParseMiddleware(
             RemoteIp = context.Connection.RemoteIpAddress?.ToString(),
             RawSessionToken = envelope.SessionToken,
         };
-        return await route.Handler(call, ct);
+        var result = await route.Handler(call, ct);
+        if (_settings.PublicServerUrl is null) AbsoluteFileUrls(result.Body, call.ServerUrl);
+        return result;
+    }
+
+    /// <summary>Without a configured public URL the core gives file urls relative to the server URL; SDKs need them absolute.</summary>
+    private static void AbsoluteFileUrls(JsonNode? node, string serverUrl)
+    {
+        switch (node)
+        {
+            case JsonObject o when o["__type"]?.ToString() == "File" && o["url"] is JsonValue u && u.TryGetValue(out string? url) && url.StartsWith("/files/", StringComparison.Ordinal):
+                o["url"] = serverUrl + url;
+                break;
+            case JsonObject o:
+                foreach (var (_, child) in o) AbsoluteFileUrls(child, serverUrl);
+                break;
+            case JsonArray a:
+                foreach (var child in a) AbsoluteFileUrls(child, serverUrl);
+                break;
+        }
     }
 
     private static string Names(string value) => Core.Json.Names.Truncate(value);

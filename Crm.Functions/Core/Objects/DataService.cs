@@ -120,7 +120,7 @@ internal sealed class DataService(
         foreach (var (key, value) in obj.Data)
         {
             if (key.StartsWith('_')) continue;
-            json[key] = value is JsonObject { } file && file["__type"]?.ToString() == "File" ? FileWithUrl(file) : value?.DeepClone();
+            json[key] = WithFileUrls(value);
         }
         foreach (var (name, field) in schema.RelationFields)
             json[name] = new JsonObject { ["__type"] = "Relation", ["className"] = field.TargetClass };
@@ -137,11 +137,28 @@ internal sealed class DataService(
         return json;
     }
 
-    private JsonObject FileWithUrl(JsonObject file)
+    /// <summary>
+    /// A copy of a stored value with every File (also inside arrays and objects, as parse-server expands them)
+    /// given its url. Without a configured public URL the url is relative to the server URL ("/files/…"); the
+    /// HTTP layer, which knows the request's server URL, makes it absolute.
+    /// </summary>
+    private JsonNode? WithFileUrls(JsonNode? value)
     {
-        var name = file["name"]?.ToString() ?? "";
-        var baseUrl = (_settings.PublicServerUrl ?? "").TrimEnd('/');
-        return new JsonObject { ["__type"] = "File", ["name"] = name, ["url"] = $"{baseUrl}/files/{_settings.AppId}/{Uri.EscapeDataString(name)}" };
+        switch (value)
+        {
+            case JsonObject file when file["__type"]?.ToString() == "File":
+                var name = file["name"]?.ToString() ?? "";
+                var baseUrl = (_settings.PublicServerUrl ?? "").TrimEnd('/');
+                return new JsonObject { ["__type"] = "File", ["name"] = name, ["url"] = $"{baseUrl}/files/{_settings.AppId}/{Uri.EscapeDataString(name)}" };
+            case JsonObject o when o["__type"] is null:
+                var copy = new JsonObject();
+                foreach (var (k, v) in o) copy[k] = WithFileUrls(v);
+                return copy;
+            case JsonArray a:
+                return new JsonArray([.. a.Select(WithFileUrls)]);
+            default:
+                return value?.DeepClone();
+        }
     }
 
     // ---- include and projection ----------------------------------------------------------------------
