@@ -24,6 +24,26 @@ public sealed class ObjectsTests(CrmServerFixture fixture) : IClassFixture<CrmSe
     }
 
     [Fact]
+    public async Task users_are_reachable_through_both_the_alias_and_the_class_route()
+    {
+        using var client = Server.Client();
+        var name = Wire.Unique("alias");
+        var response = await client.PostAsync("users", new { username = name, password = "correct horse battery" });
+        response.EnsureStatus(HttpStatusCode.Created);
+        var id = response.Json!["objectId"]!.GetValue<string>();
+        Assert.Equal($"{Server.ParseUrl}/users/{id}", response.Location!.ToString());
+        client.SessionToken = response.Json["sessionToken"]!.GetValue<string>();
+
+        var viaAlias = (await client.GetAsync($"users/{id}")).EnsureStatus(HttpStatusCode.OK).Json!;
+        var viaClass = (await client.GetAsync($"classes/_User/{id}")).EnsureStatus(HttpStatusCode.OK).Json!;
+        Assert.True(JsonNode.DeepEquals(viaAlias, viaClass));
+        Assert.Equal(name, viaClass["username"]!.GetValue<string>());
+        Assert.False(viaClass.AsObject().ContainsKey("password"));
+        (await client.PutAsync($"classes/_User/{id}", new { title = "AE" })).EnsureStatus(HttpStatusCode.OK);
+        Assert.Equal("AE", (await client.GetAsync($"users/{id}")).Json!["title"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task get_returns_the_bare_object_with_iso_millisecond_timestamps()
     {
         using var client = Server.Client().AsMaster();
