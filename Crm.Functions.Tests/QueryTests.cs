@@ -232,6 +232,24 @@ public sealed class QueryTests(CrmServerFixture fixture) : IClassFixture<CrmServ
     }
 
     [Fact]
+    public async Task relation_fields_answer_pointer_in_nin_and_inQuery_as_membership()
+    {
+        using var client = Server.Client().AsMaster();
+        var p = await SeedAsync(client);
+        var teams = Wire.Unique("Team");
+        await client.CreateAsync(teams, new JsonObject { ["title"] = "retail", ["clients"] = Wire.Op("AddRelation", Wire.PointerTo(p.Companies, p.Acme)) });
+        await client.CreateAsync(teams, new JsonObject { ["title"] = "all", ["clients"] = Wire.Op("AddRelation", Wire.PointerTo(p.Companies, p.Acme), Wire.PointerTo(p.Companies, p.Beta)) });
+        await client.CreateAsync(teams, new JsonObject { ["title"] = "none", ["clients"] = Wire.Op("AddRelation", Wire.PointerTo(p.Companies, "zzzzzzzzzz")) });
+
+        await AssertTitlesAsync(client, teams, new JsonObject { ["clients"] = Op("$in", new JsonArray(Wire.PointerTo(p.Companies, p.Beta))) }, "all");
+        await AssertTitlesAsync(client, teams, new JsonObject { ["clients"] = Op("$nin", new JsonArray(Wire.PointerTo(p.Companies, p.Beta))) }, "retail", "none");
+        await AssertTitlesAsync(client, teams, new JsonObject { ["clients"] = Op("$ne", Wire.PointerTo(p.Companies, p.Acme)) }, "none");
+        var bank = new JsonObject { ["className"] = p.Companies, ["where"] = new JsonObject { ["industry"] = "bank" } };
+        await AssertTitlesAsync(client, teams, new JsonObject { ["clients"] = Op("$inQuery", bank.DeepClone()) }, "all");
+        await AssertTitlesAsync(client, teams, new JsonObject { ["clients"] = Op("$notInQuery", bank.DeepClone()) }, "retail", "none");
+    }
+
+    [Fact]
     public async Task subqueries_apply_the_callers_acl()
     {
         using var master = Server.Client().AsMaster();
