@@ -387,6 +387,11 @@ public sealed class SchemasTests(CrmServerFixture fixture) : IClassFixture<CrmSe
         Assert.Contains("USING INDEX ix_Deal__stage_close", plan, StringComparison.Ordinal);
         Assert.DoesNotContain("TEMP B-TREE", plan, StringComparison.Ordinal);
         Assert.DoesNotContain("SCAN", plan, StringComparison.Ordinal);
+        // A client's query carries its ACL restriction as a filter; the index still serves it.
+        var restricted = QueryNode.And(where, new AclNode(["*", "someUserId"], false));
+        var clientPlan = await store.ExplainAsync(new StoreQuery("Deal", restricted, order, 0, 100), CancellationToken.None);
+        Assert.Contains("USING INDEX ix_Deal__stage_close", clientPlan, StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", clientPlan, StringComparison.Ordinal);
 
         // And the query itself answers in close-date order over REST.
         var dates = (await client.QueryAsync("Deal", new JsonObject { ["stage"] = "won" }, "order=expectedCloseDate&limit=100")).Results
