@@ -513,10 +513,31 @@ public sealed class ProtocolTests(CrmServerFixture fixture) : IClassFixture<CrmS
     }
 
     [Fact]
-    public async Task options_requests_answer_200_without_credentials()
+    public async Task options_requests_answer_200_without_credentials_with_cors_headers()
     {
         using var client = Server.Client();
         var response = await client.SendAsync(HttpMethod.Options, "classes/Anything", appId: false);
         response.EnsureStatus(HttpStatusCode.OK);
+        Assert.Equal("*", response.Header("Access-Control-Allow-Origin"));
+        var methods = response.Header("Access-Control-Allow-Methods") ?? "";
+        foreach (var method in new[] { "GET", "PUT", "POST", "DELETE", "OPTIONS" }) Assert.Contains(method, methods, StringComparison.Ordinal);
+        var allowed = response.Header("Access-Control-Allow-Headers") ?? "";
+        foreach (var header in new[] { "X-Parse-Application-Id", "X-Parse-Session-Token", "X-Parse-Master-Key", "X-Parse-Client-Version", "Content-Type" })
+            Assert.Contains(header, allowed, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("X-Parse-Job-Status-Id", response.Header("Access-Control-Expose-Headers") ?? "", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task every_response_carries_cors_headers_including_errors()
+    {
+        using var client = Server.Client();
+        var ok = await client.GetAsync("health");
+        var unauthorized = await client.SendAsync(HttpMethod.Get, "classes/Anything", appId: false);
+        var error = await client.QueryAsync("Bad-Name");
+        foreach (var response in new[] { ok, unauthorized, error })
+        {
+            Assert.Equal("*", response.Header("Access-Control-Allow-Origin"));
+            Assert.NotNull(response.Header("Access-Control-Expose-Headers"));
+        }
     }
 }

@@ -54,7 +54,9 @@ public sealed class ParseClient(HttpClient http) : IDisposable
         var raw = await response.Content.ReadAsStringAsync();
         JsonNode? json = null;
         try { json = raw.Length == 0 ? null : JsonNode.Parse(raw); } catch (System.Text.Json.JsonException) { }
-        return new ParseResponse(response.StatusCode, json, raw, response.Headers.Location, response.Content.Headers.ContentType);
+        var responseHeaders = response.Headers.Concat(response.Content.Headers)
+            .ToDictionary(h => h.Key, h => string.Join(", ", h.Value), StringComparer.OrdinalIgnoreCase);
+        return new ParseResponse(response.StatusCode, json, raw, response.Headers.Location, response.Content.Headers.ContentType, responseHeaders);
     }
 
     public Task<ParseResponse> GetAsync(string path) => SendAsync(HttpMethod.Get, path);
@@ -108,8 +110,11 @@ public sealed class ParseClient(HttpClient http) : IDisposable
     public void Dispose() => http.Dispose();
 }
 
-public sealed record ParseResponse(HttpStatusCode Status, JsonNode? Json, string Raw, Uri? Location, MediaTypeHeaderValue? ContentType)
+public sealed record ParseResponse(HttpStatusCode Status, JsonNode? Json, string Raw, Uri? Location, MediaTypeHeaderValue? ContentType,
+    IReadOnlyDictionary<string, string>? Headers = null)
 {
+    public string? Header(string name) => Headers is not null && Headers.TryGetValue(name, out var value) ? value : null;
+
     public int? Code => Json?["code"]?.GetValue<int>();
     public JsonArray Results => Json?["results"]?.AsArray() ?? throw new InvalidOperationException($"No results in {Raw}");
 

@@ -37,6 +37,7 @@ internal sealed class ParseMiddleware(
             await next(context);
             return;
         }
+        AddCorsHeaders(context.Response.Headers);
         ApiResult result;
         try
         {
@@ -72,6 +73,20 @@ internal sealed class ParseMiddleware(
             result = new ApiResult(500, ErrorResponses.Body(ParseError.InternalServerError, "Internal server error."));
         }
         await WriteAsync(context, result);
+    }
+
+    /// <summary>
+    /// Parse's CORS headers on every response, errors included: browsers need them, and the JS SDK reads response
+    /// headers (job and push status ids) only when they are exposed, even outside browsers.
+    /// </summary>
+    private static void AddCorsHeaders(IHeaderDictionary headers)
+    {
+        headers.AccessControlAllowOrigin = "*";
+        headers.AccessControlAllowMethods = "GET,PUT,POST,DELETE,OPTIONS";
+        headers.AccessControlAllowHeaders = "X-Parse-Master-Key, X-Parse-REST-API-Key, X-Parse-Javascript-Key, X-Parse-Application-Id, "
+            + "X-Parse-Client-Version, X-Parse-Session-Token, X-Requested-With, X-Parse-Revocable-Session, X-Parse-Request-Id, "
+            + "Content-Type, Pragma, Cache-Control";
+        headers.AccessControlExposeHeaders = "X-Parse-Job-Status-Id, X-Parse-Push-Status-Id";
     }
 
     public static async Task WriteAsync(HttpContext context, ApiResult result)
