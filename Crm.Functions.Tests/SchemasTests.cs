@@ -127,6 +127,37 @@ public sealed class SchemasTests(CrmServerFixture fixture) : IClassFixture<CrmSe
         (await client.PostAsync($"schemas/{Wire.Unique("S")}", new JsonObject { ["classLevelPermissions"] = new JsonObject { ["find"] = new JsonObject { ["*"] = false } } })).EnsureError(107);
     }
 
+    public static TheoryData<string> HostileSchemaBodies() =>
+    [
+        """{"fields":{"x":"String"}}""", """{"fields":{"x":{"type":5}}}""", """{"fields":{"x":{"type":"Relation","targetClass":"Bad Name"}}}""",
+        """{"fields":{"x":{"type":"Relation","targetClass":"X","defaultValue":1}}}""", """{"fields":{"x":{"type":"Date","defaultValue":"2024"}}}""",
+        """{"fields":[]}""", """{"fields":{"x":{"type":"GeoPoint"},"y":{"type":"GeoPoint"}}}""",
+        """{"indexes":{"i":{"title":"text"}}}""", """{"indexes":{"i":5}}""", """{"indexes":{"i":{}}}""", """{"indexes":{"bad name":{"title":1}}}""",
+        """{"indexes":{"i":{"ACL":1}}}""", """{"indexes":[]}""",
+        """{"classLevelPermissions":{"protectedFields":{"*":["notExisting"]}}}""", """{"classLevelPermissions":{"protectedFields":{"*":"title"}}}""",
+        """{"classLevelPermissions":{"readUserFields":["title"]}}""", """{"classLevelPermissions":{"find":{"pointerFields":"title"}}}""",
+        """{"classLevelPermissions":{"find":{"bad entity!":true}}}""", """{"classLevelPermissions":{"find":true}}""", """{"classLevelPermissions":5}""",
+    ];
+
+    [Theory]
+    [MemberData(nameof(HostileSchemaBodies))]
+    public async Task malformed_schema_changes_are_parse_errors_and_change_nothing(string body)
+    {
+        using var client = Server.Client().AsMaster();
+        var cls = Wire.Unique("Sch");
+        await client.CreateAsync(cls, new { title = "A" });
+        var before = (await client.GetAsync($"schemas/{cls}")).Json!;
+
+        var put = await client.SendTextAsync(HttpMethod.Put, $"schemas/{cls}", body);
+        Assert.True(put.Status == HttpStatusCode.BadRequest && put.Code is not null, $"{body}: HTTP {(int)put.Status} {put.Raw}");
+        Assert.True(JsonNode.DeepEquals(before, (await client.GetAsync($"schemas/{cls}")).Json), "the schema must not change");
+
+        var created = Wire.Unique("Sch");
+        var post = await client.SendTextAsync(HttpMethod.Post, $"schemas/{created}", body);
+        Assert.True(post.Status == HttpStatusCode.BadRequest && post.Code is not null, $"{body}: HTTP {(int)post.Status} {post.Raw}");
+        (await client.GetAsync($"schemas/{created}")).EnsureError(103);
+    }
+
     [Fact]
     public async Task put_adds_fields_and_deleting_a_field_drops_its_data()
     {
@@ -297,6 +328,10 @@ public sealed class SchemasTests(CrmServerFixture fixture) : IClassFixture<CrmSe
 
         var id = await client.CreateAsync(cls, new { title = "A" });
         Assert.Equal("lead", (await client.GetAsync($"classes/{cls}/{id}")).Json!["stage"]!.GetValue<string>());
+        var deleted = await client.CreateAsync(cls, new JsonObject { ["title"] = "B", ["stage"] = new JsonObject { ["__op"] = "Delete" } });
+        Assert.Equal("lead", (await client.GetAsync($"classes/{cls}/{deleted}")).Json!["stage"]!.GetValue<string>());
+        var given = await client.CreateAsync(cls, new { title = "C", stage = "won" });
+        Assert.Equal("won", (await client.GetAsync($"classes/{cls}/{given}")).Json!["stage"]!.GetValue<string>());
         (await client.PutAsync($"classes/{cls}/{id}", new JsonObject { ["title"] = new JsonObject { ["__op"] = "Delete" } })).EnsureError(142);
         (await client.PutAsync($"classes/{cls}/{id}", new { title = "" })).EnsureError(142);
         Assert.Equal("A", (await client.GetAsync($"classes/{cls}/{id}")).Json!["title"]!.GetValue<string>());
