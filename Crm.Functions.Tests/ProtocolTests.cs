@@ -150,6 +150,22 @@ public sealed class ProtocolTests(CrmServerFixture fixture) : IClassFixture<CrmS
         Assert.DoesNotContain(fields, kv => kv.Key.StartsWith('_'));
     }
 
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("application/octet-stream")]
+    [InlineData("application/json; charset=utf-8")]
+    public async Task any_content_type_is_parsed_as_json(string contentType)
+    {
+        using var client = Server.Client().AsMaster();
+        var cls = Wire.Unique("Env");
+        var created = await client.SendTextAsync(HttpMethod.Post, $"classes/{cls}", """{"title":"typed","n":1}""", contentType);
+        created.EnsureStatus(HttpStatusCode.Created);
+        var obj = (await client.GetAsync($"classes/{cls}/{created.Json!["objectId"]}")).Json!;
+        Assert.Equal("typed", obj["title"]!.GetValue<string>());
+        Assert.Equal(1, obj["n"]!.GetValue<int>());
+    }
+
     [Fact]
     public async Task js_sdk_method_override_runs_a_get_query_with_the_body_as_parameters()
     {
