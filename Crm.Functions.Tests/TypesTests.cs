@@ -284,6 +284,15 @@ public sealed class TypesTests(CrmServerFixture fixture) : IClassFixture<CrmServ
         var response = await client.PostAsync($"classes/{cls}", new JsonObject { ["work"] = new JsonObject { ["__type"] = "GeoPoint", ["latitude"] = 1, ["longitude"] = 1 } });
         response.EnsureError(111);
         Assert.Equal(1, await client.CountAsync(cls));
+
+        // Refused in the write that would create the class: the class is not created either.
+        var fresh = Wire.Unique("Typ");
+        (await client.PostAsync($"classes/{fresh}", new JsonObject
+        {
+            ["home"] = new JsonObject { ["__type"] = "GeoPoint", ["latitude"] = 1, ["longitude"] = 1 },
+            ["work"] = new JsonObject { ["__type"] = "GeoPoint", ["latitude"] = 2, ["longitude"] = 2 },
+        })).EnsureError(111);
+        (await client.GetAsync($"schemas/{fresh}")).EnsureError(103);
     }
 
     [Fact]

@@ -331,13 +331,15 @@ internal sealed class DataService(
             Data = data,
         };
 
-        schema ??= await schemas.AddFieldsAsync(className, new Dictionary<string, FieldDefinition>(), createClass: true, ct);
+        // A new class exists in memory only until the write is known to be valid: a refused create creates no class.
+        var createClass = schema is null;
+        schema ??= ClassSchema.Create(className);
         var e = new SaveEvent { Auth = auth, Schema = schema, Object = obj, ChangedFields = ops.ChangedFields };
         await triggers.RunBeforeSaveAsync(e, ct);
 
         // Required fields are checked before the schema grows, so a refused create adds no fields.
         ApplyDefaultsAndRequired(schema, obj.Data);
-        schema = await EvolveSchemaAsync(auth, schema, obj.Data, ops.NewFields, ops.Relations, ct);
+        schema = await EvolveSchemaAsync(auth, schema, obj.Data, ops.NewFields, ops.Relations, createClass, ct);
 
         try
         {
@@ -375,7 +377,7 @@ internal sealed class DataService(
             var where = QueryNode.And(new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(objectId)), restriction);
             if ((await store.FindAsync(new StoreQuery(className, where, [], 0, 1), ct)).Count == 0) throw NotUpdatable(auth, className, objectId);
         }
-        schema = await EvolveSchemaAsync(auth, schema, null, ops.NewFields, ops.Relations, ct);
+        schema = await EvolveSchemaAsync(auth, schema, null, ops.NewFields, ops.Relations, createClass: false, ct);
 
         JsonObject echo = [];
         SaveEvent? saved = null;
@@ -449,7 +451,7 @@ internal sealed class DataService(
     }
 
     private async Task<ClassSchema> EvolveSchemaAsync(Auth auth, ClassSchema schema, JsonObject? data,
-        Dictionary<string, FieldDefinition> opFields, List<RelationChange> relations, CancellationToken ct)
+        Dictionary<string, FieldDefinition> opFields, List<RelationChange> relations, bool createClass, CancellationToken ct)
     {
         var newFields = new Dictionary<string, FieldDefinition>(opFields, StringComparer.Ordinal);
         if (data is not null)
@@ -467,10 +469,10 @@ internal sealed class DataService(
         }
         foreach (var change in relations)
             if (schema.Field(change.Field) is null) newFields.TryAdd(change.Field, new FieldDefinition(FieldType.Relation, change.TargetClass));
-        if (newFields.Count == 0) return schema;
+        if (newFields.Count == 0 && !createClass) return schema;
         if (!auth.IsMaster && AccessPolicy.CheckClassLevel(auth, schema, AccessPolicy.AddField) is { Count: > 0 } && data is not null)
             throw new ParseException(ParseError.OperationForbidden, $"Permission denied for action addField on class {schema.ClassName}.");
-        return await schemas.AddFieldsAsync(schema.ClassName, newFields, createClass: false, ct);
+        return await schemas.AddFieldsAsync(schema.ClassName, newFields, createClass, ct);
     }
 
     private static void CheckTypes(ClassSchema schema, JsonObject data)
