@@ -396,7 +396,8 @@ public sealed class ProtocolTests(CrmServerFixture fixture) : IClassFixture<CrmS
         using var client = Server.Client().AsMaster();
         var cls = Wire.Unique("Err");
         await client.CreateAsync(cls, new { a = "x", title = "seed" });
-        foreach (var caller in new[] { client, Server.Client() })
+        using var anonymous = Server.Client();
+        foreach (var caller in new[] { client, anonymous })
         {
             var response = await caller.GetAsync($"classes/{cls}?where={Uri.EscapeDataString(where)}");
             Assert.True(response.Status is HttpStatusCode.OK or HttpStatusCode.BadRequest, $"{where}: HTTP {(int)response.Status} {response.Raw}");
