@@ -76,6 +76,24 @@ public sealed class QueryTests(CrmServerFixture fixture) : IClassFixture<CrmServ
     }
 
     [Fact]
+    public async Task objectId_and_timestamps_are_queryable_like_fields()
+    {
+        using var client = Server.Client().AsMaster();
+        var cls = Wire.Unique("Ids");
+        var a = await client.CreateAsync(cls, new { title = "a" });
+        var b = await client.CreateAsync(cls, new { title = "b" });
+        await client.CreateAsync(cls, new { title = "c" });
+        await AssertTitlesAsync(client, cls, new JsonObject { ["objectId"] = a }, "a");
+        await AssertTitlesAsync(client, cls, new JsonObject { ["objectId"] = Op("$in", new JsonArray(a, b, "zzzzzzzzzz")) }, "a", "b");
+        await AssertTitlesAsync(client, cls, new JsonObject { ["objectId"] = Op("$nin", new JsonArray(a)) }, "b", "c");
+        await AssertTitlesAsync(client, cls, new JsonObject { ["objectId"] = Op("$ne", a) }, "b", "c");
+        var createdA = (await client.GetAsync($"classes/{cls}/{a}")).Json!["createdAt"]!.GetValue<string>();
+        await AssertTitlesAsync(client, cls, new JsonObject { ["createdAt"] = Wire.Date(createdA), ["title"] = "a" }, "a");
+        await AssertTitlesAsync(client, cls, new JsonObject { ["createdAt"] = Op("$in", new JsonArray(Wire.Date(createdA))), ["title"] = "a" }, "a");
+        await AssertTitlesAsync(client, cls, new JsonObject { ["createdAt"] = Op("$gte", createdA), ["title"] = "a" }, "a");
+    }
+
+    [Fact]
     public async Task ne_matches_missing_fields_and_on_arrays_means_does_not_contain()
     {
         using var client = Server.Client().AsMaster();
