@@ -24,28 +24,39 @@ public sealed class ParseClient(HttpClient http) : IDisposable
         return this;
     }
 
-    public async Task<ParseResponse> SendAsync(HttpMethod method, string path, object? body = null, IDictionary<string, string>? headers = null, bool appId = true)
+    public Task<ParseResponse> SendAsync(HttpMethod method, string path, object? body = null, IDictionary<string, string>? headers = null, bool appId = true)
+    {
+        var text = body switch
+        {
+            null => null,
+            string s => s,
+            JsonNode n => n.ToJsonString(),
+            _ => System.Text.Json.JsonSerializer.Serialize(body),
+        };
+        return SendTextAsync(method, path, text, "application/json", headers, appId);
+    }
+
+    /// <summary>Sends a body exactly as given, with any content type (the JS SDK posts text/plain).</summary>
+    public async Task<ParseResponse> SendTextAsync(HttpMethod method, string path, string? text, string contentType = "application/json",
+        IDictionary<string, string>? headers = null, bool appId = true)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
         if (appId) request.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);
         if (UseMasterKey) request.Headers.Add("X-Parse-Master-Key", CrmServer.MasterKey);
         if (SessionToken is not null) request.Headers.Add("X-Parse-Session-Token", SessionToken);
         foreach (var (k, v) in headers ?? new Dictionary<string, string>()) request.Headers.TryAddWithoutValidation(k, v);
-        if (body is not null)
+        if (text is not null)
         {
-            var text = body switch
-            {
-                string s => s,
-                JsonNode n => n.ToJsonString(),
-                _ => System.Text.Json.JsonSerializer.Serialize(body),
-            };
-            request.Content = new StringContent(text, Encoding.UTF8, "application/json");
+            request.Content = new StringContent(text, Encoding.UTF8);
+            request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
         }
         using var response = await http.SendAsync(request);
         var raw = await response.Content.ReadAsStringAsync();
         JsonNode? json = null;
         try { json = raw.Length == 0 ? null : JsonNode.Parse(raw); } catch (System.Text.Json.JsonException) { }
-        return new ParseResponse(response.StatusCode, json, raw, response.Headers.Location, response.Content.Headers.ContentType);
+        var responseHeaders = response.Headers.Concat(response.Content.Headers)
+            .ToDictionary(h => h.Key, h => string.Join(", ", h.Value), StringComparer.OrdinalIgnoreCase);
+        return new ParseResponse(response.StatusCode, json, raw, response.Headers.Location, response.Content.Headers.ContentType, responseHeaders);
     }
 
     public Task<ParseResponse> GetAsync(string path) => SendAsync(HttpMethod.Get, path);
@@ -61,6 +72,30 @@ public sealed class ParseClient(HttpClient http) : IDisposable
             query.Append("where=").Append(Uri.EscapeDataString(where is JsonNode n ? n.ToJsonString() : System.Text.Json.JsonSerializer.Serialize(where)));
         if (extra is not null) query.Append(query.Length > 0 ? "&" : "").Append(extra);
         return GetAsync($"classes/{className}" + (query.Length > 0 ? "?" + query : ""));
+    }
+
+    /// <summary>Creates an object and returns its id (asserting 201).</summary>
+    public async Task<string> CreateAsync(string className, object body)
+    {
+        var response = await PostAsync($"classes/{className}", body);
+        response.EnsureStatus(HttpStatusCode.Created);
+        return response.Json!["objectId"]!.GetValue<string>();
+    }
+
+    /// <summary>The number of objects of a class this client can see (count=1, limit=0).</summary>
+    public async Task<long> CountAsync(string className, object? where = null)
+    {
+        var response = await QueryAsync(className, where, "count=1&limit=0");
+        response.EnsureStatus(HttpStatusCode.OK);
+        return response.Json!["count"]!.GetValue<long>();
+    }
+
+    /// <summary>The objectIds of a query's results, in order.</summary>
+    public async Task<List<string>> IdsAsync(string className, object? where = null, string? extra = null)
+    {
+        var response = await QueryAsync(className, where, extra);
+        response.EnsureStatus(HttpStatusCode.OK);
+        return response.Results.Select(r => r!["objectId"]!.GetValue<string>()).ToList();
     }
 
     /// <summary>Signs a new user up and keeps its session token on this client.</summary>
@@ -122,8 +157,11 @@ public sealed class AdjustableTime : TimeProvider
     public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset;
 }
 
-public sealed record ParseResponse(HttpStatusCode Status, JsonNode? Json, string Raw, Uri? Location, MediaTypeHeaderValue? ContentType)
+public sealed record ParseResponse(HttpStatusCode Status, JsonNode? Json, string Raw, Uri? Location, MediaTypeHeaderValue? ContentType,
+    IReadOnlyDictionary<string, string>? Headers = null)
 {
+    public string? Header(string name) => Headers is not null && Headers.TryGetValue(name, out var value) ? value : null;
+
     public int? Code => Json?["code"]?.GetValue<int>();
     public JsonArray Results => Json?["results"]?.AsArray() ?? throw new InvalidOperationException($"No results in {Raw}");
 
@@ -152,4 +190,18 @@ public sealed class FastServerFixture : IDisposable
 
     /// <summary>A unique, readable name for users, classes and roles made by one test.</summary>
     public static string Unique(string prefix) => prefix + Guid.NewGuid().ToString("N")[..10];
+}
+
+/// <summary>Parse wire values and unique names for tests that share one server.</summary>
+public static class Wire
+{
+    /// <summary>A class or user name no other test uses (tests share a server per test class).</summary>
+    public static string Unique(string prefix) => prefix + Guid.NewGuid().ToString("N")[..10];
+
+    public static JsonObject PointerTo(string className, string objectId) =>
+        new() { ["__type"] = "Pointer", ["className"] = className, ["objectId"] = objectId };
+
+    public static JsonObject Date(string iso) => new() { ["__type"] = "Date", ["iso"] = iso };
+
+    public static JsonObject Op(string op, params JsonNode?[] objects) => new() { ["__op"] = op, ["objects"] = new JsonArray(objects) };
 }

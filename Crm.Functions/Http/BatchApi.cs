@@ -84,7 +84,7 @@ internal static class BatchApi
                 var eq = pair.IndexOf('=', StringComparison.Ordinal);
                 var key = Uri.UnescapeDataString(eq < 0 ? pair : pair[..eq]);
                 var text = eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..]);
-                try { query[key] = JsonNode.Parse(text) ?? JsonValue.Create(text); }
+                try { query[key] = JsonNode.Parse(text, null, ParseMiddleware.JsonLimits) ?? JsonValue.Create(text); }
                 catch (JsonException) { query[key] = JsonValue.Create(text); }
             }
             path = path[..q];

@@ -27,7 +27,8 @@ internal sealed class ParseMiddleware(
     IOptions<ParseSettings> options,
     ILogger<ParseMiddleware> log)
 {
-    private static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64 };
+    // Duplicate keys are refused: parsers disagree on which one wins, and System.Text.Json would throw later.
+    public static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64, AllowDuplicateProperties = false };
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
     private readonly ParseSettings _settings = options.Value;
     private readonly IReadOnlyList<IPNetwork> _masterKeyNetworks = options.Value.EffectiveMasterKeyIps.Select(IPNetwork.Parse).ToList();
@@ -39,6 +40,7 @@ internal sealed class ParseMiddleware(
             await next(context);
             return;
         }
+        AddCorsHeaders(context.Response.Headers);
         ApiResult result;
         try
         {
@@ -74,6 +76,20 @@ internal sealed class ParseMiddleware(
             result = new ApiResult(500, ErrorResponses.Body(ParseError.InternalServerError, "Internal server error."));
         }
         await WriteAsync(context, result);
+    }
+
+    /// <summary>
+    /// Parse's CORS headers on every response, errors included: browsers need them, and the JS SDK reads response
+    /// headers (job and push status ids) only when they are exposed, even outside browsers.
+    /// </summary>
+    private static void AddCorsHeaders(IHeaderDictionary headers)
+    {
+        headers.AccessControlAllowOrigin = "*";
+        headers.AccessControlAllowMethods = "GET,PUT,POST,DELETE,OPTIONS";
+        headers.AccessControlAllowHeaders = "X-Parse-Master-Key, X-Parse-REST-API-Key, X-Parse-Javascript-Key, X-Parse-Application-Id, "
+            + "X-Parse-Client-Version, X-Parse-Session-Token, X-Requested-With, X-Parse-Revocable-Session, X-Parse-Request-Id, "
+            + "Content-Type, Pragma, Cache-Control";
+        headers.AccessControlExposeHeaders = "X-Parse-Job-Status-Id, X-Parse-Push-Status-Id";
     }
 
     public static async Task WriteAsync(HttpContext context, ApiResult result)
@@ -124,7 +140,26 @@ internal sealed class ParseMiddleware(
             RawSessionToken = context.Request.Headers.TryGetValue("X-Parse-Session-Token", out var header) && header.Count > 0
                 ? header[0] : envelope.SessionToken,
         };
-        return await route.Handler(call, ct);
+        var result = await route.Handler(call, ct);
+        if (_settings.PublicServerUrl is null) AbsoluteFileUrls(result.Body, call.ServerUrl);
+        return result;
+    }
+
+    /// <summary>Without a configured public URL the core gives file urls relative to the server URL; SDKs need them absolute.</summary>
+    private static void AbsoluteFileUrls(JsonNode? node, string serverUrl)
+    {
+        switch (node)
+        {
+            case JsonObject o when o["__type"]?.ToString() == "File" && o["url"] is JsonValue u && u.TryGetValue(out string? url) && url.StartsWith("/files/", StringComparison.Ordinal):
+                o["url"] = serverUrl + url;
+                break;
+            case JsonObject o:
+                foreach (var (_, child) in o) AbsoluteFileUrls(child, serverUrl);
+                break;
+            case JsonArray a:
+                foreach (var child in a) AbsoluteFileUrls(child, serverUrl);
+                break;
+        }
     }
 
     private static string Names(string value) => Core.Json.Names.Truncate(value);

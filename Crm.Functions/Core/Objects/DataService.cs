@@ -124,7 +124,7 @@ internal sealed class DataService(
         foreach (var (key, value) in obj.Data)
         {
             if (key.StartsWith('_')) continue;
-            json[key] = value is JsonObject { } file && file["__type"]?.ToString() == "File" ? FileWithUrl(file) : value?.DeepClone();
+            json[key] = WithFileUrls(value);
         }
         foreach (var (name, field) in schema.RelationFields)
             json[name] = new JsonObject { ["__type"] = "Relation", ["className"] = field.TargetClass };
@@ -141,11 +141,28 @@ internal sealed class DataService(
         return json;
     }
 
-    private JsonObject FileWithUrl(JsonObject file)
+    /// <summary>
+    /// A copy of a stored value with every File (also inside arrays and objects, as parse-server expands them)
+    /// given its url. Without a configured public URL the url is relative to the server URL ("/files/…"); the
+    /// HTTP layer, which knows the request's server URL, makes it absolute.
+    /// </summary>
+    private JsonNode? WithFileUrls(JsonNode? value)
     {
-        var name = file["name"]?.ToString() ?? "";
-        var baseUrl = (_settings.PublicServerUrl ?? "").TrimEnd('/');
-        return new JsonObject { ["__type"] = "File", ["name"] = name, ["url"] = $"{baseUrl}/files/{_settings.AppId}/{Uri.EscapeDataString(name)}" };
+        switch (value)
+        {
+            case JsonObject file when file["__type"]?.ToString() == "File":
+                var name = file["name"]?.ToString() ?? "";
+                var baseUrl = (_settings.PublicServerUrl ?? "").TrimEnd('/');
+                return new JsonObject { ["__type"] = "File", ["name"] = name, ["url"] = $"{baseUrl}/files/{_settings.AppId}/{Uri.EscapeDataString(name)}" };
+            case JsonObject o when o["__type"] is null:
+                var copy = new JsonObject();
+                foreach (var (k, v) in o) copy[k] = WithFileUrls(v);
+                return copy;
+            case JsonArray a:
+                return new JsonArray([.. a.Select(WithFileUrls)]);
+            default:
+                return value?.DeepClone();
+        }
     }
 
     // ---- include and projection ----------------------------------------------------------------------
@@ -156,7 +173,8 @@ internal sealed class DataService(
         var includeTree = new IncludeTree();
         foreach (var path in include ?? [])
         {
-            if (path == "*") { foreach (var (name, f) in schema.Fields) if (f.Type is FieldType.Pointer) includeTree.Add([name]); continue; }
+            // "*" means every Pointer and Array field, as parse-server's includeAll (arrays may hold pointers).
+            if (path == "*") { foreach (var (name, f) in schema.Fields) if (f.Type is FieldType.Pointer or FieldType.Array) includeTree.Add([name]); continue; }
             includeTree.Add(path.Split('.'));
         }
         // A dotted key ("company.name") implies including its parents.
@@ -282,7 +300,10 @@ internal sealed class DataService(
         {
             // "company" alone keeps the whole included object; "company.name" projects inside it.
             if (keys.Any(k => k.Length == 1 && k[0] == group.Key)) continue;
-            if (obj[group.Key] is JsonObject child) Project(child, group.Select(k => k[1..]).ToList());
+            var inner = group.Select(k => k[1..]).ToList();
+            if (obj[group.Key] is JsonObject child) Project(child, inner);
+            else if (obj[group.Key] is JsonArray items)
+                foreach (var item in items.OfType<JsonObject>().Where(i => i["__type"]?.ToString() == "Object")) Project(item, inner);
         }
     }
 
@@ -314,12 +335,15 @@ internal sealed class DataService(
             Data = data,
         };
 
-        schema ??= await schemas.AddFieldsAsync(className, new Dictionary<string, FieldDefinition>(), createClass: true, ct);
+        // A new class exists in memory only until the write is known to be valid: a refused create creates no class.
+        var createClass = schema is null;
+        schema ??= ClassSchema.Create(className);
         var e = new SaveEvent { Auth = auth, Schema = schema, Object = obj, ChangedFields = ops.ChangedFields };
         await triggers.RunBeforeSaveAsync(e, ct);
 
-        schema = await EvolveSchemaAsync(auth, schema, obj.Data, ops.NewFields, ops.Relations, ct);
+        // Required fields are checked before the schema grows, so a refused create adds no fields.
         ApplyDefaultsAndRequired(schema, obj.Data);
+        schema = await EvolveSchemaAsync(auth, schema, obj.Data, ops.NewFields, ops.Relations, createClass, ct);
 
         try
         {
@@ -350,8 +374,14 @@ internal sealed class DataService(
         }
         var restriction = AccessPolicy.WriteRestriction(auth, schema, AccessPolicy.Update);
         var ops = WriteOperations.Parse(body, schema, className, isCreate: false);
-        // Fields are added to the schema before the atomic update: schema writes must not run inside it.
-        schema = await EvolveSchemaAsync(auth, schema, null, ops.NewFields, ops.Relations, ct);
+        // Fields are added to the schema before the atomic update: schema writes must not run inside it. So that
+        // a caller cannot grow the schema through an object it may not write (or that does not exist), check first.
+        if (ops.NewFields.Count > 0 || ops.Relations.Any(r => schema.Field(r.Field) is null))
+        {
+            var where = QueryNode.And(new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(objectId)), restriction);
+            if ((await store.FindAsync(new StoreQuery(className, where, [], 0, 1), ct)).Count == 0) throw NotUpdatable(auth, className, objectId);
+        }
+        schema = await EvolveSchemaAsync(auth, schema, null, ops.NewFields, ops.Relations, createClass: false, ct);
 
         JsonObject echo = [];
         SaveEvent? saved = null;
@@ -378,10 +408,7 @@ internal sealed class DataService(
             throw DuplicateError(className, dup.IndexName);
         }
 
-        if (updated is null || saved is null)
-            throw className == "_User" && !auth.IsMaster
-                ? new ParseException(ParseError.SessionMissing, auth.IsAuthenticated ? $"Cannot modify user {objectId}." : "Insufficient auth.")
-                : ParseException.NotFound();
+        if (updated is null || saved is null) throw NotUpdatable(auth, className, objectId);
 
         await triggers.RunAfterSaveAsync(saved, ct);
         Changed?.Invoke(new ObjectChange("updated", className, saved.Original, updated));
@@ -413,6 +440,11 @@ internal sealed class DataService(
         await triggers.RunAfterDeleteAsync(e, ct);
         Changed?.Invoke(new ObjectChange("deleted", className, deleted, null));
     }
+
+    private static ParseException NotUpdatable(Auth auth, string className, string objectId) =>
+        className == "_User" && !auth.IsMaster
+            ? new ParseException(ParseError.SessionMissing, auth.IsAuthenticated ? $"Cannot modify user {objectId}." : "Insufficient auth.")
+            : ParseException.NotFound();
 
     private static ParseException NotWritable(Auth auth, string className) =>
         className == "_User" && !auth.IsMaster
@@ -447,7 +479,7 @@ internal sealed class DataService(
     }
 
     private async Task<ClassSchema> EvolveSchemaAsync(Auth auth, ClassSchema schema, JsonObject? data,
-        Dictionary<string, FieldDefinition> opFields, List<RelationChange> relations, CancellationToken ct)
+        Dictionary<string, FieldDefinition> opFields, List<RelationChange> relations, bool createClass, CancellationToken ct)
     {
         var newFields = new Dictionary<string, FieldDefinition>(opFields, StringComparer.Ordinal);
         if (data is not null)
@@ -465,10 +497,10 @@ internal sealed class DataService(
         }
         foreach (var change in relations)
             if (schema.Field(change.Field) is null) newFields.TryAdd(change.Field, new FieldDefinition(FieldType.Relation, change.TargetClass));
-        if (newFields.Count == 0) return schema;
+        if (newFields.Count == 0 && !createClass) return schema;
         if (!auth.IsMaster && AccessPolicy.CheckClassLevel(auth, schema, AccessPolicy.AddField) is { Count: > 0 } && data is not null)
             throw new ParseException(ParseError.OperationForbidden, $"Permission denied for action addField on class {schema.ClassName}.");
-        return await schemas.AddFieldsAsync(schema.ClassName, newFields, createClass: false, ct);
+        return await schemas.AddFieldsAsync(schema.ClassName, newFields, createClass, ct);
     }
 
     private static void CheckTypes(ClassSchema schema, JsonObject data)

@@ -17,7 +17,8 @@ internal sealed record RemoveOp(JsonArray Objects) : FieldOp;
 /// <summary>
 /// A parsed and validated write body: field operations by (possibly dotted) path, relation changes, and the
 /// ACL. Parsing checks everything that can be checked without the stored object, so a bad request fails
-/// before anything is written; <see cref="Apply"/> then cannot fail half-way.
+/// before anything is written; <see cref="Apply"/> only fails on what the stored value decides (an Increment
+/// overflow), inside the store's transaction, so it cannot fail half-way either.
 /// </summary>
 internal sealed class WriteOperations
 {
@@ -172,8 +173,11 @@ internal sealed class WriteOperations
                     break;
                 case IncrementOp inc:
                     var current = parent[leaf] is JsonValue cv && cv.GetValueKind() == JsonValueKind.Number ? cv.GetValue<double>() : 0;
-                    parent[leaf] = Number(current + inc.Amount);
-                    echo[path] = Number(current + inc.Amount);
+                    var sum = current + inc.Amount;
+                    // Only the stored value can tell; the throw rolls back the store transaction this runs in.
+                    if (!double.IsFinite(sum)) throw new ParseException(ParseError.IncorrectType, $"Increment of {Names.Truncate(path)} overflows a Number.");
+                    parent[leaf] = Number(sum);
+                    echo[path] = Number(sum);
                     break;
                 case AddOp add:
                     var array = parent[leaf] as JsonArray ?? [];

@@ -129,7 +129,7 @@ internal sealed partial class WhereParser(LimitSettings limits)
                         options = o;
                         break;
                     case "$all":
-                        nodes.Add(new AllNode(field, Values(operand, "$all")));
+                        nodes.Add(All(field, operand));
                         break;
                     case "$containedBy":
                         nodes.Add(new ContainedByNode(field, Values(operand, "$containedBy")));
@@ -205,6 +205,30 @@ internal sealed partial class WhereParser(LimitSettings limits)
             throw new ParseException(ParseError.InvalidQuery, $"{op} with $regex elements is not supported by this server.");
         return array.Select(item => ToValue(null, item)).ToList();
     }
+
+    /// <summary>
+    /// <c>$all</c> of values, or of <c>{"$regex"}</c> elements only (the JS SDK's containsAllStartingWith):
+    /// then every pattern must match some element. Mixing both kinds is ambiguous, so it is refused (107).
+    /// </summary>
+    private QueryNode All(FieldRef field, JsonNode? operand)
+    {
+        if (operand is JsonArray array && array.Count > 0 && array.Any(IsRegexElement))
+        {
+            if (!array.All(IsRegexElement)) throw new ParseException(ParseError.InvalidJson, "All $all values must be of regex type or none: " + Names.Truncate(array.ToJsonString()));
+            if (array.Count > limits.MaxInValues)
+                throw new ParseException(ParseError.InvalidQuery, $"$all has {array.Count} values; at most {limits.MaxInValues} are allowed.");
+            return QueryNode.And(array.Select(item =>
+            {
+                if (item!["$regex"] is not JsonValue rv || !rv.TryGetValue(out string? pattern) || pattern.Length > 1024)
+                    throw new ParseException(ParseError.InvalidQuery, "bad $regex value");
+                ParseRegex.Build(pattern, "");
+                return (QueryNode)new RegexNode(field, pattern, "");
+            }));
+        }
+        return new AllNode(field, Values(operand, "$all"));
+    }
+
+    private static bool IsRegexElement(JsonNode? item) => item is JsonObject o && o.Count == 1 && o.ContainsKey("$regex");
 
     private QueryNode InQuery(FieldRef field, JsonNode? operand, bool negate, IQueryScope scope, int depth)
     {

@@ -73,11 +73,21 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
                 }
                 builder[name] = field;
             }
+            EnsureOneGeoPoint(builder);
             var next = schema with { Fields = builder.ToImmutable() };
             if (next != schema || Get(className) is null) await SaveAsync(next, ct);
             return next;
         }
         finally { _lock.Release(); }
+    }
+
+    /// <summary>Parse allows one GeoPoint per class (geo queries need a single 2d index); a second is 111.</summary>
+    private static void EnsureOneGeoPoint(IDictionary<string, FieldDefinition> fields)
+    {
+        var geo = fields.Where(f => f.Value.Type == FieldType.GeoPoint).Select(f => f.Key).ToList();
+        if (geo.Count > 1)
+            throw new ParseException(ParseError.IncorrectType,
+                $"currently, only one GeoPoint field may exist in an object ({string.Join(", ", geo)}).");
     }
 
     public static ParseException Mismatch(string className, string field, FieldDefinition expected, FieldDefinition got) =>
@@ -174,6 +184,7 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
             }
             builder[name] = field;
         }
+        EnsureOneGeoPoint(builder);
         var next = schema with { Fields = builder.ToImmutable() };
         if (clp is not null) next = next with { ClassLevelPermissions = ValidateClp(clp, next) };
         if (indexes is not null) next = next with { Indexes = ApplyIndexes(next, indexes) };
@@ -216,10 +227,15 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
 
     private static readonly HashSet<string> ClpOperations = ["find", "count", "get", "create", "update", "delete", "addField"];
 
-    /// <summary>Validates a CLP as parse-server does (all 107) and returns the replacement CLP.</summary>
+    /// <summary>
+    /// Validates a CLP as parse-server does (all 107) and returns the replacement CLP. Operations it omits become
+    /// <c>{}</c> (master only): an omitted operation must not read as "open" to <see cref="Security.AccessPolicy"/>.
+    /// </summary>
     public static JsonObject ValidateClp(JsonObject clp, ClassSchema schema)
     {
         var result = new JsonObject();
+        foreach (var op in ClassLevelPermissionsDefaults.Operations) result[op] = new JsonObject();
+        result["protectedFields"] = new JsonObject();
         foreach (var (key, value) in clp)
         {
             if (ClpOperations.Contains(key))

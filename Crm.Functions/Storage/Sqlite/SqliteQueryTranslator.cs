@@ -70,7 +70,7 @@ internal sealed class SqliteQueryTranslator
         RegexNode r => Regex(r, alias),
         AllNode a => a.Values.Count == 0 ? "1" : "(" + string.Join(" AND ", a.Values.Select(v => Contains(a.Field, alias, v))) + ")",
         ContainedByNode c => $"NOT EXISTS (SELECT 1 FROM json_each({alias}.data, '{JsonPath(c.Field)}') je WHERE je.value NOT IN (SELECT value FROM json_each({ListParam(c.Values.Select(Scalar))})))",
-        InQueryNode q => InQuery(q, alias),
+        InQueryNode q => InQuery(q, alias, className),
         SelectNode s => Select(s, alias),
         RelatedToNode r => $"{alias}.id IN (SELECT related_id FROM \"_relations\" WHERE owner_class = {Param(r.OwnerClass)} AND field = {Param(r.Key)} AND owner_id = {Param(r.OwnerId)})",
         RelationContainsNode r => (r.Negate ? "NOT " : "") + $"EXISTS (SELECT 1 FROM \"_relations\" r WHERE r.owner_class = {Param(className)} AND r.field = {Param(r.Field.Name)} AND r.owner_id = {alias}.id AND r.related_id IN (SELECT value FROM json_each({ListParam(r.Ids.Select(id => (JsonNode)id))})))",
@@ -179,6 +179,11 @@ internal sealed class SqliteQueryTranslator
 
     private string Regex(RegexNode r, string alias)
     {
+        if (r.Field.IsArray)
+        {
+            // Mongo semantics, which Parse inherits: a regex on an array matches when any string element does.
+            return $"EXISTS (SELECT 1 FROM json_each({alias}.data, '{JsonPath(r.Field)}') je WHERE je.type = 'text' AND crm_regex({Param(r.Pattern)}, {Param(r.Options)}, je.value))";
+        }
         var guard = r.Field.IsSystemColumn ? "1" : $"{JsonType(r.Field, alias)} = 'text'";
         var expr = Expr(r.Field, alias);
         if (ParseRegex.LiteralPrefix(r.Pattern, r.Options) is { } prefix)
@@ -189,12 +194,14 @@ internal sealed class SqliteQueryTranslator
         return $"({guard} AND crm_regex({Param(r.Pattern)}, {Param(r.Options)}, {expr}))";
     }
 
-    private string InQuery(InQueryNode q, string alias)
+    private string InQuery(InQueryNode q, string alias, string className)
     {
         var sub = NewAlias();
         var subSql = $"SELECT {sub}.id FROM {Table(q.ClassName)} {sub} WHERE {Where(q.Where, sub, q.ClassName)}";
         string sql;
-        if (q.Field.IsArray)
+        if (q.Field.IsRelation)
+            sql = $"EXISTS (SELECT 1 FROM \"_relations\" r WHERE r.owner_class = {Param(className)} AND r.field = {Param(q.Field.Name)} AND r.owner_id = {alias}.id AND r.related_id IN ({subSql}))";
+        else if (q.Field.IsArray)
             sql = $"EXISTS (SELECT 1 FROM json_each({alias}.data, '{JsonPath(q.Field)}') je WHERE json_extract(je.value, '$.className') = {Param(q.ClassName)} AND json_extract(je.value, '$.objectId') IN ({subSql}))";
         else
             sql = $"({Expr(q.Field, alias, ".className")} = {Param(q.ClassName)} AND {Expr(q.Field, alias, ".objectId")} IN ({subSql}))";
