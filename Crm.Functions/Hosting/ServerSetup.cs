@@ -48,6 +48,7 @@ internal static class ServerSetup
         services.AddSingleton<UserRules>();
         services.AddSingleton<EntraUsers>();
         services.AddSingleton<AuthRateLimiter>();
+        services.AddSingleton<RequestAuthenticator>();
         services.AddSingleton(BuildRouter);
 
         // Microsoft Entra ID bearer tokens (tenant, audience, issuer from the AzureAd section).
