@@ -4,6 +4,7 @@ using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
 using Crm.Functions.Core.Users;
+using Crm.Functions.GraphQL;
 using Crm.Functions.Http;
 using Crm.Functions.Storage;
 using Crm.Functions.Storage.Sqlite;
@@ -49,6 +50,8 @@ internal static class ServerSetup
         services.AddSingleton<EntraUsers>();
         services.AddSingleton<AuthRateLimiter>();
         services.AddSingleton<RequestAuthenticator>();
+        services.AddOptions<GraphQLSettings>().Bind(builder.Configuration.GetSection(GraphQLSettings.Section));
+        services.AddSingleton<GraphQLSchemaProvider>();
         services.AddSingleton(BuildRouter);
 
         // Microsoft Entra ID bearer tokens (tenant, audience, issuer from the AzureAd section).
@@ -83,6 +86,7 @@ internal static class ServerSetup
     public static void UseCrmServer(this WebApplication app)
     {
         app.UseMiddleware<ParseMiddleware>();
+        app.MapGraphQL();
     }
 
     /// <summary>Opens the store, loads the schema and registers the built-in rules before the first request.</summary>
