@@ -24,6 +24,7 @@ internal static class GraphQLEndpoint
 {
     private static readonly GraphQLSerializer Serializer = new(new ParseErrorInfoProvider());
     private static readonly DocumentExecuter Executer = new();
+    private static readonly Func<FieldImpactContext, FieldComplexityResult> DefaultImpact = new ComplexityOptions().DefaultComplexityImpactDelegate;
 
     public static void MapGraphQL(this WebApplication app)
     {
@@ -96,6 +97,11 @@ internal static class GraphQLEndpoint
             {
                 MaxDepth = settings.MaxDepth,
                 MaxComplexity = settings.MaxComplexity,
+                // Introspection reads the in-memory schema only: it must not count (the standard query alone scores millions).
+                DefaultComplexityImpactDelegate = field => field.FieldDefinition.Name.StartsWith("__", StringComparison.Ordinal)
+                                                           || field.ParentType.Name.StartsWith("__", StringComparison.Ordinal)
+                    ? new FieldComplexityResult(0, 0)
+                    : DefaultImpact(field),
             })),
             UserContext = new GraphQLRequestContext
             {
