@@ -18,8 +18,9 @@ internal static class GraphiQLPage
         ["graphiql-init.js"] = "text/javascript; charset=utf-8",
     };
 
+    /// <summary>A browser navigation (HTML accepted, no Parse headers): the page, even with <c>?query=</c>, which it opens.</summary>
     public static bool WantsPage(HttpRequest request) =>
-        HttpMethods.IsGet(request.Method) && !request.Query.ContainsKey("query")
+        HttpMethods.IsGet(request.Method) && !request.Headers.ContainsKey("X-Parse-Application-Id")
         && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
 
     public static async Task WritePageAsync(HttpContext context, string path, string appId)
