@@ -14,6 +14,7 @@ internal sealed class GraphQLSchemaProvider : IDisposable
     private readonly ILogger<GraphQLSchemaProvider> _log;
     private readonly Lock _lock = new();
     private volatile Built? _current;
+    private ISchema? _lastGood;
 
     private sealed record Built(long Version, ISchema Schema);
 
@@ -33,10 +34,21 @@ internal sealed class GraphQLSchemaProvider : IDisposable
             lock (_lock)
             {
                 if (_current is { } again && again.Version == version) return again.Schema;
-                var schema = SchemaFactory.Build(_schemas.All, _log);
-                schema.Initialize();
-                _current = new Built(version, schema);
-                return schema;
+                try
+                {
+                    var schema = SchemaFactory.Build(_schemas.All, _log);
+                    schema.Initialize();
+                    _current = new Built(version, schema);
+                    _lastGood = schema;
+                    return schema;
+                }
+                catch (Exception e) when (_lastGood is not null)
+                {
+                    // A class schema GraphQL cannot express must not take the whole endpoint down: keep serving the last good schema.
+                    _log.LogError(e, "The GraphQL schema could not be regenerated for schema version {Version}; serving the previous one.", version);
+                    _current = new Built(version, _lastGood);
+                    return _lastGood;
+                }
             }
         }
     }

@@ -65,7 +65,7 @@ internal sealed partial class SchemaFactory
         var targets = Targets(def);
         var name = string.Join("Or", targets.Select(t => t.TypeName)) + "PointerWhereInput";
         if (_multiPointerWheres.TryGetValue(name, out var existing)) return existing;
-        var input = new InputObjectGraphType { Name = name };
+        var input = new InputObjectGraphType { Name = UniqueName(name) };
         input.AddField(InputField("equalTo", typeof(IdGraphType), "Global id (or objectId) of the pointed object."));
         input.AddField(InputField("notEqualTo", typeof(IdGraphType)));
         input.AddField(InputField("in", typeof(ListGraphType<NonNullGraphType<IdGraphType>>)));

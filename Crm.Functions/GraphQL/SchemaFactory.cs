@@ -21,6 +21,12 @@ namespace Crm.Functions.GraphQL;
 internal sealed partial class SchemaFactory
 {
     private static readonly HashSet<string> ReservedQueryNames = new(StringComparer.Ordinal) { "health", "viewer", "node", "class", "classes" };
+    /// <summary>Type names the schema always has besides the shared types (built-ins, nested shared types, user mutations).</summary>
+    private static readonly string[] ReservedTypeNames =
+    [
+        "Query", "Mutation", "Subscription", "String", "Int", "Float", "Boolean", "ID", "UserACL", "RoleACL", "PublicACL",
+        "UserACLInput", "RoleACLInput", "PublicACLInput", "SignUpInput", "SignUpPayload", "LogInInput", "LogInPayload", "LogOutInput", "LogOutPayload",
+    ];
     private static readonly HashSet<string> ReservedMutationNames = new(StringComparer.Ordinal) { "signUp", "logIn", "logOut" };
     /// <summary>_User fields never shown: the hash is write-only and authData holds third-party credentials.</summary>
     private static readonly HashSet<string> HiddenOutputFields = new(StringComparer.Ordinal) { "password", "authData" };
@@ -59,6 +65,7 @@ internal sealed partial class SchemaFactory
     {
         BuildSharedTypes();
         foreach (var t in SharedTypes()) _usedNames.Add(t.Name);
+        _usedNames.UnionWith(ReservedTypeNames);
         var queryNames = new HashSet<string>(ReservedQueryNames, StringComparer.Ordinal);
         var mutationNames = new HashSet<string>(ReservedMutationNames, StringComparer.Ordinal);
         foreach (var schema in classes)
@@ -252,11 +259,9 @@ internal sealed partial class SchemaFactory
         if (targets.Count == 1) return targets[0].Object;
         var name = string.Join("Or", targets.Select(t => t.TypeName));
         if (_unions.TryGetValue(name, out var existing)) return existing;
-        if (_usedNames.Contains(name)) name += "Target";
-        var union = new UnionGraphType { Name = name, Description = $"One of: {string.Join(", ", targets.Select(t => t.TypeName))}." };
+        var union = new UnionGraphType { Name = UniqueName(name), Description = $"One of: {string.Join(", ", targets.Select(t => t.TypeName))}." };
         foreach (var t in targets) union.AddPossibleType(t.Object);
-        _usedNames.Add(name);
-        _unions[string.Join("Or", targets.Select(t => t.TypeName))] = union;
+        _unions[name] = union;
         return union;
     }
 
@@ -358,13 +363,22 @@ internal sealed partial class SchemaFactory
     {
         var name = string.Join("Or", Targets(def).Select(t => t.TypeName)) + "PointerInput";
         if (_multiPointerInputs.TryGetValue(name, out var existing)) return existing;
-        var input = new InputObjectGraphType { Name = name };
+        var input = new InputObjectGraphType { Name = UniqueName(name) };
         input.AddField(InputField("link", Id, "The global id of an existing object of one of the target classes."));
         _multiPointerInputs[name] = input;
         return input;
     }
 
     // ---- helpers ------------------------------------------------------------------------------------
+
+    /// <summary>A name for a type shared by several fields, made unique if a class already generated it.</summary>
+    private string UniqueName(string name)
+    {
+        var unique = name;
+        for (var i = 2; _usedNames.Contains(unique); i++) unique = name + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _usedNames.Add(unique);
+        return unique;
+    }
 
     private static readonly Type Str = typeof(StringGraphType);
     private static readonly Type Id = typeof(IdGraphType);
