@@ -1,6 +1,7 @@
 // Opens the GraphiQL page served at GET /graphql in headless Chromium, runs a query from it and checks
 // that the answer shows the expected text. Any request leaving the server (a CDN) fails the check.
-// Env: GRAPHQL_URL (http://127.0.0.1:port/graphql), GRAPHQL_QUERY, EXPECT (text the result must contain).
+// Env: GRAPHQL_URL (http://127.0.0.1:port/graphql), GRAPHQL_QUERY, EXPECT (text the result must contain),
+// SCREENSHOT (optional PNG path, to look at the page).
 import { launch } from './browser.mjs';
 
 const url = process.env.GRAPHQL_URL;
@@ -44,6 +45,7 @@ try {
     text = await result.innerText();
   }
   console.log(`result: ${text.replace(/\s+/g, ' ').slice(0, 400)}`);
+  if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT });
   if (!text.includes(expected)) throw new Error(`the result does not show ${expected}`);
   if (outside.length > 0) throw new Error(`requests left the server: ${outside.join(', ')}`);
   if (problems.length > 0) throw new Error(problems.join('\n'));
