@@ -141,6 +141,8 @@ public sealed class GraphQLSchemaTests(CrmGraphQLFixture fixture) : IClassFixtur
         var badId = await client.SendAsync("""{ node(id: "@@@") { id } }""");
         Assert.Equal(HttpStatusCode.OK, badId.Status);
         badId.ParseError(101);
+        // ID also takes integer literals; they are ids like any other (here: of nothing).
+        (await client.SendAsync("""{ user(id: 12345) { objectId } }""")).ParseError(101);
     }
 
     [Fact]

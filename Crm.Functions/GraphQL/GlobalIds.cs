@@ -23,6 +23,9 @@ internal static class GlobalIds
         return true;
     }
 
+    /// <summary>An ID argument as text: GraphQL's ID also accepts integer literals.</summary>
+    public static string Text(object? id) => Convert.ToString(id, System.Globalization.CultureInfo.InvariantCulture) ?? "";
+
     /// <summary>The objectId an id names for a class: decoded when it is a global id of that class, else used as is.</summary>
     public static string ObjectIdFor(string id, string className) =>
         TryDecode(id, out var cls, out var objectId) && cls == className ? objectId : id;

@@ -58,14 +58,14 @@ internal sealed partial class SchemaFactory
         }));
         mutation.AddField(Mutation("Update", Input("Update", types.UpdateFields, true), async (ctx, rc, args) =>
         {
-            var objectId = GlobalIds.ObjectIdFor((string)args["id"]!, types.ClassName);
+            var objectId = GlobalIds.ObjectIdFor(GlobalIds.Text(args["id"]), types.ClassName);
             var body = await WriteBodyAsync(types, Fields(args), rc, ctx.CancellationToken);
             var written = await rc.Data.UpdateAsync(rc.Auth, types.ClassName, objectId, body, ctx.CancellationToken);
             return await ReloadAsync(rc, types, written, ctx.CancellationToken);
         }));
         mutation.AddField(Mutation("Delete", Input("Delete", null, true), async (ctx, rc, args) =>
         {
-            var objectId = GlobalIds.ObjectIdFor((string)args["id"]!, types.ClassName);
+            var objectId = GlobalIds.ObjectIdFor(GlobalIds.Text(args["id"]), types.ClassName);
             // The payload is the object as it was; reading it first also means an unreadable object is a plain 101.
             var before = await rc.Data.GetAsync(rc.Auth, types.ClassName, objectId, null, ctx.CancellationToken);
             await rc.Data.DeleteAsync(rc.Auth, types.ClassName, objectId, ctx.CancellationToken);
@@ -208,7 +208,7 @@ internal sealed partial class SchemaFactory
     private async Task<JsonObject> PointerJsonAsync(string key, FieldDefinition def, IDictionary<string, object?> input, GraphQLRequestContext rc, CancellationToken ct)
     {
         var targets = Targets(def);
-        var link = input.TryGetValue("link", out var l) ? l as string : null;
+        var link = input.TryGetValue("link", out var l) && l is not null ? GlobalIds.Text(l) : null;
         var create = input.TryGetValue("createAndLink", out var c) ? c as IDictionary<string, object?> : null;
         if ((link is null) == (create is null))
             throw new ParseException(ParseError.InvalidPointer, $"You need to provide link OR createLink on the pointer mutation of field {key}");
@@ -227,7 +227,7 @@ internal sealed partial class SchemaFactory
     private async Task<JsonObject> RelationOpAsync(string key, FieldDefinition def, IDictionary<string, object?> input, GraphQLRequestContext rc, CancellationToken ct)
     {
         var target = Targets(def)[0];
-        JsonArray Pointers(object? ids) => new((ids as IEnumerable<object?> ?? []).OfType<string>()
+        JsonArray Pointers(object? ids) => new((ids as IEnumerable<object?> ?? []).Where(id => id is not null).Select(GlobalIds.Text)
             .Select(id => (JsonNode?)Pointer(target.ClassName, GlobalIds.ObjectIdFor(id, target.ClassName))).ToArray());
         var add = Pointers(input.TryGetValue("add", out var a) ? a : null);
         var remove = Pointers(input.TryGetValue("remove", out var r) ? r : null);
@@ -260,7 +260,7 @@ internal sealed partial class SchemaFactory
             if (entry.Count > 0) acl[key] = entry;
         }
         if (input.TryGetValue("users", out var users) && users is IEnumerable<object?> u)
-            foreach (var rule in u.OfType<IDictionary<string, object?>>()) Put(GlobalIds.ObjectIdFor((string)rule["userId"]!, "_User"), rule);
+            foreach (var rule in u.OfType<IDictionary<string, object?>>()) Put(GlobalIds.ObjectIdFor(GlobalIds.Text(rule["userId"]), "_User"), rule);
         if (input.TryGetValue("roles", out var roles) && roles is IEnumerable<object?> ro)
             foreach (var rule in ro.OfType<IDictionary<string, object?>>()) Put("role:" + (string)rule["roleName"]!, rule);
         if (input.TryGetValue("public", out var pub) && pub is IDictionary<string, object?> p) Put("*", p);

@@ -35,7 +35,7 @@ internal sealed partial class SchemaFactory
         node.Arguments = new QueryArguments(Argument("id", NonNull(Id)));
         node.Resolver = Async(async ctx =>
         {
-            var id = (string)Arg(ctx, "id")!;
+            var id = GlobalIds.Text(Arg(ctx, "id"));
             if (!GlobalIds.TryDecode(id, out var className, out var objectId) || !_classes.ContainsKey(className)) throw ParseException.NotFound();
             var rc = GraphQLRequestContext.Of(ctx);
             return new ParseObj(className, await rc.Data.GetAsync(rc.Auth, className, objectId, null, ctx.CancellationToken));
@@ -50,7 +50,7 @@ internal sealed partial class SchemaFactory
         get.Resolver = Async(async ctx =>
         {
             var rc = GraphQLRequestContext.Of(ctx);
-            var objectId = GlobalIds.ObjectIdFor((string)Arg(ctx, "id")!, types.ClassName);
+            var objectId = GlobalIds.ObjectIdFor(GlobalIds.Text(Arg(ctx, "id")), types.ClassName);
             return new ParseObj(types.ClassName, await rc.Data.GetAsync(rc.Auth, types.ClassName, objectId, null, ctx.CancellationToken));
         });
         query.AddField(get);

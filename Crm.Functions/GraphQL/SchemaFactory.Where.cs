@@ -104,7 +104,7 @@ internal sealed partial class SchemaFactory
                     else where["$" + key.ToLowerInvariant()] = branches;
                     break;
                 case "id" or "objectId":
-                    Put("objectId", Constraint((IDictionary<string, object?>)value, v => GlobalIds.ObjectIdFor((string)v!, types.ClassName)));
+                    Put("objectId", Constraint((IDictionary<string, object?>)value, v => GlobalIds.ObjectIdFor(GlobalIds.Text(v), types.ClassName)));
                     break;
                 default:
                     var def = types.Field(key) ?? throw new ParseException(ParseError.InvalidKeyName, $"Unknown field {key}.");
@@ -203,10 +203,10 @@ internal sealed partial class SchemaFactory
                     yield return InQuery(targets[0], (IDictionary<string, object?>)value, op == "haveNot");
                     break;
                 case "equalTo" or "notEqualTo":
-                    yield return new JsonObject { [op == "equalTo" ? "$in" : "$nin"] = new JsonArray(PointersFor((string)value, targets).ToArray()) };
+                    yield return new JsonObject { [op == "equalTo" ? "$in" : "$nin"] = new JsonArray(PointersFor(GlobalIds.Text(value), targets).ToArray()) };
                     break;
                 case "in" or "notIn":
-                    var all = ((IEnumerable<object?>)value).OfType<string>().SelectMany(id => PointersFor(id, targets)).ToArray();
+                    var all = ((IEnumerable<object?>)value).Where(id => id is not null).Select(GlobalIds.Text).SelectMany(id => PointersFor(id, targets)).ToArray();
                     yield return new JsonObject { [op == "in" ? "$in" : "$nin"] = new JsonArray(all) };
                     break;
                 default:
