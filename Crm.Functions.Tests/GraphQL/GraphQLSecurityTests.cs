@@ -127,6 +127,33 @@ public sealed class GraphQLSecurityTests(CrmGraphQLFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task client_keys_are_required_and_accepted_by_both_doors_alike()
+    {
+        using var server = new CrmServer(new Dictionary<string, string?> { ["Parse:RestApiKey"] = "rest-key-123" });
+        using var anonymous = new GraphQLClient(server);
+        var graphql = await anonymous.SendAsync("{ health }");
+        using var restClient = server.Client();
+        var rest = await restClient.QueryAsync("Deal");
+        Assert.Equal(HttpStatusCode.Forbidden, graphql.Status);
+        Assert.Equal(HttpStatusCode.Forbidden, rest.Status);
+        Assert.Equal(rest.Json!.ToJsonString(), graphql.Json!.ToJsonString());
+
+        using var http = new HttpClient();
+        async Task<HttpStatusCode> GraphQLWith(string header, string value)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, server.BaseUrl + "/graphql") { Content = new StringContent("""{"query":"{ health }"}""") };
+            request.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);
+            request.Headers.Add(header, value);
+            using var response = await http.SendAsync(request);
+            return response.StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.OK, await GraphQLWith("X-Parse-REST-API-Key", "rest-key-123"));
+        Assert.Equal(HttpStatusCode.Forbidden, await GraphQLWith("X-Parse-REST-API-Key", "wrong"));
+        Assert.Equal(HttpStatusCode.Forbidden, await GraphQLWith("X-Parse-Master-Key", "not-the-master-key"));
+        Assert.Equal(HttpStatusCode.OK, await GraphQLWith("X-Parse-Master-Key", CrmServer.MasterKey));
+    }
+
+    [Fact]
     public async Task log_in_attempts_share_the_rest_rate_limit()
     {
         using var server = new CrmServer(new Dictionary<string, string?> { ["Parse:Accounts:AuthRequestsPerMinute"] = "2" });
