@@ -4,6 +4,7 @@ using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
 using Crm.Functions.Core.Users;
+using Crm.Functions.GraphQL;
 using Crm.Functions.Http;
 using Crm.Functions.Realtime;
 using Crm.Functions.Storage;
@@ -51,6 +52,9 @@ internal static class ServerSetup
         services.AddSingleton<UserRules>();
         services.AddSingleton<EntraUsers>();
         services.AddSingleton<AuthRateLimiter>();
+        services.AddSingleton<RequestAuthenticator>();
+        services.AddOptions<GraphQLSettings>().Bind(builder.Configuration.GetSection(GraphQLSettings.Section));
+        services.AddSingleton<GraphQLSchemaProvider>();
         services.AddSingleton(BuildRouter);
         builder.AddCrmRealtime();
 
@@ -97,6 +101,7 @@ internal static class ServerSetup
         }
         app.UseMiddleware<ParseMiddleware>();
         app.UseCrmRealtime();
+        app.MapGraphQL();
     }
 
     /// <summary>Opens the store, loads the schema and registers the built-in rules before the first request.</summary>

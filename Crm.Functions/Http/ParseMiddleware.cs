@@ -1,29 +1,21 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Security;
-using Crm.Functions.Core.Users;
 using Crm.Functions.Hosting;
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Http;
 
 /// <summary>
 /// Everything between the socket and a Parse handler: the JS SDK envelope (<c>_method</c>, <c>_ApplicationId</c>,
-/// … in a text/plain JSON body), query-string parameters, the application id, client keys, the master key
-/// (constant-time compare, IP-restricted) and the session token; then dispatch through <see cref="ParseRouter"/>
-/// and one error mapping for every failure.
+/// … in a text/plain JSON body), query-string parameters, the caller (through <see cref="RequestAuthenticator"/>,
+/// shared with GraphQL); then dispatch through <see cref="ParseRouter"/> and one error mapping for every failure.
 /// </summary>
 internal sealed class ParseMiddleware(
     RequestDelegate next,
     ParseRouter router,
-    UserService users,
-    EntraUsers entraUsers,
+    RequestAuthenticator authenticator,
     IOptions<ParseSettings> options,
     ILogger<ParseMiddleware> log)
 {
@@ -31,7 +23,6 @@ internal sealed class ParseMiddleware(
     public static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64, AllowDuplicateProperties = false };
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
     private readonly ParseSettings _settings = options.Value;
-    private readonly IReadOnlyList<IPNetwork> _masterKeyNetworks = options.Value.EffectiveMasterKeyIps.Select(IPNetwork.Parse).ToList();
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -123,7 +114,7 @@ internal sealed class ParseMiddleware(
         var match = router.Match(method, path)
                     ?? throw new RouteNotFoundException($"Cannot {method} {Names(_settings.MountPath + path)}");
         var (route, values) = match;
-        var auth = route.Function == "health" ? Auth.Anonymous : await AuthenticateAsync(context, envelope, route, ct);
+        var auth = route.Function == "health" ? Auth.Anonymous : await authenticator.AuthenticateAsync(context, envelope, TokenUse(route), ct);
         if (route.MasterOnly && !auth.IsMaster) throw new UnauthorizedException("unauthorized: master key is required");
 
         var call = new ParseCall
@@ -162,6 +153,15 @@ internal sealed class ParseMiddleware(
         }
     }
 
+    // /login ignores any token sent with it; /logout and /sessions/me judge it themselves.
+    private static SessionTokenUse TokenUse(ParseRoute route) => route.Function switch
+    {
+        "login" => SessionTokenUse.IgnoreNoBearer,
+        "logout" => SessionTokenUse.PassThrough,
+        _ when route.Template == "/sessions/me" => SessionTokenUse.Ignore,
+        _ => SessionTokenUse.Resolve,
+    };
+
     private static string Names(string value) => Core.Json.Names.Truncate(value);
 
     private string ServerUrl(HttpRequest request) =>
@@ -198,9 +198,7 @@ internal sealed class ParseMiddleware(
         }
     }
 
-    private sealed record Envelope(string? AppId, string? MasterKey, string? SessionToken, string? InstallationId, string? ClientKey);
-
-    private static Envelope ExtractEnvelope(JsonObject body)
+    private static BodyCredentials ExtractEnvelope(JsonObject body)
     {
         string? Take(string key)
         {
@@ -208,7 +206,7 @@ internal sealed class ParseMiddleware(
             body.Remove(key);
             return value;
         }
-        var envelope = new Envelope(Take("_ApplicationId"), Take("_MasterKey"), Take("_SessionToken"), Take("_InstallationId"), Take("_JavaScriptKey"));
+        var envelope = new BodyCredentials(Take("_ApplicationId"), Take("_MasterKey"), Take("_SessionToken"), Take("_InstallationId"), Take("_JavaScriptKey"));
         foreach (var key in new[] { "_ClientVersion", "_RevocableSession", "_context", "_noBody", "_ContentType" }) body.Remove(key);
         return envelope;
     }
@@ -225,100 +223,6 @@ internal sealed class ParseMiddleware(
             // Keep non-JSON-looking scalars (order=-amount, keys=a,b) as strings.
             body[key] = parsed ?? JsonValue.Create(text);
         }
-    }
-
-    private async Task<Auth> AuthenticateAsync(HttpContext context, Envelope envelope, ParseRoute route, CancellationToken ct)
-    {
-        var headers = context.Request.Headers;
-        string? Header(string name) => headers.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;
-
-        var (basicAppId, basicMaster) = BasicCredentials(Header("Authorization"));
-        var appId = Header("X-Parse-Application-Id") ?? envelope.AppId ?? basicAppId;
-        if (!FixedEquals(appId, _settings.AppId)) throw new UnauthorizedException();
-
-        var installationId = Header("X-Parse-Installation-Id") ?? envelope.InstallationId;
-        var masterKey = Header("X-Parse-Master-Key") ?? envelope.MasterKey ?? basicMaster;
-        if (masterKey is not null && FixedEquals(masterKey, _settings.MasterKey))
-        {
-            var ip = context.Connection.RemoteIpAddress;
-            if (ip is null || !_masterKeyNetworks.Any(n => n.Contains(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip)))
-                throw new UnauthorizedException();
-            return new Auth { IsMaster = true, InstallationId = installationId };
-        }
-        CheckClientKey(Header("X-Parse-Client-Key") ?? Header("X-Parse-REST-API-Key") ?? Header("X-Parse-Javascript-Key")
-                       ?? Header("X-Parse-Windows-Key") ?? envelope.ClientKey);
-
-        var token = Header("X-Parse-Session-Token") ?? envelope.SessionToken;
-        if (string.IsNullOrEmpty(token) && Header("Authorization") is { } authorization
-            && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && route.Function is not ("login" or "logout"))
-            return await EntraAuthAsync(context, installationId, entraUsers, users, log, ct);
-        // /login ignores any token sent with it; /logout and /sessions/me judge it themselves.
-        if (string.IsNullOrEmpty(token) || route.Function is "login" or "logout" || route.Template == "/sessions/me")
-            return new Auth { InstallationId = installationId, SessionToken = route.Function is "logout" ? token : null };
-        return await SessionAuthAsync(token, installationId, users, ct);
-    }
-
-    /// <summary>The caller behind a session token (also used by the real-time negotiate endpoint); 209 when unknown.</summary>
-    internal static async Task<Auth> SessionAuthAsync(string token, string? installationId, UserService users, CancellationToken ct)
-    {
-        if (token.Length > 128) throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
-        return await users.AuthFromSessionAsync(token, installationId, ct)
-               ?? throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
-    }
-
-    /// <summary>
-    /// An Entra ID bearer token, validated by Microsoft.Identity.Web's JwtBearer handler (issuer, audience,
-    /// signature, lifetime); the caller then becomes the linked _User, exactly like a session user.
-    /// </summary>
-    internal static async Task<Auth> EntraAuthAsync(HttpContext context, string? installationId,
-        EntraUsers entraUsers, UserService users, ILogger log, CancellationToken ct)
-    {
-        // Bearer tokens are accepted only when Entra ID is configured (the AzureAd section names a client id).
-        var schemes = context.RequestServices.GetService<IAuthenticationSchemeProvider>();
-        if (schemes is null || await schemes.GetSchemeAsync(JwtBearerDefaults.AuthenticationScheme) is null)
-            throw new ParseException(ParseError.InvalidSessionToken, "Bearer tokens are not accepted: Entra ID is not configured.");
-        var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
-        if (!result.Succeeded || result.Principal is null)
-        {
-            var reason = result.Failure?.Message ?? "no token";
-            log.LogInformation("Rejected a bearer token: {Reason}", reason);
-            throw new ParseException(ParseError.InvalidSessionToken, "Invalid bearer token");
-        }
-        var userId = await entraUsers.UserIdForAsync(result.Principal, ct);
-        return await users.AuthForUserAsync(userId, null, installationId, ct);
-    }
-
-    private void CheckClientKey(string? presented)
-    {
-        var configured = new[] { _settings.ClientKey, _settings.JavaScriptKey, _settings.RestApiKey, _settings.DotNetKey }
-            .Where(k => !string.IsNullOrEmpty(k)).ToList();
-        if (configured.Count == 0) return;
-        if (presented is null || !configured.Any(k => FixedEquals(presented, k))) throw new UnauthorizedException();
-    }
-
-    private static (string? AppId, string? MasterKey) BasicCredentials(string? authorization)
-    {
-        if (authorization is null || !authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase)) return (null, null);
-        try
-        {
-            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(authorization[6..].Trim()));
-            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-            if (colon < 0) return (decoded, null);
-            var secret = decoded[(colon + 1)..];
-            return (decoded[..colon], secret.StartsWith("javascript-key=", StringComparison.Ordinal) ? null : secret);
-        }
-        catch (FormatException)
-        {
-            return (null, null);
-        }
-    }
-
-    /// <summary>Constant-time comparison: key checks must not leak how many leading characters matched.</summary>
-    private static bool FixedEquals(string? presented, string? expected)
-    {
-        if (presented is null || string.IsNullOrEmpty(expected)) return false;
-        return CryptographicOperations.FixedTimeEquals(
-            SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
     }
 }
 

@@ -72,7 +72,6 @@ internal static class RealtimeApi
     private static async Task<Auth> CallerAsync(HttpContext context, IServiceProvider sp, CancellationToken ct)
     {
         var parse = sp.GetRequiredService<IOptions<ParseSettings>>().Value;
-        var users = sp.GetRequiredService<UserService>();
         var headers = context.Request.Headers;
         var appId = headers["X-Parse-Application-Id"].ToString();
         if (appId.Length > 0 && appId != parse.AppId) throw new UnauthorizedException("unauthorized");
@@ -80,12 +79,9 @@ internal static class RealtimeApi
         var authorization = headers.Authorization.ToString();
         var bearer = authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization[7..].Trim() : "";
         if (token.Length == 0 && bearer.StartsWith("r:", StringComparison.Ordinal)) token = bearer;
-        if (token.Length > 0) return await ParseMiddleware.SessionAuthAsync(token, null, users, ct);
-        if (bearer.Length > 0)
-        {
-            var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Crm.Functions.Realtime.Negotiate");
-            return await ParseMiddleware.EntraAuthAsync(context, null, sp.GetRequiredService<EntraUsers>(), users, log, ct);
-        }
+        var authenticator = sp.GetRequiredService<RequestAuthenticator>();
+        if (token.Length > 0) return await authenticator.SessionAsync(token, null, ct);
+        if (bearer.Length > 0) return await authenticator.EntraAuthAsync(context, null, ct);
         throw new UnauthorizedException("A session token or a bearer token is required.");
     }
 

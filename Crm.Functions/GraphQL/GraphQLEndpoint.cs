@@ -1,0 +1,172 @@
+using System.Text.Json;
+using Crm.Functions.Core;
+using Crm.Functions.Core.Users;
+using Crm.Functions.Hosting;
+using Crm.Functions.Http;
+using GraphQL;
+using GraphQL.SystemTextJson;
+using GraphQL.Transport;
+using GraphQL.Validation;
+using GraphQL.Validation.Complexity;
+using GraphQL.Validation.Rules.Custom;
+using GraphQLParser.AST;
+using GraphQLParser.Exceptions;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.GraphQL;
+
+/// <summary>
+/// POST /graphql (and GET with <c>?query=</c> for queries) at the app root, as parse-server mounts it. The caller
+/// is resolved by the same <see cref="RequestAuthenticator"/> as REST, before GraphQL runs: a bad app id or
+/// session token is the REST error (403 / 209), exactly as on /parse. Then one execution with that caller.
+/// </summary>
+internal static class GraphQLEndpoint
+{
+    private static readonly GraphQLSerializer Serializer = new(new ParseErrorInfoProvider());
+    private static readonly DocumentExecuter Executer = new();
+    private static readonly Func<FieldImpactContext, FieldComplexityResult> DefaultImpact = new ComplexityOptions().DefaultComplexityImpactDelegate;
+
+    public static void MapGraphQL(this WebApplication app)
+    {
+        var settings = app.Services.GetRequiredService<IOptions<GraphQLSettings>>().Value;
+        if (!settings.Enabled) return;
+        app.MapMethods(settings.Path, ["GET", "POST"], HandleAsync);
+        if (settings.GraphiQL)
+            app.MapGet(settings.Path.TrimEnd('/') + "/assets/{file}", (HttpContext context, string file) => GraphiQLPage.WriteAssetAsync(context, file));
+    }
+
+    private static async Task HandleAsync(HttpContext context)
+    {
+        var services = context.RequestServices;
+        var settings = services.GetRequiredService<IOptions<GraphQLSettings>>().Value;
+        var parse = services.GetRequiredService<IOptions<ParseSettings>>().Value;
+        var ct = context.RequestAborted;
+        if (settings.GraphiQL && GraphiQLPage.WantsPage(context.Request))
+        {
+            await GraphiQLPage.WritePageAsync(context, settings.Path, parse.AppId);
+            return;
+        }
+
+        Core.Security.Auth auth;
+        try
+        {
+            auth = await services.GetRequiredService<RequestAuthenticator>().AuthenticateAsync(context, BodyCredentials.None, SessionTokenUse.Resolve, ct);
+        }
+        catch (UnauthorizedException e)
+        {
+            await ParseMiddleware.WriteAsync(context, ErrorResponses.Unauthorized(e.Message));
+            return;
+        }
+        catch (ParseException e)
+        {
+            await ParseMiddleware.WriteAsync(context, ErrorResponses.From(e));
+            return;
+        }
+
+        GraphQLRequest? request;
+        try
+        {
+            request = await ReadRequestAsync(context.Request, ct);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or FormatException)
+        {
+            await WriteErrorAsync(context, 400, "The request body is not a GraphQL request (JSON with a \"query\" string).", ct);
+            return;
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteErrorAsync(context, e.StatusCode, "The request body is too large or malformed.", ct);
+            return;
+        }
+        if (string.IsNullOrWhiteSpace(request?.Query))
+        {
+            await WriteErrorAsync(context, 400, "Provide a GraphQL query (\"query\").", ct);
+            return;
+        }
+
+        var options = new ExecutionOptions
+        {
+            Schema = services.GetRequiredService<GraphQLSchemaProvider>().Current,
+            Query = request.Query,
+            Variables = request.Variables,
+            OperationName = request.OperationName,
+            CancellationToken = ct,
+            RequestServices = services,
+            ThrowOnUnhandledException = false,
+            ValidationRules = DocumentValidator.CoreRules.Append(new ComplexityValidationRule(new ComplexityOptions
+            {
+                MaxDepth = settings.MaxDepth,
+                MaxComplexity = settings.MaxComplexity,
+                // Introspection reads the in-memory schema only: it must not count (the standard query alone scores millions).
+                DefaultComplexityImpactDelegate = field => field.FieldDefinition.Name.StartsWith("__", StringComparison.Ordinal)
+                                                           || field.ParentType.Name.StartsWith("__", StringComparison.Ordinal)
+                    ? new FieldComplexityResult(0, 0)
+                    : DefaultImpact(field),
+            })),
+            UserContext = new GraphQLRequestContext
+            {
+                Auth = auth,
+                Data = services.GetRequiredService<DataService>(),
+                Users = services.GetRequiredService<UserService>(),
+                Sessions = services.GetRequiredService<SessionService>(),
+                RateLimiter = services.GetRequiredService<AuthRateLimiter>(),
+                Loader = new PointerLoader(services.GetRequiredService<DataService>(), auth, parse.Limits.MaxLimit),
+                RemoteIp = context.Connection.RemoteIpAddress?.ToString(),
+            },
+            UnhandledExceptionDelegate = failure =>
+            {
+                if (failure.OriginalException is not (ParseException or UnauthorizedException or OperationCanceledException))
+                    services.GetRequiredService<ILogger<GraphQLRequestContext>>().LogError(failure.OriginalException, "GraphQL resolver failed");
+                return Task.CompletedTask;
+            },
+        };
+        if (HttpMethods.IsGet(context.Request.Method) && IsMutation(request.Query, request.OperationName))
+        {
+            await WriteErrorAsync(context, 405, "Mutations are only accepted over POST.", ct);
+            return;
+        }
+
+        var result = await Executer.ExecuteAsync(options);
+        // Documents that fail to parse or validate never run: 400, as Apollo answers them; executed ones are 200.
+        context.Response.StatusCode = result.Executed ? 200 : 400;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await Serializer.WriteAsync(context.Response.Body, result, ct);
+    }
+
+    private static async Task<GraphQLRequest?> ReadRequestAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (HttpMethods.IsGet(request.Method))
+        {
+            var variables = request.Query["variables"].ToString();
+            return new GraphQLRequest
+            {
+                Query = request.Query["query"].ToString(),
+                OperationName = request.Query["operationName"].ToString() is { Length: > 0 } name ? name : null,
+                Variables = variables.Length > 0 ? Serializer.Deserialize<Inputs>(variables) : null,
+            };
+        }
+        return await Serializer.ReadAsync<GraphQLRequest>(request.Body, ct);
+    }
+
+    private static bool IsMutation(string query, string? operationName)
+    {
+        try
+        {
+            var document = GraphQLParser.Parser.Parse(query);
+            return document.Definitions.OfType<GraphQLOperationDefinition>()
+                .Any(o => o.Operation == OperationType.Mutation && (operationName is null || o.Name?.StringValue == operationName));
+        }
+        catch (GraphQLSyntaxErrorException)
+        {
+            return false; // the executor reports the syntax error
+        }
+    }
+
+    private static async Task WriteErrorAsync(HttpContext context, int status, string message, CancellationToken ct)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        var body = new { errors = new[] { new { message, extensions = new { code = "BAD_REQUEST" } } } };
+        await JsonSerializer.SerializeAsync(context.Response.Body, body, cancellationToken: ct);
+    }
+}

@@ -1,0 +1,27 @@
+using Crm.Functions.Core;
+using Crm.Functions.Core.Security;
+using Crm.Functions.Core.Users;
+using Crm.Functions.Http;
+using GraphQL;
+
+namespace Crm.Functions.GraphQL;
+
+/// <summary>What every resolver of one request needs: the caller (resolved once, like a REST request), the core and the pointer loader.</summary>
+internal sealed class GraphQLRequestContext : Dictionary<string, object?>
+{
+    public required Auth Auth { get; init; }
+    public required DataService Data { get; init; }
+    public required UserService Users { get; init; }
+    public required SessionService Sessions { get; init; }
+    public required AuthRateLimiter RateLimiter { get; init; }
+    public required PointerLoader Loader { get; init; }
+    public string? RemoteIp { get; init; }
+
+    public static GraphQLRequestContext Of(IResolveFieldContext context) => (GraphQLRequestContext)context.UserContext;
+
+    /// <summary>Log-in and sign-up share the REST rate limit, so GraphQL is no way around it.</summary>
+    public void CheckRateLimit() => RateLimiter.Check(new ParseCall
+    {
+        Method = "POST", Path = "/graphql", Body = [], Auth = Auth, Route = new Dictionary<string, string>(), ServerUrl = "", RemoteIp = RemoteIp,
+    });
+}
