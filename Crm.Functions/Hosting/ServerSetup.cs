@@ -4,6 +4,8 @@ using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
 using Crm.Functions.Core.Users;
+using Crm.Functions.Crm;
+using Crm.Functions.Docs;
 using Crm.Functions.Http;
 using Crm.Functions.Storage;
 using Crm.Functions.Storage.Sqlite;
@@ -49,6 +51,7 @@ internal static class ServerSetup
         services.AddSingleton<EntraUsers>();
         services.AddSingleton<AuthRateLimiter>();
         services.AddSingleton(BuildRouter);
+        services.AddCrm(builder.Configuration);
 
         // Microsoft Entra ID bearer tokens (tenant, audience, issuer from the AzureAd section).
         var entra = builder.Configuration.GetSection("AzureAd");
@@ -82,6 +85,7 @@ internal static class ServerSetup
     public static void UseCrmServer(this WebApplication app)
     {
         app.UseMiddleware<ParseMiddleware>();
+        app.MapCrmDocs();
     }
 
     /// <summary>Opens the store, loads the schema and registers the built-in rules before the first request.</summary>
@@ -93,6 +97,7 @@ internal static class ServerSetup
         await sp.GetRequiredService<IObjectStore>().InitializeAsync(CancellationToken.None);
         await sp.GetRequiredService<SchemaService>().InitializeAsync(CancellationToken.None);
         sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());
+        await sp.InitializeCrmAsync(CancellationToken.None);
     }
 }
 

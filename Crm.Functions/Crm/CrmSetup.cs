@@ -1,0 +1,49 @@
+using System.Text.Json.Nodes;
+using Crm.Functions.Core;
+using Crm.Functions.Core.Security;
+using Crm.Functions.Core.Triggers;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Crm;
+
+/// <summary>Registration of the CRM feature: settings, rules, the template at start.</summary>
+internal static class CrmSetup
+{
+    public static void AddCrm(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CrmSettings>().Bind(configuration.GetSection(CrmSettings.Section));
+        services.AddSingleton<CrmRules>();
+        services.AddSingleton<DemoData>();
+    }
+
+    /// <summary>Registers the rules, then (unless turned off) applies the template: a no-op once it is in place.</summary>
+    public static async Task InitializeCrmAsync(this IServiceProvider sp, CancellationToken ct)
+    {
+        sp.GetRequiredService<CrmRules>().Register(sp.GetRequiredService<TriggerRegistry>());
+        if (sp.GetRequiredService<IOptions<CrmSettings>>().Value.ApplyTemplate) await ApplyTemplateAsync(sp, ct);
+    }
+
+    public static async Task<IReadOnlyList<string>> ApplyTemplateAsync(IServiceProvider sp, CancellationToken ct)
+    {
+        var data = sp.GetRequiredService<DataService>();
+        var changes = (await SchemaDocument.ImportAsync(data.Schemas, CrmTemplate.Document, overwriteDescriptions: false, ct)).ToList();
+        if (await EnsureManagersRoleAsync(data, sp.GetRequiredService<IOptions<CrmSettings>>().Value, ct) is { } role) changes.Add(role);
+        return changes;
+    }
+
+    /// <summary>The widening role exists from the start, so granting it is one "add user to role" away.</summary>
+    private static async Task<string?> EnsureManagersRoleAsync(DataService data, CrmSettings settings, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(settings.ManagersRole)) return null;
+        var name = settings.ManagersRole.Trim();
+        var existing = await data.FindAsync(Auth.Master, "_Role", new FindRequest { Where = new JsonObject { ["name"] = name }, Limit = 1 }, ct);
+        if (existing.Results.Count > 0) return null;
+        // Everyone may read the role (clients resolve membership); only the master key changes it.
+        await data.CreateAsync(Auth.Master, "_Role", new JsonObject
+        {
+            ["name"] = name,
+            ["ACL"] = new JsonObject { ["*"] = new JsonObject { ["read"] = true } },
+        }, ct);
+        return $"created role {name}";
+    }
+}
