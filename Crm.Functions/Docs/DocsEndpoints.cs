@@ -62,7 +62,8 @@ internal static class DocsEndpoints
             .WithOpenApiRoutePattern("/docs/openapi.json")
             .AddPreferredSecuritySchemes("ApplicationId", "SessionToken")
             .AddApiKeyAuthentication("ApplicationId", scheme => scheme.WithValue(appId))
-            .EnablePersistentAuthentication());
+            .EnablePersistentAuthentication()
+            .DisableDefaultFonts()); // the default fonts come from a CDN: offline they only cost failed requests
     }
 
     private static IResult Page(string title, string body, string baseHref = "") => Results.Content($$"""
