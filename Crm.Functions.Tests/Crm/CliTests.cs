@@ -19,7 +19,7 @@ public sealed class CliTests
             var rerun = await Tools.CliAsync(folder, "seed", "--demo");
             Assert.Contains("already present", rerun.StdOut, StringComparison.Ordinal);
 
-            using var server = new CrmServer(new Dictionary<string, string?> { ["Parse:DataFolder"] = folder });
+            using var server = Tools.TemplateServer(folder);
             using var master = server.Client().AsMaster();
             var all = (await master.QueryAsync("Deal", extra: "limit=1000")).Results;
             var stages = all.Select(d => d!["stage"]!.GetValue<string>()).ToHashSet();

@@ -11,7 +11,10 @@ internal sealed class CrmSettings
 {
     public const string Section = "Crm";
 
-    /// <summary>Create or complete the CRM classes at start (idempotent). Off, the server is a plain Parse server.</summary>
+    /// <summary>
+    /// Create or complete the CRM classes at start (idempotent) and enforce their rules. Off, the server is a
+    /// plain Parse server: no CRM classes, rules or pipelineSummary.
+    /// </summary>
     public bool ApplyTemplate { get; set; } = true;
 
     /// <summary>
@@ -19,6 +22,9 @@ internal sealed class CrmSettings
     /// object's ACL. Empty turns the widening off. Writing stays with owners (and the master key).
     /// </summary>
     public string ManagersRole { get; set; } = "Managers";
+
+    /// <summary>Serve /docs (diagram, dictionary, OpenAPI, playground). They show structure, never data; off hides it.</summary>
+    public bool PublicDocs { get; set; } = true;
 }
 
 /// <summary>

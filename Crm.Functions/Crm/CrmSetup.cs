@@ -16,11 +16,15 @@ internal static class CrmSetup
         services.AddSingleton<DemoData>();
     }
 
-    /// <summary>Registers the rules, then (unless turned off) applies the template: a no-op once it is in place.</summary>
+    /// <summary>
+    /// Registers the rules and applies the template (a no-op once it is in place). Turned off, neither
+    /// happens: rules on classes the template did not make would surprise whoever made them.
+    /// </summary>
     public static async Task InitializeCrmAsync(this IServiceProvider sp, CancellationToken ct)
     {
+        if (!sp.GetRequiredService<IOptions<CrmSettings>>().Value.ApplyTemplate) return;
         sp.GetRequiredService<CrmRules>().Register(sp.GetRequiredService<TriggerRegistry>());
-        if (sp.GetRequiredService<IOptions<CrmSettings>>().Value.ApplyTemplate) await ApplyTemplateAsync(sp, ct);
+        await ApplyTemplateAsync(sp, ct);
     }
 
     public static async Task<IReadOnlyList<string>> ApplyTemplateAsync(IServiceProvider sp, CancellationToken ct)

@@ -21,6 +21,7 @@ internal static class DocsEndpoints
 
     public static void MapCrmDocs(this WebApplication app)
     {
+        if (!app.Services.GetRequiredService<IOptions<CrmSettings>>().Value.PublicDocs) return;
         var docs = app.MapGroup("/docs");
         docs.MapGet("/", () => Page("CRM API documentation", """
             <h1>CRM API documentation</h1>
