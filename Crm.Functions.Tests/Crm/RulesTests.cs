@@ -150,6 +150,33 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         (await alice.PutAsync($"classes/Deal/{id}", new JsonObject { ["stage"] = "won" })).EnsureStatus(HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task the_rules_hold_through_the_batch_door_too()
+    {
+        var (alice, aliceId) = await User("alice");
+        var (_, bobId) = await User("bob");
+        var batch = await alice.PostAsync("batch", new JsonObject
+        {
+            ["requests"] = new JsonArray(
+                new JsonObject
+                {
+                    ["method"] = "POST", ["path"] = "/parse/classes/Deal",
+                    ["body"] = new JsonObject { ["title"] = "Batched", ["createdBy"] = Tools.Pointer("_User", bobId) },
+                },
+                new JsonObject
+                {
+                    ["method"] = "POST", ["path"] = "/parse/classes/Deal",
+                    ["body"] = new JsonObject { ["title"] = "Bad stage", ["stage"] = "someday" },
+                }),
+        });
+        var results = batch.EnsureStatus(HttpStatusCode.OK).Json!.AsArray();
+        var id = results[0]!["success"]!["objectId"]!.GetValue<string>();
+        Assert.Equal(142, results[1]!["error"]!["code"]!.GetValue<int>());
+        var deal = (await alice.GetAsync($"classes/Deal/{id}")).Json!;
+        Assert.Equal(aliceId, deal["createdBy"]!["objectId"]!.GetValue<string>());
+        Assert.Equal("lead", deal["stage"]!.GetValue<string>());
+    }
+
     // ---- activities --------------------------------------------------------------------------------------
 
     [Fact]

@@ -166,7 +166,9 @@ internal sealed class CrmRules(DataService data, IOptions<CrmSettings> options)
     private async ValueTask RefuseIfReferencedAsync(DeleteEvent e, CancellationToken ct)
     {
         if (data.Schemas.Get("Activity") is null) return;
-        // Counted with the master key: activities the caller cannot see must not be orphaned either.
+        // Counted with the master key: activities the caller cannot see must not be orphaned either. An activity
+        // created at the same instant can still slip through; readers then find relatedTo unresolvable, as for
+        // any pointer to an object they cannot read.
         var where = new JsonObject { ["relatedTo"] = Pointer(e.Schema.ClassName, e.Object.ObjectId) };
         var found = await data.FindAsync(Auth.Master, "Activity", new FindRequest { Where = where, Limit = 0, Count = true }, ct);
         if (found.Count is > 0 and var count)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Triggers;
@@ -7,11 +8,17 @@ using Microsoft.Extensions.Options;
 namespace Crm.Functions.Crm;
 
 /// <summary>Registration of the CRM feature: settings, rules, the template at start.</summary>
-internal static class CrmSetup
+internal static partial class CrmSetup
 {
+    [GeneratedRegex("^[0-9A-Za-z_\\- ]{1,128}$")]
+    private static partial Regex RoleName();
+
     public static void AddCrm(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<CrmSettings>().Bind(configuration.GetSection(CrmSettings.Section));
+        services.AddOptions<CrmSettings>().Bind(configuration.GetSection(CrmSettings.Section))
+            .Validate(s => string.IsNullOrWhiteSpace(s.ManagersRole) || RoleName().IsMatch(s.ManagersRole.Trim()),
+                "Setting Crm:ManagersRole must be a role name: letters, digits, _, - and spaces (or empty to turn it off).")
+            .ValidateOnStart();
         services.AddSingleton<CrmRules>();
         services.AddSingleton<DemoData>();
     }
