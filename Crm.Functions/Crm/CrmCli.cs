@@ -15,7 +15,6 @@ namespace Crm.Functions.Crm;
 /// </summary>
 internal static class CrmCli
 {
-    private static readonly string[] Commands = ["seed", "template", "schema", "user", "help", "--help"];
 
     public const string Usage = """
         Usage: Crm.Functions [COMMAND] [OPTIONS] [--Section:Key=value ...]
@@ -27,11 +26,12 @@ internal static class CrmCli
           user create --username NAME --password PASSWORD [--email EMAIL] [--role ROLE]
         """;
 
-    public static bool IsCommand(string[] args) => args.Length > 0 && Commands.Contains(args[0], StringComparer.Ordinal);
+    /// <summary>A first argument that is not an option ("--urls=…") names a command; unknown ones get the usage.</summary>
+    public static bool IsCommand(string[] args) => args.Length > 0 && (!args[0].StartsWith('-') || args[0] is "--help" or "-h");
 
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args[0] is "help" or "--help")
+        if (args[0] is "help" or "--help" or "-h")
         {
             Console.Out.WriteLine(Usage);
             return 0;
@@ -75,7 +75,7 @@ internal static class CrmCli
         {
             case ["seed", .. var rest]:
             {
-                Print(await CrmSetup.ApplyTemplateAsync(sp, ct), "template in place");
+                Print([.. sp.GetRequiredService<TemplateLog>().AtStart, .. await CrmSetup.ApplyTemplateAsync(sp, ct)], "template in place");
                 if (!rest.Contains("--demo")) return 0;
                 var seed = int.TryParse(Option(rest, "--seed"), out var s) ? s : 20261124;
                 var role = sp.GetRequiredService<IOptions<CrmSettings>>().Value.ManagersRole;
@@ -90,7 +90,7 @@ internal static class CrmCli
                 return 0;
             }
             case ["template", "apply"]:
-                Print(await CrmSetup.ApplyTemplateAsync(sp, ct), "template in place");
+                Print([.. sp.GetRequiredService<TemplateLog>().AtStart, .. await CrmSetup.ApplyTemplateAsync(sp, ct)], "template in place");
                 return 0;
             case ["schema", "export", .. var rest]:
             {

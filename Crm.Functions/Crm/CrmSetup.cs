@@ -19,6 +19,7 @@ internal static partial class CrmSetup
             .Validate(s => string.IsNullOrWhiteSpace(s.ManagersRole) || RoleName().IsMatch(s.ManagersRole.Trim()),
                 "Setting Crm:ManagersRole must be a role name: letters, digits, _, - and spaces (or empty to turn it off).")
             .ValidateOnStart();
+        services.AddSingleton<TemplateLog>();
         services.AddSingleton<CrmRules>();
         services.AddSingleton<DemoData>();
     }
@@ -31,7 +32,7 @@ internal static partial class CrmSetup
     {
         if (!sp.GetRequiredService<IOptions<CrmSettings>>().Value.ApplyTemplate) return;
         sp.GetRequiredService<CrmRules>().Register(sp.GetRequiredService<TriggerRegistry>());
-        await ApplyTemplateAsync(sp, ct);
+        sp.GetRequiredService<TemplateLog>().AtStart = await ApplyTemplateAsync(sp, ct);
     }
 
     public static async Task<IReadOnlyList<string>> ApplyTemplateAsync(IServiceProvider sp, CancellationToken ct)
@@ -57,4 +58,10 @@ internal static partial class CrmSetup
         }, ct);
         return $"created role {name}";
     }
+}
+
+/// <summary>What the template changed when this process started (the command line reports it).</summary>
+internal sealed class TemplateLog
+{
+    public IReadOnlyList<string> AtStart { get; set; } = [];
 }
