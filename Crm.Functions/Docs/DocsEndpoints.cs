@@ -64,7 +64,8 @@ internal static class DocsEndpoints
             .AddPreferredSecuritySchemes("ApplicationId", "SessionToken")
             .AddApiKeyAuthentication("ApplicationId", scheme => scheme.WithValue(appId))
             .EnablePersistentAuthentication()
-            .DisableDefaultFonts()); // the default fonts come from a CDN: offline they only cost failed requests
+            .DisableDefaultFonts() // the default fonts come from a CDN: offline they only cost failed requests
+            .HideDeveloperTools()); // its toolbar links to hosted services, which have nothing to do with this server
     }
 
     private static IResult Page(string title, string body, string baseHref = "") => Results.Content($$"""
