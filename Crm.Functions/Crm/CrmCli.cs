@@ -77,6 +77,9 @@ internal static class CrmCli
             {
                 Print([.. sp.GetRequiredService<TemplateLog>().AtStart, .. await CrmSetup.ApplyTemplateAsync(sp, ct)], "template in place");
                 if (!rest.Contains("--demo")) return 0;
+                // Demo data must pass through the rules, which only run with the template switched on.
+                if (!sp.GetRequiredService<IOptions<CrmSettings>>().Value.ApplyTemplate)
+                    throw new UsageException("seed --demo needs Crm:ApplyTemplate=true (the CRM rules must apply to the demo data)");
                 var seed = int.TryParse(Option(rest, "--seed"), out var s) ? s : 20261124;
                 var role = sp.GetRequiredService<IOptions<CrmSettings>>().Value.ManagersRole;
                 var result = await sp.GetRequiredService<DemoData>().SeedAsync(seed, role, ct);

@@ -26,9 +26,6 @@ internal static class CrmTemplate
 
     public const string DefaultStage = "lead";
 
-    /// <summary>The classes the CRM rules guard (the template's own, not _User).</summary>
-    public static readonly string[] CrmClasses = ["Company", "Contact", "Deal", "Activity"];
-
     private static string[] Strings(string key) =>
         [.. Embedded.Value[key]!.AsArray().Select(n => n!.GetValue<string>())];
 
