@@ -291,4 +291,27 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         using var anonymous = _server.Client();
         (await anonymous.PostAsync("functions/pipelineSummary", new JsonObject())).EnsureError(101);
     }
+
+    [Fact]
+    public async Task pipeline_summary_pages_through_more_deals_than_one_query_returns()
+    {
+        // A page limit of 10 makes 35 deals span four pages per stage.
+        using var server = Tools.TemplateServer(extra: new Dictionary<string, string?> { ["Parse:Limits:MaxLimit"] = "10" });
+        var (alice, _) = await Tools.UserAsync(server, "alice");
+        var requests = new JsonArray();
+        for (var i = 1; i <= 35; i++)
+            requests.Add(new JsonObject
+            {
+                ["method"] = "POST", ["path"] = "/parse/classes/Deal",
+                ["body"] = new JsonObject { ["title"] = $"Deal {i}", ["amount"] = i, ["stage"] = i % 2 == 0 ? "won" : "lead" },
+            });
+        (await alice.PostAsync("batch", new JsonObject { ["requests"] = requests })).EnsureStatus(HttpStatusCode.OK);
+
+        var result = (await alice.PostAsync("functions/pipelineSummary", new JsonObject())).EnsureStatus(HttpStatusCode.OK).Json!["result"]!;
+        var won = result["stages"]!.AsArray().Single(s => s!["stage"]!.GetValue<string>() == "won")!;
+        Assert.Equal(17, won["count"]!.GetValue<long>());
+        Assert.Equal(Enumerable.Range(1, 35).Where(i => i % 2 == 0).Sum(), won["amount"]!.GetValue<double>());
+        Assert.Equal(35, result["total"]!["count"]!.GetValue<long>());
+        Assert.Equal(630, result["total"]!["amount"]!.GetValue<double>());
+    }
 }
