@@ -1,9 +1,9 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Crm.Functions.Core.Query;
-using Crm.Functions.Core.Schema;
-using Crm.Functions.Storage;
-using Crm.Functions.Storage.Sqlite;
+using global::Crm.Functions.Core.Query;
+using global::Crm.Functions.Core.Schema;
+using global::Crm.Functions.Storage;
+using global::Crm.Functions.Storage.Sqlite;
 using Crm.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -414,7 +414,7 @@ public sealed class SchemasTests(CrmServerFixture fixture) : IClassFixture<CrmSe
 
         var schemas = server.Services.GetRequiredService<SchemaService>();
         var schema = schemas.Get("Deal")!;
-        var where = new WhereParser(new Crm.Functions.Hosting.LimitSettings()).Parse(new JsonObject { ["stage"] = "won" }, schema, new MasterScope(schemas));
+        var where = new WhereParser(new global::Crm.Functions.Hosting.LimitSettings()).Parse(new JsonObject { ["stage"] = "won" }, schema, new MasterScope(schemas));
         var order = new List<SortKey> { new(WhereParser.ResolveField("expectedCloseDate", schema), false) };
         var store = Assert.IsType<SqliteObjectStore>(server.Services.GetRequiredService<IObjectStore>());
         var plan = await store.ExplainAsync(new StoreQuery("Deal", where, order, 0, 100), CancellationToken.None);

@@ -1,4 +1,8 @@
+using Crm.Functions.Crm;
 using Crm.Functions.Hosting;
+
+// "seed", "schema", "user", "template": run one administrative command on the same host setup, then exit.
+if (CrmCli.IsCommand(args)) return await CrmCli.RunAsync(args);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddCrmServer();
@@ -7,6 +11,7 @@ var app = builder.Build();
 app.UseCrmServer();
 await app.InitializeCrmServerAsync();
 await app.RunAsync();
+return 0;
 
 /// <summary>Entry point; public so the test suite's WebApplicationFactory can start the real app.</summary>
 public partial class Program;

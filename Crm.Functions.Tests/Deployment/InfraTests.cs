@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Crm.Functions.Hosting;
+using global::Crm.Functions.Hosting;
 
 namespace Crm.Functions.Tests.Deployment;
 
@@ -120,7 +120,7 @@ public sealed class InfraTests(BicepBuildFixture build) : IClassFixture<BicepBui
         foreach (var (name, _) in indexing["classes"]!.AsObject()) Assert.Contains(name, containers);
         // The store's bookkeeping containers, by the names its code uses.
         var bicep = File.ReadAllText(DeploymentFiles.InRepo("infra", "modules", "cosmos.bicep"));
-        foreach (var name in new[] { Crm.Functions.Storage.Cosmos.CosmosObjectStore.SchemasContainer, Crm.Functions.Storage.Cosmos.CosmosObjectStore.RelationsContainer, Crm.Functions.Storage.Cosmos.CosmosObjectStore.UniqueContainer })
+        foreach (var name in new[] { global::Crm.Functions.Storage.Cosmos.CosmosObjectStore.SchemasContainer, global::Crm.Functions.Storage.Cosmos.CosmosObjectStore.RelationsContainer, global::Crm.Functions.Storage.Cosmos.CosmosObjectStore.UniqueContainer })
             Assert.Contains($"name: '{name}'", bicep);
     }
 

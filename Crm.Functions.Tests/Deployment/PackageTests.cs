@@ -176,39 +176,59 @@ public sealed class PackageTests(PackageFixture package)
     /// <summary>The app's route table and the function route prefix its mount path implies ("parse/").</summary>
     /// <summary>
     /// Endpoints outside the Parse mount path (negotiate, GraphQL, docs) are ASP.NET endpoints: each deployed
-    /// HTTP function outside parse/ must match one, and each such endpoint must be deployed — except SignalR
-    /// hubs, which Azure SignalR Service serves in Azure.
+    /// HTTP function outside parse/ must forward to at least one of them, and each of them must be reachable
+    /// through a function — except SignalR hubs (Azure SignalR Service serves clients in Azure) and the
+    /// invocation endpoints of trigger functions (the host calls /{FunctionName} itself).
     /// </summary>
     [Fact]
     public void http_functions_outside_the_parse_api_match_the_apps_own_endpoints_both_ways()
     {
         using var server = new CrmServer();
         var (_, prefix) = RouteTable(server);
+        var all = FunctionDefinition.ReadAll(package.Extracted);
+        var invoked = all.Where(f => !f.IsHttp).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         var endpoints = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.SignalR.HubMetadata>() is null)
-            .Select(e => (Route: Normalize(e.RoutePattern.RawText ?? ""), Methods: e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []))
-            .Where(e => e.Route.Length > 0 && !e.Route.StartsWith("hubs/", StringComparison.Ordinal))
+            .Select(e => (Route: (e.RoutePattern.RawText ?? "").Trim('/'), Methods: e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]))
+            .Where(e => e.Route.Length > 0 && !e.Route.StartsWith("hubs/", StringComparison.Ordinal) && !invoked.Contains(e.Route))
             .ToList();
-        var all = FunctionDefinition.ReadAll(package.Extracted);
-        // Trigger functions (cosmosDBTrigger) are invoked by the host at /{FunctionName}: those endpoints need no HTTP function.
-        var invoked = all.Where(f => !f.IsHttp).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
-        endpoints = endpoints.Where(e => !invoked.Contains(e.Route)).ToList();
         var functions = all.Where(f => f.IsHttp && f.Route?.StartsWith(prefix, StringComparison.Ordinal) == false).ToList();
+
         foreach (var function in functions)
         {
-            var route = Normalize(function.Route!);
-            var match = endpoints.Where(e => e.Route == route).ToList();
-            Assert.True(match.Count > 0, $"Function '{function.Name}' forwards '{function.Route}', which the app has no endpoint for.");
-            foreach (var method in match.SelectMany(e => e.Methods))
-                Assert.Contains(function.Methods!, m => string.Equals(m, method, StringComparison.OrdinalIgnoreCase));
+            // A catch-all function (docs/{*path}) must cover at least one endpoint; any other must hit one.
+            var catchAll = function.Route!.IndexOf("{*", StringComparison.Ordinal);
+            var sample = Sample(function.Route!);
+            Assert.True(catchAll >= 0
+                    ? endpoints.Any(e => e.Route.StartsWith(function.Route![..catchAll], StringComparison.Ordinal))
+                    : endpoints.Any(e => Matches(e.Route, sample)),
+                $"Function '{function.Name}' forwards '{function.Route}', which the app has no endpoint for.");
         }
-        foreach (var endpoint in endpoints)
-            Assert.True(functions.Any(f => Normalize(f.Route!) == endpoint.Route), $"The app serves '{endpoint.Route}' but no function forwards it.");
+        foreach (var (route, methods) in endpoints)
+        {
+            var sample = Sample(route);
+            var forwarding = functions.Where(f => Matches(f.Route!, sample)).ToList();
+            Assert.True(forwarding.Count > 0, $"The app serves '{route}' but no function forwards it.");
+            foreach (var method in methods)
+                Assert.True(forwarding.Any(f => f.Methods!.Contains(method, StringComparer.OrdinalIgnoreCase)),
+                    $"No function forwards {method} {route}.");
+        }
     }
 
-    /// <summary>Route text without parameter names or constraints, so "docs/{name}" and "docs/{page?}" compare by shape.</summary>
-    private static string Normalize(string route) =>
-        System.Text.RegularExpressions.Regex.Replace(route.Trim('/'), @"\{\*?[^}]*?(\?)?\}", m => m.Groups[1].Value.Length > 0 ? "{?}" : "{}");
+    /// <summary>A concrete path a route template accepts: parameters filled in, optional ones left out.</summary>
+    private static string Sample(string template) =>
+        System.Text.RegularExpressions.Regex.Replace(template.Trim('/'), @"\{\*[^}]*\}|\{[^}]*\?\}|\{[^}]*\}",
+            m => m.Value.StartsWith("{*", StringComparison.Ordinal) ? "a/b" : m.Value.EndsWith("?}", StringComparison.Ordinal) ? "" : "x1").TrimEnd('/');
+
+    /// <summary>Whether a route template (ASP.NET or Functions syntax, which agree on these forms) accepts a path.</summary>
+    private static bool Matches(string template, string path)
+    {
+        var pattern = System.Text.RegularExpressions.Regex.Replace(System.Text.RegularExpressions.Regex.Escape(template.Trim('/')),
+            @"/?\\\{\\\*[^}]*}|/?\\\{[^}]*\?}|\\\{[^}]*}",
+            // Catch-alls and optional parameters may be empty, taking their leading slash with them (as in ASP.NET routing).
+            m => m.Value.Contains('*', StringComparison.Ordinal) ? "(/.*)?" : m.Value.EndsWith("?}", StringComparison.Ordinal) ? "(/[^/]+)?" : "[^/]+");
+        return System.Text.RegularExpressions.Regex.IsMatch(path, "^" + pattern + "$");
+    }
 
     private static (ParseRouter Router, string Prefix) RouteTable(CrmServer server)
     {

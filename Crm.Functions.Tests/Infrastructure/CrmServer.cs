@@ -52,6 +52,8 @@ public sealed class CrmServer : WebApplicationFactory<Program>
         builder.UseSetting("Parse:DataFolder", DataFolder);
         builder.UseSetting("Parse:MasterKey", MasterKey);
         builder.UseSetting("Parse:AppId", AppId);
+        // The CRM template is opt-in here: most suites define their own classes (the SDK test creates Deal itself).
+        builder.UseSetting("Crm:ApplyTemplate", "false");
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         if (_services is not null) builder.ConfigureTestServices(_services);
         if (UsesCosmos) builder.ConfigureServices(services => services.AddSingleton(CosmosTestServer.Instance.Hooks));

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Text;
-using Crm.Functions.Core;
-using Crm.Functions.Core.Query;
-using Crm.Functions.Core.Schema;
-using Crm.Functions.Hosting;
+using global::Crm.Functions.Core;
+using global::Crm.Functions.Core.Query;
+using global::Crm.Functions.Core.Schema;
+using global::Crm.Functions.Hosting;
 
 namespace Crm.Functions.Tests.Storage;
 
@@ -67,7 +67,7 @@ public sealed class CosmosFailureTests
     public async Task an_endpoint_without_a_key_uses_the_managed_identity_without_contacting_anything()
     {
         // DefaultAzureCredential acquires tokens lazily: building the store must not need a network or a login.
-        var store = Crm.Functions.Storage.Cosmos.CosmosObjectStore.Create(new CosmosSettings { Endpoint = "https://x.documents.azure.com:443/" }, null);
+        var store = global::Crm.Functions.Storage.Cosmos.CosmosObjectStore.Create(new CosmosSettings { Endpoint = "https://x.documents.azure.com:443/" }, null);
         Assert.Equal("cosmos", store.Kind);
         await store.DisposeAsync();
     }

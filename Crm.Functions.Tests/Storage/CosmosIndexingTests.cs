@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Crm.Functions.Core.Schema;
-using Crm.Functions.Storage.Cosmos;
+using global::Crm.Functions.Core.Schema;
+using global::Crm.Functions.Storage.Cosmos;
 
 namespace Crm.Functions.Tests.Storage;
 
@@ -53,7 +53,7 @@ public sealed class CosmosIndexingTests
         // The app answers the invocation with per-user SignalR messages under this output binding's name.
         var output = json["bindings"]!.AsArray().Single(b => b!["direction"]!.GetValue<string>() == "out")!;
         Assert.Equal("signalR", output["type"]!.GetValue<string>());
-        Assert.Equal(Crm.Functions.Realtime.RealtimeApi.OutputBinding, output["name"]!.GetValue<string>());
+        Assert.Equal(global::Crm.Functions.Realtime.RealtimeApi.OutputBinding, output["name"]!.GetValue<string>());
     }
 
     [Fact]

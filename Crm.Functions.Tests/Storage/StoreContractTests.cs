@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
-using Crm.Functions.Core;
-using Crm.Functions.Core.Query;
-using Crm.Functions.Core.Schema;
-using Crm.Functions.Storage;
+using global::Crm.Functions.Core;
+using global::Crm.Functions.Core.Query;
+using global::Crm.Functions.Core.Schema;
+using global::Crm.Functions.Storage;
 
 namespace Crm.Functions.Tests.Storage;
 
@@ -497,7 +497,7 @@ public sealed class SqliteStoreContractTests : StoreContractTests
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "crm-store-" + Guid.NewGuid().ToString("N"));
 
-    private protected override IObjectStore CreateStore() => new Crm.Functions.Storage.Sqlite.SqliteObjectStore(Path.Combine(_folder, "crm.db"));
+    private protected override IObjectStore CreateStore() => new global::Crm.Functions.Storage.Sqlite.SqliteObjectStore(Path.Combine(_folder, "crm.db"));
 
     private protected override int? SubqueryBound => null;
 

@@ -5,6 +5,8 @@ using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
 using Crm.Functions.Core.Users;
 using Crm.Functions.GraphQL;
+using Crm.Functions.Crm;
+using Crm.Functions.Docs;
 using Crm.Functions.Http;
 using Crm.Functions.Realtime;
 using Crm.Functions.Storage;
@@ -57,6 +59,7 @@ internal static class ServerSetup
         services.AddSingleton<GraphQLSchemaProvider>();
         services.AddSingleton(BuildRouter);
         builder.AddCrmRealtime();
+        services.AddCrm(builder.Configuration);
 
         // Microsoft Entra ID bearer tokens (tenant, audience, issuer from the AzureAd section).
         var entra = builder.Configuration.GetSection("AzureAd");
@@ -102,6 +105,7 @@ internal static class ServerSetup
         app.UseMiddleware<ParseMiddleware>();
         app.UseCrmRealtime();
         app.MapGraphQL();
+        app.MapCrmDocs();
     }
 
     /// <summary>Opens the store, loads the schema and registers the built-in rules before the first request.</summary>
@@ -114,6 +118,7 @@ internal static class ServerSetup
         await sp.GetRequiredService<SchemaService>().InitializeAsync(CancellationToken.None);
         sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());
         sp.RegisterRealtimeHooks();
+        await sp.InitializeCrmAsync(CancellationToken.None);
     }
 }
 

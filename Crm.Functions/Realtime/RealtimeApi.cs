@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Security;
-using Crm.Functions.Core.Users;
 using Crm.Functions.Hosting;
 using Crm.Functions.Http;
 using Crm.Functions.Storage;

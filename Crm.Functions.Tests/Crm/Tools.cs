@@ -1,0 +1,133 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using Crm.Functions.Tests.Infrastructure;
+
+namespace Crm.Functions.Tests.CrmTemplate;
+
+/// <summary>Helpers for the CRM and docs tests: a server with the template on, users, processes (the CLI, node).</summary>
+internal static class Tools
+{
+    public static readonly TimeSpan ProcessTimeout = TimeSpan.FromMinutes(3);
+
+    public static CrmServer TemplateServer(string? dataFolder = null, IDictionary<string, string?>? extra = null)
+    {
+        var settings = new Dictionary<string, string?>(StringComparer.Ordinal) { ["Crm:ApplyTemplate"] = "true" };
+        if (dataFolder is not null) settings["Parse:DataFolder"] = dataFolder;
+        foreach (var (k, v) in extra ?? new Dictionary<string, string?>()) settings[k] = v;
+        return new CrmServer(settings);
+    }
+
+    public static string NewFolder()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "crm-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
+    public static void DeleteFolder(string folder)
+    {
+        try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    public static string Unique(string prefix) => prefix + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>A signed-up user with its own client.</summary>
+    public static async Task<(ParseClient Client, string Id)> UserAsync(CrmServer server, string prefix = "user")
+    {
+        var client = server.Client();
+        var (id, _) = await client.SignUpAsync(Unique(prefix));
+        return (client, id);
+    }
+
+    public static JsonObject Pointer(string className, string id) => new() { ["__type"] = "Pointer", ["className"] = className, ["objectId"] = id };
+
+    public static async Task<string> CreateAsync(ParseClient client, string className, JsonObject body)
+    {
+        var response = await client.PostAsync($"classes/{className}", body);
+        response.EnsureStatus(HttpStatusCode.Created);
+        return response.Json!["objectId"]!.GetValue<string>();
+    }
+
+    public static async Task AddToRoleAsync(CrmServer server, string role, string userId)
+    {
+        using var master = server.Client().AsMaster();
+        var found = await master.QueryAsync("_Role", new JsonObject { ["name"] = role });
+        var roleId = found.Results[0]!["objectId"]!.GetValue<string>();
+        (await master.PutAsync($"roles/{roleId}", new JsonObject
+        {
+            ["users"] = new JsonObject { ["__op"] = "AddRelation", ["objects"] = new JsonArray(Pointer("_User", userId)) },
+        })).EnsureStatus(HttpStatusCode.OK);
+    }
+
+    /// <summary>Crm.Functions.Tests/node/{name}, found from the repository root; fails (never skips) when not installed.</summary>
+    public static string NodeProject(string name)
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Crm.Functions.sln"))) root = root.Parent;
+        Assert.True(root is not null, $"No Crm.Functions.sln above {AppContext.BaseDirectory}.");
+        var folder = Path.Combine(root.FullName, "Crm.Functions.Tests", "node", name);
+        Assert.True(Directory.Exists(Path.Combine(folder, "node_modules")),
+            $"{folder}/node_modules is missing: run ./scripts/test.sh from the repository root (it installs the npm packages, then runs the tests).");
+        return folder;
+    }
+
+    public sealed record Run(int ExitCode, string StdOut, string StdErr)
+    {
+        public override string ToString() => $"exit {ExitCode}\n--- stdout\n{StdOut}\n--- stderr\n{StdErr}";
+    }
+
+    public static Task<Run> NodeAsync(string project, params string[] args) => RunAsync("node", NodeProject(project), args, new Dictionary<string, string>());
+
+    /// <summary>The app's own CLI, as a separate process (<c>dotnet Crm.Functions.dll COMMAND</c>) on a data folder.</summary>
+    public static Task<Run> CliAsync(string dataFolder, params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Crm.Functions.dll");
+        return RunAsync("dotnet", dataFolder, [dll, .. args], new Dictionary<string, string>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Parse__DataFolder"] = dataFolder,
+            ["Parse__MasterKey"] = CrmServer.MasterKey,
+            ["Parse__AppId"] = CrmServer.AppId,
+        });
+    }
+
+    public static async Task<Run> RunAsync(string fileName, string workingDirectory, IEnumerable<string> args, IDictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo(fileName)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+        using var process = new Process { StartInfo = start };
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception e)
+        {
+            Assert.Fail($"Cannot start {fileName} ({e.Message}).");
+        }
+        // Both pipes are read concurrently: a full pipe would block the child.
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(ProcessTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Assert.Fail($"{fileName} {string.Join(' ', args)} did not finish within {ProcessTimeout}.\n{await stdout}\n{await stderr}");
+        }
+        return new Run(process.ExitCode, await stdout, await stderr);
+    }
+}

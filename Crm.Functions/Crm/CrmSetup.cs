@@ -1,0 +1,67 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Crm.Functions.Core;
+using Crm.Functions.Core.Security;
+using Crm.Functions.Core.Triggers;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Crm;
+
+/// <summary>Registration of the CRM feature: settings, rules, the template at start.</summary>
+internal static partial class CrmSetup
+{
+    [GeneratedRegex("^[0-9A-Za-z_\\- ]{1,128}$")]
+    private static partial Regex RoleName();
+
+    public static void AddCrm(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CrmSettings>().Bind(configuration.GetSection(CrmSettings.Section))
+            .Validate(s => string.IsNullOrWhiteSpace(s.ManagersRole) || RoleName().IsMatch(s.ManagersRole.Trim()),
+                "Setting Crm:ManagersRole must be a role name: letters, digits, _, - and spaces (or empty to turn it off).")
+            .ValidateOnStart();
+        services.AddSingleton<TemplateLog>();
+        services.AddSingleton<CrmRules>();
+        services.AddSingleton<DemoData>();
+    }
+
+    /// <summary>
+    /// Registers the rules and applies the template (a no-op once it is in place). Turned off, neither
+    /// happens: rules on classes the template did not make would surprise whoever made them.
+    /// </summary>
+    public static async Task InitializeCrmAsync(this IServiceProvider sp, CancellationToken ct)
+    {
+        if (!sp.GetRequiredService<IOptions<CrmSettings>>().Value.ApplyTemplate) return;
+        sp.GetRequiredService<CrmRules>().Register(sp.GetRequiredService<TriggerRegistry>());
+        sp.GetRequiredService<TemplateLog>().AtStart = await ApplyTemplateAsync(sp, ct);
+    }
+
+    public static async Task<IReadOnlyList<string>> ApplyTemplateAsync(IServiceProvider sp, CancellationToken ct)
+    {
+        var data = sp.GetRequiredService<DataService>();
+        var changes = (await SchemaDocument.ImportAsync(data.Schemas, CrmTemplate.Document, overwriteDescriptions: false, ct)).ToList();
+        if (await EnsureManagersRoleAsync(data, sp.GetRequiredService<IOptions<CrmSettings>>().Value, ct) is { } role) changes.Add(role);
+        return changes;
+    }
+
+    /// <summary>The widening role exists from the start, so granting it is one "add user to role" away.</summary>
+    private static async Task<string?> EnsureManagersRoleAsync(DataService data, CrmSettings settings, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(settings.ManagersRole)) return null;
+        var name = settings.ManagersRole.Trim();
+        var existing = await data.FindAsync(Auth.Master, "_Role", new FindRequest { Where = new JsonObject { ["name"] = name }, Limit = 1 }, ct);
+        if (existing.Results.Count > 0) return null;
+        // Everyone may read the role (clients resolve membership); only the master key changes it.
+        await data.CreateAsync(Auth.Master, "_Role", new JsonObject
+        {
+            ["name"] = name,
+            ["ACL"] = new JsonObject { ["*"] = new JsonObject { ["read"] = true } },
+        }, ct);
+        return $"created role {name}";
+    }
+}
+
+/// <summary>What the template changed when this process started (the command line reports it).</summary>
+internal sealed class TemplateLog
+{
+    public IReadOnlyList<string> AtStart { get; set; } = [];
+}

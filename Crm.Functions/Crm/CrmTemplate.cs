@@ -1,0 +1,62 @@
+using System.Text.Json.Nodes;
+using Crm.Functions.Core.Schema;
+
+namespace Crm.Functions.Crm;
+
+/// <summary>
+/// The CRM template: the five classes of crm-schema.json (an embedded copy, so the app never reads files
+/// outside itself at run time), the pipeline stages and activity types the rules enforce, and the
+/// class-level permissions every template class gets.
+/// </summary>
+internal static class CrmTemplate
+{
+    private static readonly Lazy<JsonObject> Embedded = new(() =>
+    {
+        using var stream = typeof(CrmTemplate).Assembly.GetManifestResourceStream("Crm.Functions.Crm.crm-schema.json")
+            ?? throw new InvalidOperationException("The embedded CRM template is missing from the assembly.");
+        return JsonNode.Parse(stream)!.AsObject();
+    });
+
+    /// <summary>A fresh copy of the template document (callers may change it).</summary>
+    public static JsonObject Document => Embedded.Value.DeepClone().AsObject();
+
+    public static IReadOnlyList<string> PipelineStages { get; } = Strings("pipelineStages");
+
+    public static IReadOnlyList<string> ActivityTypes { get; } = Strings("activityTypes");
+
+    public const string DefaultStage = "lead";
+
+    private static string[] Strings(string key) =>
+        [.. Embedded.Value[key]!.AsArray().Select(n => n!.GetValue<string>())];
+
+    /// <summary>Suggested values of a String field, as the template and the rules know them.</summary>
+    public static IReadOnlyList<string>? EnumOf(string className, string field) => (className, field) switch
+    {
+        ("Deal", "stage") => PipelineStages,
+        ("Activity", "type") => ActivityTypes,
+        _ => null,
+    };
+
+    /// <summary>
+    /// "Authenticated users only": every data operation needs a session (or the master key); nobody but the
+    /// master key adds fields, so a client typo cannot grow the schema. Object ACLs then narrow reads further.
+    /// </summary>
+    public static JsonObject AuthenticatedOnlyClp()
+    {
+        var clp = new JsonObject();
+        foreach (var op in new[] { "find", "count", "get", "create", "update", "delete" })
+            clp[op] = new JsonObject { ["requiresAuthentication"] = true };
+        clp["addField"] = new JsonObject();
+        clp["protectedFields"] = new JsonObject { ["*"] = new JsonArray() };
+        return clp;
+    }
+
+    /// <summary>Field types in the order the documents list them: system columns first.</summary>
+    public static readonly (string Name, string Type, string Description)[] SystemFields =
+    [
+        ("objectId", FieldType.String, "Unique identifier, assigned by the server"),
+        ("createdAt", FieldType.Date, "When the object was created"),
+        ("updatedAt", FieldType.Date, "When the object was last changed"),
+        ("ACL", FieldType.Acl, "Who may read and write this object"),
+    ];
+}

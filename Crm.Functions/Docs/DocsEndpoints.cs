@@ -1,0 +1,91 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Crm.Functions.Core.Schema;
+using Crm.Functions.Core.Triggers;
+using Crm.Functions.Crm;
+using Crm.Functions.Hosting;
+using Microsoft.Extensions.Options;
+using Scalar.AspNetCore;
+
+namespace Crm.Functions.Docs;
+
+/// <summary>
+/// The self-describing API under /docs. Every document is rendered from the live schema on each request,
+/// so a field added through /schemas shows up at once. They describe structure only (class and field
+/// names, types, descriptions), never data, and are public like any API reference.
+/// </summary>
+internal static class DocsEndpoints
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static void MapCrmDocs(this WebApplication app)
+    {
+        if (!app.Services.GetRequiredService<IOptions<CrmSettings>>().Value.PublicDocs) return;
+        var docs = app.MapGroup("/docs");
+        docs.MapGet("/", () => Page("CRM API documentation", """
+            <h1>CRM API documentation</h1>
+            <p>Generated from the live schema.</p>
+            <ul>
+              <li><a href="docs/erd">Entity-relationship diagram</a> (<a href="docs/erd.mmd">Mermaid source</a>)</li>
+              <li><a href="docs/dictionary">Data dictionary</a> (<a href="docs/dictionary.md">Markdown</a>)</li>
+              <li><a href="docs/playground">API playground</a> (<a href="docs/openapi.json">OpenAPI 3.1</a>)</li>
+              <li><a href="docs/schema.json">Schema document</a> (the template format; <code>schema import</code> reads it)</li>
+            </ul>
+            """, baseHref: "../"));
+        docs.MapGet("/erd.mmd", (SchemaService schemas) => Results.Text(MermaidErd.Build(schemas), "text/plain; charset=utf-8"));
+        docs.MapGet("/erd", (SchemaService schemas) => Page("Entity-relationship diagram",
+            "<h1>Entity-relationship diagram</h1><p><a href=\"erd.mmd\">Mermaid source</a> · <a href=\"dictionary\">Data dictionary</a></p>"
+            + $"<pre class=\"mermaid\">{WebUtility.HtmlEncode(MermaidErd.Build(schemas))}</pre>"
+            + "<script src=\"assets/mermaid.min.js\"></script>"
+            + "<script>mermaid.initialize({ startOnLoad: true, securityLevel: 'strict', er: { useMaxWidth: false } });</script>"));
+        docs.MapGet("/dictionary.md", (SchemaService schemas) => Results.Text(DataDictionary.Markdown(schemas), "text/markdown; charset=utf-8"));
+        docs.MapGet("/dictionary", (SchemaService schemas) => Page("Data dictionary", DataDictionary.Html(schemas)));
+        docs.MapGet("/schema.json", (SchemaService schemas) =>
+            Results.Text(SchemaDocument.Export(schemas).ToJsonString(Indented), "application/json; charset=utf-8"));
+        docs.MapGet("/openapi.json", (SchemaService schemas, TriggerRegistry triggers, IOptions<ParseSettings> settings) =>
+            Results.Text(OpenApiDocument.Build(schemas, settings.Value.MountPath, triggers.FunctionNames).ToJsonString(Indented), "application/json; charset=utf-8"));
+        docs.MapGet("/assets/mermaid.min.js", (HttpContext context) =>
+        {
+            // Bundled in the assembly: the page must render without internet access (see Docs/Assets/README.md).
+            var stream = typeof(DocsEndpoints).Assembly.GetManifestResourceStream("Crm.Functions.Docs.Assets.mermaid.min.js");
+            if (stream is null) return Results.NotFound();
+            context.Response.Headers.CacheControl = "public, max-age=86400";
+            return Results.Stream(stream, "text/javascript; charset=utf-8");
+        });
+
+        // Scalar serves its own script from the package (no CDN). The application id is filled in, since
+        // every client needs it anyway; the session token is set under Authentication, or obtained with
+        // "Log in" (POST /login) on the same page.
+        var appId = app.Services.GetRequiredService<IOptions<ParseSettings>>().Value.AppId;
+        app.MapScalarApiReference("/docs/playground", options => options
+            .WithTitle("CRM API playground")
+            .WithOpenApiRoutePattern("/docs/openapi.json")
+            .AddPreferredSecuritySchemes("ApplicationId", "SessionToken")
+            .AddApiKeyAuthentication("ApplicationId", scheme => scheme.WithValue(appId))
+            .EnablePersistentAuthentication()
+            .DisableDefaultFonts() // the default fonts come from a CDN: offline they only cost failed requests
+            .HideDeveloperTools()); // its toolbar links to hosted services, which have nothing to do with this server
+    }
+
+    private static IResult Page(string title, string body, string baseHref = "") => Results.Content($$"""
+        <!doctype html>
+        <html lang="en">
+        <head>
+          <meta charset="utf-8">
+          <meta name="viewport" content="width=device-width, initial-scale=1">
+          {{(baseHref.Length > 0 ? $"<base href=\"{baseHref}\">" : "")}}
+          <title>{{WebUtility.HtmlEncode(title)}}</title>
+          <style>
+            body { font-family: system-ui, sans-serif; margin: 2rem; color: #1f2328; }
+            table { border-collapse: collapse; margin-bottom: 2rem; }
+            th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
+            th { background: #f6f8fa; }
+          </style>
+        </head>
+        <body>
+        {{body}}
+        </body>
+        </html>
+        """, "text/html; charset=utf-8", Encoding.UTF8);
+}
