@@ -27,3 +27,8 @@ done
 
 echo "== dotnet test"
 dotnet test Crm.Functions.sln -c Release --logger "console;verbosity=normal" "$@"
+
+# The benchmark harness, in its smoke form (1 s per scenario, small seed, no timing assertions), so it
+# cannot rot: it fails on any error or non-2xx answer. It installs wrk itself when missing.
+echo "== bench smoke"
+bash bench/run.sh --smoke
