@@ -4,7 +4,7 @@
 # --peer parse-server it does the same, in the same run, for parse-server on PostgreSQL 15 and prints the
 # ratios. See bench/README.md.
 #
-#   bash bench/run.sh [--scale N] [--duration S] [--warmup S] [--connections N] [--peer parse-server]
+#   bash bench/run.sh [--scale N | --deals N] [--duration S] [--warmup S] [--connections N] [--peer parse-server]
 #                     [--only a,b,...] [--out FILE] [--keep]
 #   bash bench/run.sh --smoke        # CI: 1 s per scenario, our server only, 100 deals
 set -euo pipefail
@@ -18,6 +18,7 @@ scale=1 duration=15 warmup=5 connections=32 peer="" smoke=0 keep=0 out="" only="
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale="$2"; shift 2 ;;
+    --deals) deals="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
@@ -53,8 +54,16 @@ pg_bin=""
 if [ "$peer" = parse-server ]; then
   pg_bin="$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || true)"
   [ -x "$pg_bin/initdb" ] || { apt_install postgresql-15; pg_bin=/usr/lib/postgresql/15/bin; }
-  log "npm ci in bench/peer (parse-server, pinned)"
-  npm ci --prefix "$bench/peer" --no-audit --no-fund --loglevel=error >/dev/null
+  # npm ci (exactly the lock file) unless node_modules already holds what the lock file names (optional
+  # packages for other platforms and extraneous entries aside).
+  if ! node -e '
+    const lock = require(process.argv[1] + "/package-lock.json").packages;
+    const have = require(process.argv[1] + "/node_modules/.package-lock.json").packages;
+    const ok = Object.entries(lock).every(([k, v]) => k === "" || v.optional || v.extraneous || (have[k] && have[k].version === v.version));
+    process.exit(ok ? 0 : 1);' "$bench/peer" 2>/dev/null; then
+    log "npm ci in bench/peer (parse-server, pinned)"
+    npm ci --prefix "$bench/peer" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
 fi
 
 # ---- workspace and clean shutdown ----------------------------------------------------------------------
@@ -133,7 +142,7 @@ scenario_name() {
 
 # run_scenarios LABEL PORT SERVER_PID [DB_PID]: one line per scenario into $work/LABEL.results
 run_scenarios() {
-  local label="$1" port="$2" pid="$3" db_pid="${4:-}" key script url t0 t1 c0 c1 d0 d1 wall output rps p50 p99 non2xx sockerr hwm cpu dbcpu
+  local label="$1" port="$2" pid="$3" db_pid="${4:-}" key script url t0 t1 c0 c1 d0 d1 wall output rps requests p50 p99 non2xx hwm cpu dbcpu cpureq
   : > "$work/$label.results"
   for key in ${only//,/ }; do
     script="$bench/wrk/$(scenario_script "$key").lua"
@@ -155,13 +164,16 @@ run_scenarios() {
     check_wrk "$label" "$key" "$output"
     wall=$(( (t1 - t0) / 1000000 ))
     rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$output")"
+    requests="$(awk '/requests in/ {print $1}' <<<"$output")"
     p50="$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$output")")"
     p99="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$output")")"
     non2xx="$(awk -F': *' '/Non-2xx or 3xx responses/ {print $2}' <<<"$output")"
     hwm="$(hwm_kb "$pid")"
     cpu="$(awk -v t=$((c1 - c0)) -v hz="$clk_tck" -v ms="$wall" 'BEGIN { printf "%.0f", t / hz / (ms / 1000) * 100 }')"
     dbcpu="$(awk -v t=$((d1 - d0)) -v hz="$clk_tck" -v ms="$wall" 'BEGIN { printf "%.0f", t / hz / (ms / 1000) * 100 }')"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$rps" "$p50" "$p99" "${non2xx:-0}" "$cpu" "$((hwm / 1024))" "$dbcpu" >> "$work/$label.results"
+    # CPU time per answered request (server, plus PostgreSQL for the peer): steadier than req/s on a shared machine.
+    cpureq="$(awk -v t=$((c1 - c0 + d1 - d0)) -v hz="$clk_tck" -v n="$requests" 'BEGIN { printf "%.2f", t / hz * 1000 / n }')"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$rps" "$p50" "$p99" "${non2xx:-0}" "$cpu" "$((hwm / 1024))" "$dbcpu" "$cpureq" >> "$work/$label.results"
   done
 }
 
@@ -251,6 +263,8 @@ run_peer() {
   node "$bench/seed.mjs" --url "http://127.0.0.1:$port/parse" --master-key "$master" --deals "$deals" --out "$work/peer" > "$work/peer.seed.json" \
     || { tail -n 50 "$work/peer/server.log" >&2; die "seeding parse-server failed"; }
   echo "peer seed peak RSS $(( $(hwm_kb "$server_pid") / 1024 )) MB" >> "$work/load.txt"
+  # Planner statistics now rather than whenever autovacuum gets to it (SQLite's planner needs none here).
+  psql -h 127.0.0.1 -p "$pg_port" -U postgres -d parse -qAt -c 'ANALYZE' >/dev/null
   echo "peer: $(load_line) before measuring" >> "$work/load.txt"
   run_scenarios peer "$port" "$server_pid" "$pg_pid"
   echo "peer: $(load_line) after measuring" >> "$work/load.txt"
@@ -288,13 +302,14 @@ report() {
     echo "parse-server 9.10.0 (PostgreSQL 15), seed: $(cat "$work/peer.seed.json")"
     table peer
     echo
-    echo "| scenario | req/s ratio (ours / parse-server) | p99 ratio (parse-server / ours) |"
-    echo "|---|---:|---:|"
+    echo "| scenario | req/s ratio (ours / parse-server) | p99 ratio (parse-server / ours) | CPU per request ratio (parse-server+PostgreSQL / ours) |"
+    echo "|---|---:|---:|---:|"
     join -t $'\t' <(sort "$work/ours.results") <(sort "$work/peer.results") | sort |
-      while IFS=$'\t' read -r key rps p50 p99 _ _ _ _ prps _ pp99 _; do
-        printf '| %s | %s | %s |\n' "$(scenario_name "$key")" \
+      while IFS=$'\t' read -r key rps p50 p99 _ _ _ _ cpureq prps _ pp99 _ _ _ _ pcpureq; do
+        printf '| %s | %s | %s | %s |\n' "$(scenario_name "$key")" \
           "$(awk -v a="$rps" -v b="$prps" 'BEGIN { printf "%.1fx", a / b }')" \
-          "$(awk -v a="$p99" -v b="$pp99" 'BEGIN { if (a > 0) printf "%.1fx", b / a; else print "-" }')"
+          "$(awk -v a="$p99" -v b="$pp99" 'BEGIN { if (a > 0) printf "%.1fx", b / a; else print "-" }')" \
+          "$(awk -v a="$cpureq" -v b="$pcpureq" 'BEGIN { if (a > 0) printf "%.1fx", b / a; else print "-" }')"
       done
   fi
   echo
@@ -309,17 +324,17 @@ report() {
 table() {
   local label="$1"
   if [ "$label" = peer ]; then
-    echo "| scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU % | PostgreSQL CPU % | peak RSS MB |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU % | PostgreSQL CPU % | CPU ms/req (both) | peak RSS MB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   else
-    echo "| scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU % | peak RSS MB |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    echo "| scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU % | CPU ms/req | peak RSS MB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   fi
-  while IFS=$'\t' read -r key rps p50 p99 non2xx cpu rss dbcpu; do
+  while IFS=$'\t' read -r key rps p50 p99 non2xx cpu rss dbcpu cpureq; do
     if [ "$label" = peer ]; then
-      printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(scenario_name "$key")" "$rps" "$p50" "$p99" "$non2xx" "$cpu" "$dbcpu" "$rss"
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(scenario_name "$key")" "$rps" "$p50" "$p99" "$non2xx" "$cpu" "$dbcpu" "$cpureq" "$rss"
     else
-      printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(scenario_name "$key")" "$rps" "$p50" "$p99" "$non2xx" "$cpu" "$rss"
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(scenario_name "$key")" "$rps" "$p50" "$p99" "$non2xx" "$cpu" "$cpureq" "$rss"
     fi
   done < "$work/$label.results"
 }
