@@ -19,6 +19,8 @@ const options = {
   maxLimit: 1000,
   // Errors only: neither server logs each request.
   logLevel: 'error',
+  // To the console (captured by run.sh), not into files under ./logs.
+  logsFolder: null,
   verifyServerUrl: false,
 };
 
