@@ -1,6 +1,8 @@
 // Starts parse-server, the benchmark's peer, on PostgreSQL. Configuration comes from the environment
 // (set by bench/run.sh); every option that matters for a fair comparison is spelled out here.
 'use strict';
+// No log files under ./logs: parse-server's module-level logger reads this before any option is seen.
+process.env.PARSE_SERVER_LOGS_FOLDER = 'null';
 const { ParseServer } = require('parse-server');
 
 const port = Number(process.env.PEER_PORT);
