@@ -32,3 +32,8 @@ dotnet test Crm.Functions.sln -c Release --logger "console;verbosity=normal" "$@
 # contract tests already cover both stores, so this run adds the REST layer over Cosmos.
 echo "== dotnet test (CRM_TEST_STORE=cosmos)"
 CRM_TEST_STORE=cosmos dotnet test Crm.Functions.sln -c Release --no-build --filter "FullyQualifiedName!~Crm.Functions.Tests.Storage" --logger "console;verbosity=normal" "$@"
+
+# The benchmark harness, in its smoke form (1 s per scenario, small seed, no timing assertions), so it
+# cannot rot: it fails on any error or non-2xx answer. It installs wrk itself when missing.
+echo "== bench smoke"
+bash bench/run.sh --smoke

@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# The benchmark: builds the server in Release, starts it on a free loopback port with a throwaway data
+# folder, seeds one tenant through the REST API, and measures six scenarios with wrk. With
+# --peer parse-server it does the same, in the same run, for parse-server on PostgreSQL 15 and prints the
+# ratios. See bench/README.md.
+#
+#   bash bench/run.sh [--scale N | --deals N] [--duration S] [--warmup S] [--connections N] [--peer parse-server]
+#                     [--only a,b,...] [--out FILE] [--keep]
+#   bash bench/run.sh --smoke        # CI: 1 s per scenario, our server only, 100 deals
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bench="$root/bench"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+ORIGINAL_ARGS="$*"
+scale=1 duration=15 warmup=5 connections=32 peer="" smoke=0 keep=0 out="" only="a,b,c,d,e,f" deals=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --scale) scale="$2"; shift 2 ;;
+    --deals) deals="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --connections) connections="$2"; shift 2 ;;
+    --peer) peer="$2"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    --smoke) smoke=1; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+# Smoke: few connections, so that even a bcrypt log-in completes within the second on a busy machine.
+if [ "$smoke" = 1 ]; then duration=1 warmup=1 deals=100 connections=4 peer=""; fi
+[ -n "$deals" ] || deals=$((10000 * scale))
+case "$peer" in ""|parse-server) ;; *) echo "run.sh: --peer accepts only parse-server" >&2; exit 2 ;; esac
+case "$duration$warmup$connections$deals" in *[!0-9]*) echo "run.sh: numbers expected" >&2; exit 2 ;; esac
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'run.sh: FAILED: %s\n' "$*" >&2; exit 1; }
+
+# ---- tools ---------------------------------------------------------------------------------------------
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi
+  log "installing $* (Debian packages)"
+  $apt_get update -qq && DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq "$@" >/dev/null
+}
+command -v wrk >/dev/null || apt_install wrk
+command -v node >/dev/null || apt_install nodejs npm
+command -v dotnet >/dev/null || die "dotnet is required"
+if [ "$smoke" = 0 ]; then command -v sqlite3 >/dev/null || apt_install sqlite3; fi
+pg_bin=""
+if [ "$peer" = parse-server ]; then
+  pg_bin="$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || true)"
+  [ -x "$pg_bin/initdb" ] || { apt_install postgresql-15; pg_bin=/usr/lib/postgresql/15/bin; }
+  # npm ci (exactly the lock file) unless node_modules already holds what the lock file names (optional
+  # packages for other platforms and extraneous entries aside).
+  if ! node -e '
+    const lock = require(process.argv[1] + "/package-lock.json").packages;
+    const have = require(process.argv[1] + "/node_modules/.package-lock.json").packages;
+    const ok = Object.entries(lock).every(([k, v]) => k === "" || v.optional || v.extraneous || (have[k] && have[k].version === v.version));
+    process.exit(ok ? 0 : 1);' "$bench/peer" 2>/dev/null; then
+    log "npm ci in bench/peer (parse-server, pinned)"
+    npm ci --prefix "$bench/peer" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+fi
+
+# ---- workspace and clean shutdown ----------------------------------------------------------------------
+work="$(mktemp -d /tmp/crm-bench.XXXXXX)"
+server_pid="" pg_data="" pg_user=""
+stop_pid() { # pid: SIGTERM, up to 15 s, then SIGKILL
+  local pid="$1" i
+  kill "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+stop_postgres() {
+  [ -n "$pg_data" ] || return 0
+  as_pg "$pg_bin/pg_ctl" -D "$pg_data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+  pg_data=""
+}
+cleanup() {
+  local status=$?
+  [ -n "$server_pid" ] && stop_pid "$server_pid"
+  server_pid=""
+  stop_postgres
+  if [ "$keep" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+}
+wait_http() { # url, seconds
+  local i
+  for i in $(seq 1 $(($2 * 5))); do
+    if [ -n "$server_pid" ] && ! kill -0 "$server_pid" 2>/dev/null; then return 1; fi
+    curl -fsS -o /dev/null -H 'X-Parse-Application-Id: crm' "$1" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  return 1
+}
+command -v curl >/dev/null || apt_install curl
+
+# ---- measurement helpers -------------------------------------------------------------------------------
+clk_tck="$(getconf CLK_TCK)"
+cpu_ticks() { # utime+stime of the pids given (+ reaped children's, for the PostgreSQL postmaster)
+  local total=0 pid stat
+  for pid in "$@"; do
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+    stat="${stat##*) }" # fields after the command name; utime is field 14 overall, 12 here
+    # shellcheck disable=SC2086
+    set -- $stat
+    total=$((total + ${12} + ${13} + ${14} + ${15}))
+  done
+  echo "$total"
+}
+tree_pids() { # a pid and its live descendants
+  local pid="$1" child
+  echo "$pid"
+  for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do tree_pids "$child"; done
+}
+hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+reset_hwm() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
+to_ms() { # wrk latency text (123.45us / 1.23ms / 1.02s / 1.00m) -> milliseconds
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+
+scenario_script() {
+  case "$1" in a) echo get ;; b) echo pipeline ;; c) echo activities ;; d) echo create ;; e) echo update ;; f) echo login ;; esac
+}
+scenario_name() {
+  case "$1" in
+    a) echo "(a) GET /classes/Deal/:id" ;; b) echo "(b) pipeline query" ;; c) echo "(c) activities of a deal" ;;
+    d) echo "(d) POST /classes/Deal" ;; e) echo "(e) PUT /classes/Deal/:id" ;; f) echo "(f) POST /login" ;;
+  esac
+}
+
+# run_scenarios LABEL PORT SERVER_PID [DB_PID]: one line per scenario into $work/LABEL.results
+run_scenarios() {
+  local label="$1" port="$2" pid="$3" db_pid="${4:-}" key script url t0 t1 c0 c1 d0 d1 wall output rps requests p50 p99 non2xx hwm cpu dbcpu cpureq
+  : > "$work/$label.results"
+  for key in ${only//,/ }; do
+    script="$bench/wrk/$(scenario_script "$key").lua"
+    [ -f "$script" ] || die "no scenario $key"
+    url="http://127.0.0.1:$port"
+    log "$label $(scenario_name "$key"): warm-up ${warmup}s"
+    output="$(wrk -t1 -c"$connections" -d"${warmup}s" --timeout 30s --latency -s "$script" "$url" -- "$work/$label/data.lua")"
+    check_wrk "$label" "$key (warm-up)" "$output" warm-up
+    reset_hwm "$pid"
+    c0="$(cpu_ticks "$pid")"; d0=0
+    [ -n "$db_pid" ] && d0="$(cpu_ticks $(tree_pids "$db_pid"))"
+    t0="$(date +%s%N)"
+    log "$label $(scenario_name "$key"): ${duration}s"
+    output="$(wrk -t1 -c"$connections" -d"${duration}s" --timeout 30s --latency -s "$script" "$url" -- "$work/$label/data.lua")"
+    t1="$(date +%s%N)"
+    c1="$(cpu_ticks "$pid")"; d1=0
+    [ -n "$db_pid" ] && d1="$(cpu_ticks $(tree_pids "$db_pid"))"
+    echo "$output" > "$work/$label.$key.wrk.txt"
+    check_wrk "$label" "$key" "$output"
+    wall=$(( (t1 - t0) / 1000000 ))
+    rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$output")"
+    requests="$(awk '/requests in/ {print $1}' <<<"$output")"
+    p50="$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$output")")"
+    p99="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$output")")"
+    non2xx="$(awk -F': *' '/Non-2xx or 3xx responses/ {print $2}' <<<"$output")"
+    hwm="$(hwm_kb "$pid")"
+    cpu="$(awk -v t=$((c1 - c0)) -v hz="$clk_tck" -v ms="$wall" 'BEGIN { printf "%.0f", t / hz / (ms / 1000) * 100 }')"
+    dbcpu="$(awk -v t=$((d1 - d0)) -v hz="$clk_tck" -v ms="$wall" 'BEGIN { printf "%.0f", t / hz / (ms / 1000) * 100 }')"
+    # CPU time per answered request (server, plus PostgreSQL for the peer): steadier than req/s on a shared machine.
+    cpureq="$(awk -v t=$((c1 - c0 + d1 - d0)) -v hz="$clk_tck" -v n="$requests" 'BEGIN { printf "%.2f", t / hz * 1000 / n }')"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$rps" "$p50" "$p99" "${non2xx:-0}" "$cpu" "$((hwm / 1024))" "$dbcpu" "$cpureq" >> "$work/$label.results"
+  done
+}
+
+check_wrk() { # label, scenario, wrk output [warm-up]: any non-2xx answer or socket error fails the run
+  local non2xx sockerr requests
+  non2xx="$(awk -F': *' '/Non-2xx or 3xx responses/ {print $2}' <<<"$3")"
+  sockerr="$(grep -E '^ *Socket errors' <<<"$3" || true)"
+  requests="$(awk '/requests in/ {print $1}' <<<"$3")"
+  if [ -n "$non2xx" ] && [ "$non2xx" != 0 ]; then
+    echo "$3" >&2
+    die "$1 scenario $2: $non2xx non-2xx answers"
+  fi
+  if [ -n "$sockerr" ]; then
+    echo "$3" >&2
+    die "$1 scenario $2: $sockerr"
+  fi
+  # A warm-up may end before the first slow answer (log-ins on a busy machine); a measured run may not.
+  [ "${4:-}" = warm-up ] || [ "${requests:-0}" -gt 0 ] || { echo "$3" >&2; die "$1 scenario $2: no request completed"; }
+}
+
+load_line() { echo "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"; }
+
+# ---- the server under test ------------------------------------------------------------------------------
+run_ours() {
+  log "building Crm.Functions (Release)"
+  dotnet build "$root/Crm.Functions/Crm.Functions.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
+  local bin="$root/Crm.Functions/bin/Release/net10.0" port master
+  [ -f "$bin/Crm.Functions.dll" ] || die "no build output in $bin"
+  port="$(free_port)"
+  master="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+  mkdir -p "$work/ours/data"
+  log "starting Crm.Functions on 127.0.0.1:$port (data in $work/ours/data)"
+  (
+    cd "$bin"
+    # The login/sign-up rate limit (60 per client address per minute by default) is switched off: the
+    # login scenario sends hundreds of log-ins per second from one address. bcrypt cost stays 10.
+    exec env ASPNETCORE_ENVIRONMENT=Production Parse__MasterKey="$master" Parse__DataFolder="$work/ours/data" \
+      Parse__Accounts__AuthRequestsPerMinute=0 Parse__Accounts__BcryptCost=10 \
+      dotnet Crm.Functions.dll --urls "http://127.0.0.1:$port"
+  ) > "$work/ours/server.log" 2>&1 &
+  server_pid=$!
+  wait_http "http://127.0.0.1:$port/parse/health" 60 || { cat "$work/ours/server.log" >&2; die "Crm.Functions did not start"; }
+  echo "ours: $(load_line) before seeding" >> "$work/load.txt"
+  log "seeding $deals deals through /batch"
+  node "$bench/seed.mjs" --url "http://127.0.0.1:$port/parse" --master-key "$master" --deals "$deals" --out "$work/ours" > "$work/ours.seed.json" \
+    || { tail -n 50 "$work/ours/server.log" >&2; die "seeding Crm.Functions failed"; }
+  echo "ours seed peak RSS $(( $(hwm_kb "$server_pid") / 1024 )) MB" >> "$work/load.txt"
+  echo "ours: $(load_line) before measuring" >> "$work/load.txt"
+  run_scenarios ours "$port" "$server_pid"
+  echo "ours: $(load_line) after measuring" >> "$work/load.txt"
+  stop_pid "$server_pid"; server_pid=""
+  if grep -q -E '(fail|crit):' "$work/ours/server.log"; then
+    grep -E -A5 '(fail|crit):' "$work/ours/server.log" | head -n 40 >&2
+    die "Crm.Functions logged errors during the run"
+  fi
+}
+
+# ---- the peer: parse-server on PostgreSQL 15 ------------------------------------------------------------
+as_pg() { if [ -n "$pg_user" ]; then runuser -u "$pg_user" -- "$@"; else "$@"; fi; }
+run_peer() {
+  local pg_port port master pg_pid
+  mkdir -p "$work/peer"
+  # initdb refuses to run as root: as root the cluster belongs to the postgres user.
+  if [ "$(id -u)" = 0 ]; then pg_user=postgres; chown "$pg_user" "$work/peer"; chmod 755 "$work"; fi
+  pg_port="$(free_port)"
+  log "initdb + pg_ctl start (PostgreSQL 15) on 127.0.0.1:$pg_port"
+  as_pg "$pg_bin/initdb" -D "$work/peer/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  pg_data="$work/peer/pg"
+  # synchronous_commit=off: commits do not wait for the WAL flush, the durability of SQLite's WAL with
+  # synchronous=NORMAL that the server under test uses. Everything else is PostgreSQL's default.
+  as_pg "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/peer/pg.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $pg_port -c unix_socket_directories=$work/peer -c synchronous_commit=off" start >/dev/null
+  pg_pid="$(head -n1 "$pg_data/postmaster.pid")"
+  psql -h 127.0.0.1 -p "$pg_port" -U postgres -qAt -c 'CREATE DATABASE parse' >/dev/null
+  port="$(free_port)"
+  master="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+  log "starting parse-server $(node -p "require('$bench/peer/node_modules/parse-server/package.json').version") on 127.0.0.1:$port"
+  (
+    cd "$bench/peer"
+    exec env NODE_ENV=production PEER_PORT="$port" PEER_MASTER_KEY="$master" \
+      PEER_DATABASE_URI="postgres://postgres@127.0.0.1:$pg_port/parse" node server.js
+  ) > "$work/peer/server.log" 2>&1 &
+  server_pid=$!
+  wait_http "http://127.0.0.1:$port/parse/health" 60 || { cat "$work/peer/server.log" >&2; die "parse-server did not start"; }
+  echo "peer: $(load_line) before seeding" >> "$work/load.txt"
+  log "seeding $deals deals through /batch"
+  node "$bench/seed.mjs" --url "http://127.0.0.1:$port/parse" --master-key "$master" --deals "$deals" --out "$work/peer" > "$work/peer.seed.json" \
+    || { tail -n 50 "$work/peer/server.log" >&2; die "seeding parse-server failed"; }
+  echo "peer seed peak RSS $(( $(hwm_kb "$server_pid") / 1024 )) MB" >> "$work/load.txt"
+  # Planner statistics now rather than whenever autovacuum gets to it (SQLite's planner needs none here).
+  psql -h 127.0.0.1 -p "$pg_port" -U postgres -d parse -qAt -c 'ANALYZE' >/dev/null
+  echo "peer: $(load_line) before measuring" >> "$work/load.txt"
+  run_scenarios peer "$port" "$server_pid" "$pg_pid"
+  echo "peer: $(load_line) after measuring" >> "$work/load.txt"
+  stop_pid "$server_pid"; server_pid=""
+  stop_postgres
+}
+
+# ---- the query plan of the pipeline query ---------------------------------------------------------------
+explain_pipeline() {
+  local db="$work/ours/data/crm.db"
+  [ -f "$db" ] && command -v sqlite3 >/dev/null || return 0
+  # The statement SqliteQueryTranslator emits for where={"stage":"proposal"}&order=expectedCloseDate&limit=50
+  # with the caller's ACL restriction (values inlined here; the server binds them as parameters).
+  sqlite3 "$db" > "$work/plan.txt" <<'SQL'
+EXPLAIN QUERY PLAN SELECT t0.id, t0.owner_id, t0.created_at, t0.updated_at, t0.version, t0.acl, t0.data FROM "c_Deal" t0
+WHERE ((json_type(t0.data, '$.stage') = 'text' AND json_extract(t0.data, '$.stage') = 'proposal')
+  AND (t0.rperm IS NULL OR EXISTS (SELECT 1 FROM json_each(t0.rperm) WHERE value IN (SELECT value FROM json_each('["*","u"]')))))
+ORDER BY json_extract(t0.data, '$.expectedCloseDate.iso') LIMIT 50 OFFSET 0;
+SQL
+}
+
+# ---- report ---------------------------------------------------------------------------------------------
+report() {
+  local cpu_model
+  cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo
+  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC')  Machine: $(nproc) x $cpu_model"
+  echo "Command: bash bench/run.sh $ORIGINAL_ARGS"
+  echo "Data: $deals deals (scale $scale); wrk 1 thread, $connections connections, ${warmup}s warm-up discarded, ${duration}s measured"
+  echo
+  echo "Crm.Functions (SQLite), seed: $(cat "$work/ours.seed.json")"
+  table ours
+  if [ -f "$work/peer.results" ]; then
+    echo
+    echo "parse-server 9.10.0 (PostgreSQL 15), seed: $(cat "$work/peer.seed.json")"
+    table peer
+    echo
+    echo "| scenario | req/s ratio (ours / parse-server) | p99 ratio (parse-server / ours) | CPU per request ratio (parse-server+PostgreSQL / ours) |"
+    echo "|---|---:|---:|---:|"
+    join -t $'\t' <(sort "$work/ours.results") <(sort "$work/peer.results") | sort |
+      while IFS=$'\t' read -r key rps p50 p99 _ _ _ _ cpureq prps _ pp99 _ _ _ _ pcpureq; do
+        printf '| %s | %s | %s | %s |\n' "$(scenario_name "$key")" \
+          "$(awk -v a="$rps" -v b="$prps" 'BEGIN { printf "%.1fx", a / b }')" \
+          "$(awk -v a="$p99" -v b="$pp99" 'BEGIN { if (a > 0) printf "%.1fx", b / a; else print "-" }')" \
+          "$(awk -v a="$cpureq" -v b="$pcpureq" 'BEGIN { if (a > 0) printf "%.1fx", b / a; else print "-" }')"
+      done
+  fi
+  echo
+  echo "Load:"
+  sed 's/^/  /' "$work/load.txt"
+  if [ -f "$work/plan.txt" ]; then
+    echo
+    echo "EXPLAIN QUERY PLAN of the pipeline query (Crm.Functions' SQLite file):"
+    sed 's/^/  /' "$work/plan.txt"
+  fi
+}
+table() {
+  local label="$1"
+  if [ "$label" = peer ]; then
+    echo "| scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU % | PostgreSQL CPU % | CPU ms/req (both) | peak RSS MB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  else
+    echo "| scenario | req/s | p50 ms | p99 ms | non-2xx | server CPU % | CPU ms/req | peak RSS MB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  fi
+  while IFS=$'\t' read -r key rps p50 p99 non2xx cpu rss dbcpu cpureq; do
+    if [ "$label" = peer ]; then
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(scenario_name "$key")" "$rps" "$p50" "$p99" "$non2xx" "$cpu" "$dbcpu" "$cpureq" "$rss"
+    else
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(scenario_name "$key")" "$rps" "$p50" "$p99" "$non2xx" "$cpu" "$cpureq" "$rss"
+    fi
+  done < "$work/$label.results"
+}
+
+: > "$work/load.txt"
+run_ours
+explain_pipeline
+[ "$peer" = parse-server ] && run_peer
+if [ -n "$out" ]; then report | tee "$out"; else report; fi
