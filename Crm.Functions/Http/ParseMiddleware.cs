@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Hosting;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Http;
@@ -171,13 +173,22 @@ internal sealed class ParseMiddleware(
     {
         var max = _settings.Limits.MaxBodyBytes;
         if (request.ContentLength > max) throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+        // Most reads are GETs without a body: no buffers for them.
+        if (request.ContentLength == 0 || request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false) return [];
         using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
         {
-            if (buffer.Length + read > max) throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
-            buffer.Write(chunk, 0, read);
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+            {
+                if (buffer.Length + read > max) throw new BadHttpRequestException("too large", StatusCodes.Status413PayloadTooLarge);
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
         if (buffer.Length == 0) return [];
         var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
@@ -211,16 +222,23 @@ internal sealed class ParseMiddleware(
         return envelope;
     }
 
+    private static bool LooksLikeJson(string text) => text.Length > 0 && (text[0] is '{' or '[' or '"' || char.IsAsciiDigit(text[0])
+        || (text[0] == '-' && text.Length > 1 && char.IsAsciiDigit(text[1])) || text is "true" or "false" or "null");
+
     private static void MergeQuery(IQueryCollection query, JsonObject body)
     {
         foreach (var (key, values) in query)
         {
             if (body.ContainsKey(key)) continue;
             var text = values.ToString();
-            JsonNode? parsed;
-            try { parsed = JsonNode.Parse(text, NodeOptions, JsonLimits); }
-            catch (JsonException) { parsed = JsonValue.Create(text); }
-            // Keep non-JSON-looking scalars (order=-amount, keys=a,b) as strings.
+            // Keep non-JSON-looking scalars (order=-amount, keys=a,b) as strings. Only text that can start a
+            // JSON value is parsed: a failed parse throws, and an exception per request is a hot-path cost.
+            JsonNode? parsed = null;
+            if (LooksLikeJson(text))
+            {
+                try { parsed = JsonNode.Parse(text, NodeOptions, JsonLimits); }
+                catch (JsonException) { parsed = null; }
+            }
             body[key] = parsed ?? JsonValue.Create(text);
         }
     }

@@ -36,7 +36,7 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
             var merged = existing is null ? system : existing with
             {
                 Fields = system.Fields.SetItems(existing.Fields),
-                Indexes = existing.Indexes.SetItems(system.Indexes.Where(i => i.Value.Unique)),
+                Indexes = existing.Indexes.SetItems(system.Indexes),
             };
             if (existing is null || merged != existing) await SaveAsync(merged, ct);
         }
@@ -361,7 +361,11 @@ internal static class SystemSchemas
         var schema = ClassSchema.Create(className, fields);
         var indexes = schema.Indexes.ToBuilder();
         foreach (var (field, ignoreCase) in unique)
+        {
             indexes[field.Replace('.', '_') + "_unique"] = new IndexDefinition([(field, 1)], Unique: true, IgnoreCase: ignoreCase);
+            // Case-insensitive uniqueness indexes lower(value); log-in looks values up exactly, which needs its own index.
+            if (ignoreCase) indexes[field + "_lookup"] = new IndexDefinition([(field, 1)]);
+        }
         return schema with { Indexes = indexes.ToImmutable() };
     }
 }
