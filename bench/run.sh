@@ -210,8 +210,10 @@ run_ours() {
     cd "$bin"
     # The login/sign-up rate limit (60 per client address per minute by default) is switched off: the
     # login scenario sends hundreds of log-ins per second from one address. bcrypt cost stays 10.
+    # The CRM template is off: both servers get the same classes, CLPs, indexes and ACLs from the seed
+    # script, through the same public API, and run no server-side rules the peer lacks.
     exec env ASPNETCORE_ENVIRONMENT=Production Parse__MasterKey="$master" Parse__DataFolder="$work/ours/data" \
-      Parse__Accounts__AuthRequestsPerMinute=0 Parse__Accounts__BcryptCost=10 \
+      Parse__Accounts__AuthRequestsPerMinute=0 Parse__Accounts__BcryptCost=10 Crm__ApplyTemplate=false \
       dotnet Crm.Functions.dll --urls "http://127.0.0.1:$port"
   ) > "$work/ours/server.log" 2>&1 &
   server_pid=$!
