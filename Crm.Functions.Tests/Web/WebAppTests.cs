@@ -66,7 +66,7 @@ public sealed class WebAppTests(ITestOutputHelper output)
         }
 
         // The server's own paths are never answered with the app.
-        foreach (var path in new[] { "/docs/no-such-page", "/hubs/nothing", "/negotiate/x", "/graphql/assets/secrets.json", "/assets/missing.js" })
+        foreach (var path in new[] { "/docs/no-such-page", "/hubs/nothing", "/negotiate/x", "/graphql/assets/secrets.json", "/assets/missing.js", "/parse" })
         {
             using var missing = await http.GetAsync(path);
             Assert.True(missing.StatusCode == HttpStatusCode.NotFound, $"GET {path} answered {(int)missing.StatusCode}");

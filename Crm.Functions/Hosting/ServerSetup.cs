@@ -139,13 +139,17 @@ internal static class ServerSetup
             "/hubs", app.Configuration["Realtime:HubPath"] ?? "/hubs", "/api",
         ];
         var index = Path.Combine(root, "index.html");
-        app.MapFallback(async context =>
+        // Middleware, not an endpoint: it answers only what no endpoint matched, and the app's route table (which the
+        // Functions package mirrors) stays the API's. In Azure the app is a Static Web App instead.
+        app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
-            if (!(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+            if (context.GetEndpoint() is not null
+                || !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+                || Path.HasExtension(path.Value)
                 || reserved.Any(r => path.StartsWithSegments(r, StringComparison.OrdinalIgnoreCase)))
             {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                await next(context);
                 return;
             }
             context.Response.ContentType = "text/html; charset=utf-8";
