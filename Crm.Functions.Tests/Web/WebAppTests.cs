@@ -39,7 +39,6 @@ public sealed class WebAppTests(ITestOutputHelper output)
         output.WriteLine(run.StdOut);
         Assert.True(run.ExitCode == 0, $"vitest failed: {run}");
         Assert.Contains("passed", run.StdOut, StringComparison.Ordinal);
-        Assert.DoesNotContain("failed", run.StdOut, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -28,7 +28,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]) {
       (error: unknown) => { if (!cancelled) setState({ error, loading: false }); },
     );
     return () => { cancelled = true; };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   return { ...state, reload: () => setTick((t) => t + 1), setData: (data: T) => setState({ data, loading: false }) };
 }

@@ -60,6 +60,7 @@ export type BoardAction =
   | { type: 'moveSucceeded'; deal: DealView }
   | { type: 'moveFailed'; dealId: string; error: string }
   | { type: 'live'; op: 'created' | 'updated' | 'deleted'; deal: DealView }
+  | { type: 'error'; message: string }
   | { type: 'dismiss' };
 
 export const emptyBoard: BoardState = { deals: [], pending: [] };
@@ -95,6 +96,8 @@ export function boardReducer(state: BoardState, action: BoardAction): BoardState
     }
     case 'live':
       return { ...state, deals: applyLive(state.deals, action.op, action.deal, state.pending) };
+    case 'error':
+      return { ...state, message: action.message };
     case 'dismiss':
       return { ...state, message: undefined };
   }

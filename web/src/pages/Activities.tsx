@@ -3,14 +3,14 @@ import { myOpenActivities } from '../api';
 import { ActivityItem, useComplete } from '../components/Activities';
 import { useLive, useLoad } from '../hooks';
 import { isOverdue, openByDueDate } from '../lib/activities';
-import { activityFromJson, type ActivityView } from '../lib/model';
+import type { ActivityView } from '../lib/model';
 import { errorMessage } from '../lib/offline';
 
 export function ActivitiesPage() {
   const { data, error, loading, reload } = useLoad(() => myOpenActivities(), []);
   const [done, setDone] = useState<Set<string>>(new Set());
   const { complete, error: completeError } = useComplete((a: ActivityView) => setDone((s) => new Set(s).add(a.id)));
-  useLive((e) => { if (e.className === 'Activity') { activityFromJson(e.object); reload(); } });
+  useLive((e) => { if (e.className === 'Activity') reload(); });
 
   const list = openByDueDate((data?.activities ?? []).filter((a) => !done.has(a.id)));
   const overdue = list.filter((a) => isOverdue(a)).length;

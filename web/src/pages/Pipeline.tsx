@@ -20,7 +20,7 @@ export function PipelinePage() {
     let cancelled = false;
     pipelineDeals().then(
       (r) => { if (!cancelled) { dispatch({ type: 'loaded', deals: r.deals }); setFromDevice(r.fromDevice); setLoading(false); } },
-      (e: unknown) => { if (!cancelled) { dispatch({ type: 'moveFailed', dealId: '', error: errorMessage(e) }); setLoading(false); } },
+      (e: unknown) => { if (!cancelled) { dispatch({ type: 'error', message: errorMessage(e) }); setLoading(false); } },
     );
     return () => { cancelled = true; };
   }, []);
