@@ -128,7 +128,10 @@ try {
   await page.screenshot({ path: path.join(shots, 'pipeline-board.png'), fullPage: true });
   check(true, 'screenshot: pipeline-board.png');
 
-  // 7. log an activity on the deal (overdue), see it in my open activities, complete it
+  // 7. log an activity on the deal (overdue), see it in my open activities, complete it; the other
+  //    context's dashboard shows it live
+  await watcher.getByRole('link', { name: 'Dashboard' }).click();
+  await watcher.getByRole('heading', { name: 'Pipeline value by stage' }).waitFor({ timeout: T });
   await card(page, 'proposal').getByRole('link', { name: deal }).click();
   await page.getByRole('heading', { name: deal }).waitFor({ timeout: T });
   const logForm = page.getByRole('form', { name: 'Log an activity' });
@@ -139,6 +142,8 @@ try {
   const item = page.locator('.timeline .activity', { hasText: `Call Dana ${suffix}` });
   await item.waitFor({ timeout: T });
   check(await item.evaluate((el) => el.classList.contains('overdue')), 'activity logged on the deal appears in its timeline, marked overdue');
+  await watcher.locator('.feed li', { hasText: `Call Dana ${suffix}` }).waitFor({ timeout: 5000 });
+  check(true, 'the other context\'s dashboard shows the new activity live in its recent activity feed');
   await logForm.getByLabel('Type').selectOption('meeting');
   await logForm.getByLabel('Subject').fill(`Demo meeting ${suffix}`);
   await logForm.getByLabel('Due date').fill(day(3));
