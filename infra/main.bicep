@@ -27,6 +27,10 @@ param principalId string = ''
 @description('Origins browsers may call the API from (platform CORS). Parse clients send custom headers, so browser apps need their origin here.')
 param corsAllowedOrigins array = ['*']
 
+@allowed(['centralus', 'eastus2', 'westus2', 'westeurope', 'eastasia'])
+@description('Region of the web app (Azure Static Web Apps runs in a few regions only).')
+param webLocation string = 'westeurope'
+
 @minValue(40)
 @maxValue(1000)
 @description('Upper bound on Flex Consumption instances.')
@@ -138,6 +142,15 @@ module functionApp 'modules/function-app.bicep' = {
   }
 }
 
+module web 'modules/staticwebapp.bicep' = {
+  scope: rg
+  params: {
+    name: 'stapp-crm-${token}'
+    location: webLocation
+    tags: union(tags, { 'azd-service-name': 'web' })
+  }
+}
+
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
@@ -147,3 +160,6 @@ output SERVICE_API_URI string = functionApp.outputs.url
 output PARSE_SERVER_URL string = '${functionApp.outputs.url}/parse'
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output SIGNALR_SERVICE_URI string = signalr.outputs.serviceUri
+@description('The web app (Static Web App); build web/ with VITE_API_ROOT = SERVICE_API_URI and add this origin to corsAllowedOrigins when that is narrowed.')
+output SERVICE_WEB_URI string = web.outputs.uri
+output SERVICE_WEB_NAME string = web.outputs.name

@@ -36,6 +36,9 @@ dotnet publish "$root/Crm.Functions/Crm.Functions.csproj" \
   -o "$package/app" \
   -nodeReuse:false --nologo -v quiet
 
+# The web app (built by the project from web/) ships as app/wwwroot; the server serves it at /.
+[ -f "$package/app/wwwroot/index.html" ] || { echo "publish: the web app (app/wwwroot/index.html) is missing from the package" >&2; exit 1; }
+
 echo "== function folders and host.json"
 cp "$root/host.json" "$package/host.json"
 found=0

@@ -25,6 +25,11 @@ for pkg in Crm.Functions.Tests/node/*/package.json; do
   fi
 done
 
+# The web app (web/): its packages, for the build (which also runs npm ci when they are missing) and for
+# its Vitest unit tests, which the xunit suite runs (Crm.Functions.Tests/Web).
+echo "== npm ci in web"
+npm ci --prefix web --no-audit --no-fund --loglevel=error
+
 echo "== dotnet test"
 dotnet test Crm.Functions.sln -c Release --logger "console;verbosity=normal" "$@"
 

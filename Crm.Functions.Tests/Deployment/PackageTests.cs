@@ -157,20 +157,35 @@ public sealed class PackageTests(PackageFixture package)
     [Fact]
     public void azure_yaml_deploys_the_zip_publish_sh_builds_to_a_function_app()
     {
-        // No YAML parser in the suite: azure.yaml is flat enough to read as "key: value" lines.
-        var settings = File.ReadAllLines(DeploymentFiles.InRepo("azure.yaml"))
-            .Select(l => l.Trim()).Where(l => !l.StartsWith('#') && l.Contains(':', StringComparison.Ordinal))
-            .Select(l => (Key: l[..l.IndexOf(':', StringComparison.Ordinal)], Value: l[(l.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim()))
-            .ToList();
-        string Value(string key) => Assert.Single(settings, s => s.Key == key).Value;
-        Assert.Equal("function", Value("host"));
-        Assert.Equal("custom", Value("language"));
-        Assert.Equal("infra", Value("path"));
-        Assert.Equal("./scripts/publish.sh", Value("run"));
+        // No YAML parser in the suite: azure.yaml is flat enough to read as "key: value" lines, grouped by
+        // service (a two-space-indented "name:" line under services starts a service's block).
+        var services = new Dictionary<string, List<(string Key, string Value)>>(StringComparer.Ordinal);
+        var top = new List<(string Key, string Value)>();
+        var current = top;
+        foreach (var raw in File.ReadAllLines(DeploymentFiles.InRepo("azure.yaml")))
+        {
+            var line = raw.Trim();
+            if (line.StartsWith('#') || !line.Contains(':', StringComparison.Ordinal)) continue;
+            var key = line[..line.IndexOf(':', StringComparison.Ordinal)];
+            var value = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+            if (raw.StartsWith("  ", StringComparison.Ordinal) && !raw.StartsWith("   ", StringComparison.Ordinal) && value.Length == 0)
+                services[key] = current = [];
+            else current.Add((key, value));
+        }
+        string Value(string service, string key) => Assert.Single(services[service], s => s.Key == key).Value;
+        Assert.Equal("function", Value("api", "host"));
+        Assert.Equal("custom", Value("api", "language"));
+        Assert.Equal("./scripts/publish.sh", Value("api", "run"));
         // publish.sh with no argument writes to artifacts/, the same file name the fixture's run produced.
-        Assert.Equal("artifacts/" + Path.GetFileName(package.ZipPath), Value("dist"));
-        Assert.Contains("azd-service-name': 'api'", File.ReadAllText(DeploymentFiles.InRepo("infra", "main.bicep")), StringComparison.Ordinal);
-        Assert.Contains("api:", settings.Select(s => s.Key + ":"));
+        Assert.Equal("artifacts/" + Path.GetFileName(package.ZipPath), Value("api", "dist"));
+        Assert.Contains(top, s => s.Key == "path" && s.Value == "infra");
+        var main = File.ReadAllText(DeploymentFiles.InRepo("infra", "main.bicep"));
+        Assert.Contains("azd-service-name': 'api'", main, StringComparison.Ordinal);
+        // The web app: a Static Web App the infra tags for azd, built from web/ into dist/.
+        Assert.Equal("staticwebapp", Value("web", "host"));
+        Assert.Equal("./web", Value("web", "project"));
+        Assert.True(File.Exists(DeploymentFiles.InRepo("web", "package.json")));
+        Assert.Contains("'azd-service-name': 'web'", File.ReadAllText(DeploymentFiles.InRepo("infra", "modules", "staticwebapp.bicep")) + main, StringComparison.Ordinal);
     }
 
     /// <summary>The app's route table and the function route prefix its mount path implies ("parse/").</summary>

@@ -106,6 +106,56 @@ internal static class ServerSetup
         app.UseCrmRealtime();
         app.MapGraphQL();
         app.MapCrmDocs();
+        app.MapWebApp(settings);
+    }
+
+    /// <summary>
+    /// The web app (web/dist, built by the project; wwwroot/ when published) at /: its files, and index.html for
+    /// any other GET path without a file extension (client-side routes), except the server's own prefixes,
+    /// which keep their 404s. Nothing is mapped when no built app is found (Web:Root overrides the search).
+    /// </summary>
+    private static void MapWebApp(this WebApplication app, ParseSettings settings)
+    {
+        string?[] candidates =
+        [
+            app.Configuration["Web:Root"],
+            Path.Combine(AppContext.BaseDirectory, "wwwroot"),
+            Path.Combine(app.Environment.ContentRootPath, "wwwroot"),
+            Path.Combine(app.Environment.ContentRootPath, "..", "web", "dist"),
+        ];
+        var root = candidates.FirstOrDefault(c => !string.IsNullOrEmpty(c) && File.Exists(Path.Combine(c, "index.html")));
+        if (root is null) return;
+        root = Path.GetFullPath(root);
+        var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(root);
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = files,
+            OnPrepareResponse = c => c.Context.Response.Headers.CacheControl =
+                c.Context.Request.Path.StartsWithSegments("/assets") ? "public, max-age=31536000, immutable" : "no-cache",
+        });
+        string[] reserved =
+        [
+            settings.MountPath, "/graphql", app.Configuration["GraphQL:Path"] ?? "/graphql", "/docs", "/negotiate",
+            "/hubs", app.Configuration["Realtime:HubPath"] ?? "/hubs", "/api",
+        ];
+        var index = Path.Combine(root, "index.html");
+        // Middleware, not an endpoint: it answers only what no endpoint matched, and the app's route table (which the
+        // Functions package mirrors) stays the API's. In Azure the app is a Static Web App instead.
+        app.Use(async (context, next) =>
+        {
+            var path = context.Request.Path;
+            if (context.GetEndpoint() is not null
+                || !(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+                || Path.HasExtension(path.Value)
+                || reserved.Any(r => path.StartsWithSegments(r, StringComparison.OrdinalIgnoreCase)))
+            {
+                await next(context);
+                return;
+            }
+            context.Response.ContentType = "text/html; charset=utf-8";
+            context.Response.Headers.CacheControl = "no-cache";
+            await context.Response.SendFileAsync(index);
+        });
     }
 
     /// <summary>Opens the store, loads the schema and registers the built-in rules before the first request.</summary>

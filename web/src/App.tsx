@@ -1,0 +1,132 @@
+import { type FormEvent, useEffect, useState } from 'react';
+import { currentUser, logIn, logOut, signUp, startLive } from './api';
+import { useLiveStatus, useOnline } from './hooks';
+import { errorMessage } from './lib/offline';
+import { Link, match, navigate, usePath } from './router';
+import { DashboardPage } from './pages/Dashboard';
+import { PipelinePage } from './pages/Pipeline';
+import { ActivitiesPage } from './pages/Activities';
+import { CompaniesPage, ContactsPage, DealsPage } from './pages/Lists';
+import { CompanyPage, ContactPage, DealPage } from './pages/Details';
+
+const nav = [
+  ['/', 'Dashboard'],
+  ['/pipeline', 'Pipeline'],
+  ['/companies', 'Companies'],
+  ['/contacts', 'Contacts'],
+  ['/deals', 'Deals'],
+  ['/activities', 'My activities'],
+] as const;
+
+export function App() {
+  const [user, setUser] = useState(currentUser());
+  const path = usePath();
+
+  useEffect(() => { if (user) void startLive(); }, [user]);
+
+  if (!user) return <AuthPage onDone={() => { setUser(currentUser()); navigate('/'); }} />;
+
+  return (
+    <div className="app">
+      <a className="skip" href="#main">Skip to content</a>
+      <Header username={user.getUsername() ?? ''} path={path} onLogout={async () => { await logOut(); setUser(undefined); navigate('/'); }} />
+      <OfflineBanner />
+      <main id="main" tabIndex={-1}>
+        <Route path={path} />
+      </main>
+    </div>
+  );
+}
+
+function Route({ path }: { path: string }) {
+  let p: Record<string, string> | undefined;
+  if (path === '/' || path === '/dashboard') return <DashboardPage />;
+  if (path === '/pipeline') return <PipelinePage />;
+  if (path === '/companies') return <CompaniesPage />;
+  if (path === '/contacts') return <ContactsPage />;
+  if (path === '/deals') return <DealsPage />;
+  if (path === '/activities') return <ActivitiesPage />;
+  if ((p = match('/companies/:id', path))) return <CompanyPage key={p.id} id={p.id} />;
+  if ((p = match('/contacts/:id', path))) return <ContactPage key={p.id} id={p.id} />;
+  if ((p = match('/deals/:id', path))) return <DealPage key={p.id} id={p.id} />;
+  return <section><h1>Not found</h1><p>No page at {path}. <Link to="/">Back to the dashboard</Link>.</p></section>;
+}
+
+function Header({ username, path, onLogout }: { username: string; path: string; onLogout: () => void }) {
+  const [open, setOpen] = useState(false);
+  const status = useLiveStatus();
+  return (
+    <header className="top">
+      <div className="brand"><Link to="/">CRM</Link></div>
+      <button className="menu" aria-expanded={open} aria-controls="nav" onClick={() => setOpen(!open)}>Menu</button>
+      <nav id="nav" aria-label="Main" className={open ? 'open' : ''}>
+        <ul>
+          {nav.map(([to, text]) => (
+            <li key={to}><Link to={to} aria-current={(to === '/' ? path === '/' : path.startsWith(to)) ? 'page' : undefined} onClick={() => setOpen(false)}>{text}</Link></li>
+          ))}
+          <li className="docs"><a href="/docs/erd">Schema diagram</a></li>
+          <li className="docs"><a href="/docs/dictionary">Data dictionary</a></li>
+          <li className="docs"><a href="/docs/playground">API playground</a></li>
+        </ul>
+      </nav>
+      <div className="user">
+        <span className={`live ${status}`} role="status" aria-label={`Live updates: ${status}`} title={`Live updates: ${status}`} />
+        <span className="who">{username}</span>
+        <button onClick={onLogout}>Log out</button>
+      </div>
+    </header>
+  );
+}
+
+function OfflineBanner() {
+  const online = useOnline();
+  if (online) return null;
+  return (
+    <div className="offline" role="alert" data-testid="offline-banner">
+      You are offline. Showing records saved on this device; changes are disabled until the connection is back.
+    </div>
+  );
+}
+
+function AuthPage({ onDone }: { onDone: () => void }) {
+  const [mode, setMode] = useState<'login' | 'signup'>('login');
+  const [username, setUsername] = useState('');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      if (mode === 'login') await logIn(username, password); else await signUp(username, email, password);
+      onDone();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="auth" id="main">
+      <h1>CRM</h1>
+      <form onSubmit={submit} aria-labelledby="auth-title">
+        <h2 id="auth-title">{mode === 'login' ? 'Log in' : 'Sign up'}</h2>
+        <label>Username<input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required /></label>
+        {mode === 'signup' && <label>Email<input name="email" type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} required /></label>}
+        <label>Password<input name="password" type="password" autoComplete={mode === 'login' ? 'current-password' : 'new-password'} value={password} onChange={(e) => setPassword(e.target.value)} required /></label>
+        {error && <p className="error" role="alert">{error}</p>}
+        <button type="submit" disabled={busy}>{mode === 'login' ? 'Log in' : 'Create account'}</button>
+        <p>
+          {mode === 'login' ? 'No account yet? ' : 'Have an account? '}
+          <button type="button" className="link" onClick={() => { setMode(mode === 'login' ? 'signup' : 'login'); setError(undefined); }}>
+            {mode === 'login' ? 'Sign up' : 'Log in'}
+          </button>
+        </p>
+      </form>
+    </main>
+  );
+}

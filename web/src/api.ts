@@ -1,0 +1,292 @@
+// The app's only door to the backend: the Parse JS SDK (data, auth, local datastore) and SignalR (live).
+import Parse from 'parse';
+import * as signalR from '@microsoft/signalr';
+import { activityFromJson, type ActivityView, dealFromJson, type DealView, type JsonObject, type Stage } from './lib/model';
+import { ensureOnline } from './lib/offline';
+
+export const APP_ID = (import.meta.env.VITE_PARSE_APP_ID as string | undefined) ?? 'crm';
+/** The backend's root (same origin when the app server serves the SPA; set at build time for a static host). */
+export const API_ROOT = ((import.meta.env.VITE_API_ROOT as string | undefined) ?? window.location.origin).replace(/\/$/, '');
+
+Parse.initialize(APP_ID, '');
+Parse.serverURL = `${API_ROOT}/parse`;
+Parse.enableLocalDatastore(false);
+
+export { Parse };
+export type PObject = Parse.Object;
+
+// ---- connectivity ----------------------------------------------------------------------------------
+
+type Listener = () => void;
+let online = typeof navigator === 'undefined' ? true : navigator.onLine;
+const onlineListeners = new Set<Listener>();
+function setOnline(value: boolean) {
+  if (online === value) return;
+  online = value;
+  onlineListeners.forEach((l) => l());
+}
+window.addEventListener('online', () => setOnline(true));
+window.addEventListener('offline', () => setOnline(false));
+export const connectivity = {
+  get online() { return online; },
+  subscribe(l: Listener) { onlineListeners.add(l); return () => { onlineListeners.delete(l); }; },
+  /** A request failed to reach the server: treat as offline until the browser says otherwise or a call succeeds. */
+  failed() { setOnline(false); },
+  succeeded() { if (navigator.onLine) setOnline(true); },
+};
+
+function isUnreachable(e: unknown): boolean {
+  return !!e && typeof e === 'object' && 'code' in e && (e as { code: unknown }).code === Parse.Error.CONNECTION_FAILED;
+}
+
+/** Runs a server call; when the server cannot be reached, answers from the local datastore instead. */
+async function withOffline<T>(remote: () => Promise<T>, local: () => Promise<T>): Promise<{ value: T; fromDevice: boolean }> {
+  if (!connectivity.online) return { value: await local(), fromDevice: true };
+  try {
+    const value = await remote();
+    connectivity.succeeded();
+    return { value, fromDevice: false };
+  } catch (e) {
+    if (!isUnreachable(e)) throw e;
+    connectivity.failed();
+    return { value: await local(), fromDevice: true };
+  }
+}
+
+export function guardWrite(action: string) {
+  ensureOnline(connectivity.online, action);
+}
+
+// ---- auth ------------------------------------------------------------------------------------------
+
+export function currentUser(): Parse.User | undefined {
+  return Parse.User.current() ?? undefined;
+}
+
+export async function logIn(username: string, password: string) {
+  return Parse.User.logIn(username, password);
+}
+
+export async function signUp(username: string, email: string, password: string) {
+  const user = new Parse.User();
+  user.set('username', username);
+  user.set('email', email);
+  user.set('password', password);
+  return user.signUp();
+}
+
+export async function logOut() {
+  stopLive();
+  try { await Parse.User.logOut(); } catch { /* the local session is cleared either way */ }
+  await Parse.Object.unPinAllObjects().catch(() => undefined);
+}
+
+// ---- generic records -------------------------------------------------------------------------------
+
+export type ClassName = 'Company' | 'Contact' | 'Deal' | 'Activity';
+
+export const json = (o: Parse.Object): JsonObject => o.toJSON() as unknown as JsonObject;
+
+export interface ListRequest {
+  className: ClassName;
+  search?: string;
+  searchField: string;
+  sort: string;
+  descending: boolean;
+  page: number;
+  pageSize: number;
+  include?: string[];
+  where?: (q: Parse.Query) => void;
+}
+
+function escapeRegex(s: string) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export async function list(req: ListRequest): Promise<{ rows: Parse.Object[]; count: number; fromDevice: boolean }> {
+  const build = () => {
+    const q = new Parse.Query(req.className);
+    if (req.search?.trim()) q.matches(req.searchField, new RegExp(escapeRegex(req.search.trim()), 'i'));
+    if (req.descending) q.descending(req.sort); else q.ascending(req.sort);
+    req.include?.forEach((i) => q.include(i));
+    req.where?.(q);
+    return q;
+  };
+  const { value, fromDevice } = await withOffline(
+    async () => {
+      const q = build().skip(req.page * req.pageSize).limit(req.pageSize).withCount();
+      const r = (await q.find()) as unknown as { results: Parse.Object[]; count: number };
+      return { rows: r.results, count: r.count };
+    },
+    async () => {
+      const rows = await build().fromLocalDatastore().find();
+      return { rows, count: rows.length };
+    },
+  );
+  return { ...value, fromDevice };
+}
+
+/** One record; opened records are pinned so they stay readable offline. */
+export async function get(className: ClassName, id: string, include: string[] = [], pin = false) {
+  return withOffline(
+    async () => {
+      const q = new Parse.Query(className);
+      include.forEach((i) => q.include(i));
+      const o = await q.get(id);
+      if (pin) await o.pin().catch(() => undefined);
+      return o;
+    },
+    async () => {
+      const q = new Parse.Query(className).fromLocalDatastore();
+      return q.get(id);
+    },
+  );
+}
+
+export async function related(className: ClassName, field: string, target: Parse.Object, order: string, include: string[] = [], pin = false) {
+  return withOffline(
+    async () => {
+      const q = new Parse.Query(className).equalTo(field, target).limit(200);
+      if (order.startsWith('-')) q.descending(order.slice(1)); else q.ascending(order);
+      include.forEach((i) => q.include(i));
+      const rows = await q.find();
+      if (pin && rows.length) await Parse.Object.pinAll(rows).catch(() => undefined);
+      return rows;
+    },
+    async () => new Parse.Query(className).equalTo(field, target).fromLocalDatastore().find(),
+  );
+}
+
+export type FieldValue = string | number | Date | Parse.Object | Parse.Pointer | null | undefined;
+
+export async function save(className: ClassName, id: string | undefined, values: Record<string, FieldValue>) {
+  guardWrite(id ? 'save changes' : 'create records');
+  const o = new Parse.Object(className);
+  if (id) o.id = id;
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined || v === null || v === '') { if (id) o.unset(k); } else o.set(k, v);
+  }
+  return o.save();
+}
+
+export async function destroy(className: ClassName, id: string) {
+  guardWrite('delete records');
+  const o = new Parse.Object(className);
+  o.id = id;
+  await o.destroy();
+  await o.unPin().catch(() => undefined);
+}
+
+export function pointer(className: string, id: string): Parse.Object {
+  return Parse.Object.fromJSON({ className, objectId: id, __type: 'Pointer' });
+}
+
+// ---- deals and activities --------------------------------------------------------------------------
+
+export async function pipelineDeals(): Promise<{ deals: DealView[]; fromDevice: boolean }> {
+  const { value, fromDevice } = await withOffline(
+    async () => {
+      const q = new Parse.Query('Deal').include('company').include('contact').include('assignedTo').ascending('expectedCloseDate').limit(1000);
+      return q.find();
+    },
+    async () => new Parse.Query('Deal').fromLocalDatastore().find(),
+  );
+  return { deals: value.map((o) => dealFromJson(json(o))), fromDevice };
+}
+
+export async function moveDeal(id: string, stage: Stage): Promise<{ updatedAt?: string }> {
+  guardWrite('move the deal');
+  const o = new Parse.Object('Deal');
+  o.id = id;
+  o.set('stage', stage);
+  await o.save();
+  return { updatedAt: o.updatedAt?.toISOString() };
+}
+
+export async function myOpenActivities(): Promise<{ activities: ActivityView[]; fromDevice: boolean }> {
+  const me = currentUser();
+  const { value, fromDevice } = await withOffline(
+    async () => new Parse.Query('Activity').equalTo('createdBy', me).doesNotExist('completedAt').ascending('dueDate').include('relatedTo').limit(500).find(),
+    async () => new Parse.Query('Activity').doesNotExist('completedAt').fromLocalDatastore().find(),
+  );
+  return { activities: value.map((o) => activityFromJson(json(o))), fromDevice };
+}
+
+export async function recentActivities(limit = 10): Promise<ActivityView[]> {
+  const rows = await new Parse.Query('Activity').descending('updatedAt').include('relatedTo').limit(limit).find();
+  return rows.map((o) => activityFromJson(json(o)));
+}
+
+export async function completeActivity(id: string): Promise<ActivityView> {
+  guardWrite('complete the activity');
+  const o = new Parse.Object('Activity');
+  o.id = id;
+  o.set('completedAt', new Date());
+  await o.save();
+  return activityFromJson(json(o));
+}
+
+export async function pipelineSummary(): Promise<unknown> {
+  return Parse.Cloud.run('pipelineSummary');
+}
+
+// ---- real time -------------------------------------------------------------------------------------
+
+export interface LiveEvent {
+  target: 'created' | 'updated' | 'deleted';
+  op: string;
+  className: string;
+  objectId: string;
+  object: JsonObject;
+  previousStage?: string;
+}
+
+type LiveListener = (e: LiveEvent) => void;
+const liveListeners = new Set<LiveListener>();
+const statusListeners = new Set<(s: string) => void>();
+let connection: signalR.HubConnection | undefined;
+let liveStatus = 'disconnected';
+
+function setStatus(s: string) {
+  liveStatus = s;
+  statusListeners.forEach((l) => l(s));
+}
+
+export const live = {
+  get status() { return liveStatus; },
+  on(l: LiveListener) { liveListeners.add(l); return () => { liveListeners.delete(l); }; },
+  onStatus(l: (s: string) => void) { statusListeners.add(l); return () => { statusListeners.delete(l); }; },
+};
+
+export async function startLive(): Promise<void> {
+  if (connection || !currentUser()) return;
+  const c = new signalR.HubConnectionBuilder()
+    .withUrl(API_ROOT, { accessTokenFactory: () => currentUser()?.getSessionToken() ?? '' })
+    .withAutomaticReconnect({ nextRetryDelayInMilliseconds: (ctx) => Math.min(10_000, 500 * 2 ** ctx.previousRetryCount) })
+    .configureLogging(signalR.LogLevel.None)
+    .build();
+  connection = c;
+  for (const target of ['created', 'updated', 'deleted'] as const) {
+    c.on(target, (e: Omit<LiveEvent, 'target'>) => liveListeners.forEach((l) => l({ ...e, target })));
+  }
+  c.onreconnecting(() => setStatus('reconnecting'));
+  c.onreconnected(() => setStatus('live'));
+  c.onclose(() => { setStatus('disconnected'); if (connection === c) connection = undefined; });
+  try {
+    setStatus('connecting');
+    await c.start();
+    setStatus('live');
+  } catch {
+    setStatus('disconnected');
+    if (connection === c) connection = undefined;
+  }
+}
+
+export function stopLive() {
+  const c = connection;
+  connection = undefined;
+  void c?.stop();
+}
+
+// Reconnect the feed when the browser comes back online (automatic reconnect gives up after a while).
+connectivity.subscribe(() => { if (connectivity.online) void startLive(); });

@@ -1,0 +1,109 @@
+import { type FormEvent, useEffect, useState } from 'react';
+import { completeActivity, json, pointer, related, save } from '../api';
+import { useLive, useLoad, useOnline } from '../hooks';
+import { applyActivityEvent, isOverdue, timeline } from '../lib/activities';
+import { formatDate, label } from '../lib/format';
+import { ACTIVITY_TYPES, activityFromJson, type ActivityView } from '../lib/model';
+import { errorMessage } from '../lib/offline';
+import { Link } from '../router';
+
+export function ActivityItem({ a, onComplete, showRelated }: { a: ActivityView; onComplete?: (a: ActivityView) => void; showRelated?: boolean }) {
+  const overdue = isOverdue(a);
+  const online = useOnline();
+  return (
+    <li className={`activity ${overdue ? 'overdue' : ''} ${a.completedAt ? 'done' : ''}`} data-activity-id={a.id}>
+      <span className={`badge ${a.type}`}>{label(a.type)}</span>
+      <span className="subject">{a.subject || '(no subject)'}</span>
+      {showRelated && a.relatedTo && (
+        <Link className="related" to={`/${a.relatedTo.className === 'Deal' ? 'deals' : 'contacts'}/${a.relatedTo.id}`}>{a.relatedTo.label ?? a.relatedTo.className}</Link>
+      )}
+      <span className="due">{a.completedAt ? `completed ${formatDate(a.completedAt)}` : a.dueDate ? `due ${formatDate(a.dueDate)}` : 'no due date'}{overdue ? ' · overdue' : ''}</span>
+      {a.description && <p className="desc">{a.description}</p>}
+      {!a.completedAt && onComplete && (
+        <button disabled={!online} onClick={() => onComplete(a)} aria-label={`Mark ${a.subject || a.type} complete`}>Mark complete</button>
+      )}
+    </li>
+  );
+}
+
+export function useComplete(update: (a: ActivityView) => void) {
+  const [error, setError] = useState<string>();
+  const complete = async (a: ActivityView) => {
+    setError(undefined);
+    try {
+      const done = await completeActivity(a.id);
+      update({ ...a, completedAt: done.completedAt ?? new Date().toISOString() });
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
+  return { complete, error };
+}
+
+/** The activities timeline of a contact or deal, with a form to log one. Opened activities are pinned. */
+export function ActivityPanel({ className, id }: { className: 'Contact' | 'Deal'; id: string }) {
+  const target = pointer(className, id);
+  const { data, error } = useLoad(() => related('Activity', 'relatedTo', target, '-dueDate', [], true), [className, id]);
+  const [items, setItems] = useState<ActivityView[]>([]);
+  useEffect(() => { if (data) setItems(data.value.map((o) => activityFromJson(json(o)))); }, [data]);
+  const shown = timeline(items);
+  const { complete, error: completeError } = useComplete((a) => setItems((s) => applyActivityEvent(s, 'updated', a)));
+
+  useLive((e) => {
+    if (e.className !== 'Activity') return;
+    const a = activityFromJson(e.object);
+    if (a.relatedTo?.id !== id) return;
+    setItems((s) => applyActivityEvent(s, e.target, a));
+  });
+
+  return (
+    <section className="activities" aria-labelledby={`act-${id}`}>
+      <h2 id={`act-${id}`}>Activities</h2>
+      <LogActivity className={className} id={id} onLogged={(a) => setItems((s) => applyActivityEvent(s, 'created', a))} />
+      {error !== undefined && <p className="error" role="alert">{errorMessage(error)}</p>}
+      {completeError && <p className="error" role="alert">{completeError}</p>}
+      {shown.length === 0 ? <p>No activities yet.</p> : (
+        <ol className="timeline">{shown.map((a) => <ActivityItem key={a.id} a={a} onComplete={complete} />)}</ol>
+      )}
+    </section>
+  );
+}
+
+function LogActivity({ className, id, onLogged }: { className: 'Contact' | 'Deal'; id: string; onLogged: (a: ActivityView) => void }) {
+  const [type, setType] = useState<string>('call');
+  const [subject, setSubject] = useState('');
+  const [due, setDue] = useState('');
+  const [description, setDescription] = useState('');
+  const [error, setError] = useState<string>();
+  const online = useOnline();
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      const o = await save('Activity', undefined, {
+        type, subject, description, relatedTo: pointer(className, id), dueDate: due ? new Date(`${due}T12:00:00Z`) : undefined,
+      });
+      await o.pin().catch(() => undefined);
+      onLogged(activityFromJson(json(o)));
+      setSubject(''); setDue(''); setDescription('');
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+
+  return (
+    <form className="log-activity" onSubmit={submit} aria-label="Log an activity">
+      <label>Type
+        <select value={type} onChange={(e) => setType(e.target.value)}>
+          {ACTIVITY_TYPES.map((t) => <option key={t} value={t}>{label(t)}</option>)}
+        </select>
+      </label>
+      <label>Subject<input value={subject} onChange={(e) => setSubject(e.target.value)} /></label>
+      <label>Due date<input type="date" value={due} onChange={(e) => setDue(e.target.value)} /></label>
+      <label className="wide">Details<input value={description} onChange={(e) => setDescription(e.target.value)} /></label>
+      <button type="submit" disabled={!online}>Log activity</button>
+      {error && <p className="error" role="alert">{error}</p>}
+    </form>
+  );
+}
