@@ -351,11 +351,18 @@ public sealed class AccountsTests(FastServerFixture fixture) : IClassFixture<Fas
     [Fact]
     public async Task a_session_expires_after_the_configured_session_length()
     {
-        using var server = new CrmServer(TestSettings.Fast(("Parse:SessionLengthSeconds", "1")));
+        // A test clock instead of a one-second session and a real wait: sign-up over a slow store on a loaded
+        // machine could take longer than the session itself. The clock also shows the session still valid
+        // shortly before its end, not only gone after it.
+        var time = new AdjustableTime();
+        using var server = new CrmServer(TestSettings.Fast(("Parse:SessionLengthSeconds", "3600")), services => services.AddSingleton<TimeProvider>(time));
         using var client = server.Client();
         var (_, token) = await client.SignUpAsync(Unique("u"));
         (await client.GetAsync("users/me")).EnsureStatus(HttpStatusCode.OK);
-        await Task.Delay(TimeSpan.FromMilliseconds(1600));
+        time.Offset = TimeSpan.FromMinutes(59);
+        using (var almost = server.Client().WithSession(token))
+            (await almost.GetAsync("users/me")).EnsureStatus(HttpStatusCode.OK);
+        time.Offset = TimeSpan.FromMinutes(61);
         using var expired = server.Client().WithSession(token);
         (await expired.GetAsync("users/me")).EnsureError(209);
         (await expired.QueryAsync("_User")).EnsureError(209);

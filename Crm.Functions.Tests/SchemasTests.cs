@@ -3,8 +3,11 @@ using System.Text.Json.Nodes;
 using global::Crm.Functions.Core.Query;
 using global::Crm.Functions.Core.Schema;
 using global::Crm.Functions.Storage;
+using global::Crm.Functions.Storage.Cosmos;
 using global::Crm.Functions.Storage.Sqlite;
 using Crm.Functions.Tests.Infrastructure;
+using Crm.Functions.Tests.Storage;
+using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Crm.Functions.Tests;
@@ -414,6 +417,21 @@ public sealed class SchemasTests(CrmServerFixture fixture) : IClassFixture<CrmSe
 
         var schemas = server.Services.GetRequiredService<SchemaService>();
         var schema = schemas.Get("Deal")!;
+        if (CrmServer.UsesCosmos)
+            await AssertCosmosCompositeIndexAsync(server, schema);
+        else
+            await AssertSqlitePlanUsesIndexAsync(server, schema, schemas);
+
+        // And the query itself answers in close-date order over REST.
+        var dates = (await client.QueryAsync("Deal", new JsonObject { ["stage"] = "won" }, "order=expectedCloseDate&limit=100")).Results
+            .Select(r => r!["expectedCloseDate"]!["iso"]!.GetValue<string>()).ToList();
+        Assert.Equal(20, dates.Count);
+        Assert.Equal(dates.Order(StringComparer.Ordinal), dates);
+    }
+
+    /// <summary>Query plans are a SQLite property: its EXPLAIN QUERY PLAN names the index that serves the query.</summary>
+    private static async Task AssertSqlitePlanUsesIndexAsync(CrmServer server, ClassSchema schema, SchemaService schemas)
+    {
         var where = new WhereParser(new global::Crm.Functions.Hosting.LimitSettings()).Parse(new JsonObject { ["stage"] = "won" }, schema, new MasterScope(schemas));
         var order = new List<SortKey> { new(WhereParser.ResolveField("expectedCloseDate", schema), false) };
         var store = Assert.IsType<SqliteObjectStore>(server.Services.GetRequiredService<IObjectStore>());
@@ -427,11 +445,22 @@ public sealed class SchemasTests(CrmServerFixture fixture) : IClassFixture<CrmSe
         var clientPlan = await store.ExplainAsync(new StoreQuery("Deal", restricted, order, 0, 100), CancellationToken.None);
         Assert.Contains("USING INDEX ix_Deal__stage_close", clientPlan, StringComparison.Ordinal);
         Assert.DoesNotContain("TEMP B-TREE", clientPlan, StringComparison.Ordinal);
+    }
 
-        // And the query itself answers in close-date order over REST.
-        var dates = (await client.QueryAsync("Deal", new JsonObject { ["stage"] = "won" }, "order=expectedCloseDate&limit=100")).Results
-            .Select(r => r!["expectedCloseDate"]!["iso"]!.GetValue<string>()).ToList();
-        Assert.Equal(20, dates.Count);
-        Assert.Equal(dates.Order(StringComparer.Ordinal), dates);
+    /// <summary>
+    /// Cosmos exposes no query plan (and the local API server serves no index at all); what the store controls is
+    /// the container's indexing policy: the declared index must be a composite index of the class's container.
+    /// </summary>
+    private static async Task AssertCosmosCompositeIndexAsync(CrmServer server, ClassSchema schema)
+    {
+        using var cosmos = CosmosTestServer.Instance.CreateClient();
+        var container = await cosmos.GetDatabase(server.CosmosDatabase).GetContainer("Deal").ReadContainerAsync();
+        static string Keys(IEnumerable<CompositePath> paths) => string.Join(",", paths.Select(p => p.Path + " " + p.Order));
+        var declared = Keys([
+            new CompositePath { Path = "/data/stage", Order = CompositePathSortOrder.Ascending },
+            new CompositePath { Path = "/data/expectedCloseDate/iso", Order = CompositePathSortOrder.Ascending },
+        ]);
+        Assert.Contains(declared, CosmosIndexing.For(schema).CompositeIndexes.Select(Keys));
+        Assert.Contains(declared, container.Resource.IndexingPolicy.CompositeIndexes.Select(Keys));
     }
 }

@@ -4,7 +4,7 @@ using Crm.Functions.Tests.Infrastructure;
 
 namespace Crm.Functions.Tests.CrmTemplate;
 
-/// <summary>The CLI as a separate process on a temporary data folder, checked afterwards through HTTP.</summary>
+/// <summary>The CLI on a temporary data folder (a separate process on SQLite, in-process on Cosmos: see <see cref="Tools.CliAsync"/>), checked afterwards through HTTP.</summary>
 public sealed class CliTests
 {
     [Fact]

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Infrastructure;
+using Crm.Functions.Tests.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Crm.Functions.Tests.CrmTemplate;
 
@@ -80,11 +82,18 @@ internal static class Tools
 
     public static Task<Run> NodeAsync(string project, params string[] args) => RunAsync("node", NodeProject(project), args, new Dictionary<string, string>());
 
-    /// <summary>The app's own CLI, as a separate process (<c>dotnet Crm.Functions.dll COMMAND</c>) on a data folder.</summary>
-    public static Task<Run> CliAsync(string dataFolder, params string[] args)
+    /// <summary>
+    /// The app's own CLI on a data folder: on SQLite as a separate process (<c>dotnet Crm.Functions.dll COMMAND</c>).
+    /// On Cosmos it runs in this process, through the entry point the process's Main calls, with the same
+    /// arguments and settings: reaching the local API server needs the test-only client hooks (trust in the
+    /// certificate generated for this run, the query-plan answer the local server lacks), which cannot cross a
+    /// process boundary, and the app deliberately has no setting that turns certificate checks off.
+    /// </summary>
+    public static async Task<Run> CliAsync(string dataFolder, params string[] args)
     {
+        if (CrmServer.UsesCosmos) return await InProcessCliAsync(dataFolder, args);
         var dll = Path.Combine(AppContext.BaseDirectory, "Crm.Functions.dll");
-        return RunAsync("dotnet", dataFolder, [dll, .. args], new Dictionary<string, string>
+        return await RunAsync("dotnet", dataFolder, [dll, .. args], new Dictionary<string, string>
         {
             ["DOTNET_ENVIRONMENT"] = "Development",
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
@@ -92,6 +101,26 @@ internal static class Tools
             ["Parse__MasterKey"] = CrmServer.MasterKey,
             ["Parse__AppId"] = CrmServer.AppId,
         });
+    }
+
+    private static async Task<Run> InProcessCliAsync(string dataFolder, string[] args)
+    {
+        var settings = new Dictionary<string, string?>(CrmServer.StoreSettings(dataFolder), StringComparer.Ordinal)
+        {
+            ["Parse:DataFolder"] = dataFolder,
+            ["Parse:MasterKey"] = CrmServer.MasterKey,
+            ["Parse:AppId"] = CrmServer.AppId,
+        };
+        // The command's own "--Section:Key=value" arguments win over these, as arguments win over the environment in the process.
+        string[] all = [.. args, .. settings.Where(s => !args.Any(a => a.StartsWith($"--{s.Key}=", StringComparison.Ordinal))).Select(s => $"--{s.Key}={s.Value}")];
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exitCode = await global::Crm.Functions.Crm.CrmCli.RunAsync(all, stdout, stderr, builder =>
+        {
+            builder.Environment.EnvironmentName = "Development";
+            builder.Services.AddSingleton(CosmosTestServer.Instance.Hooks);
+        }).WaitAsync(ProcessTimeout);
+        return new Run(exitCode, stdout.ToString(), stderr.ToString());
     }
 
     public static async Task<Run> RunAsync(string fileName, string workingDirectory, IEnumerable<string> args, IDictionary<string, string> environment)

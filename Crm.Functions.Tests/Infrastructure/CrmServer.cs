@@ -25,8 +25,8 @@ public sealed class CrmServer : WebApplicationFactory<Program>
         DataFolder = Path.Combine(Path.GetTempPath(), "crm-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(DataFolder);
         _settings = new Dictionary<string, string?>(StringComparer.Ordinal);
-        if (UsesCosmos)
-            foreach (var (key, value) in CosmosTestServer.Instance.Settings("crm-" + Guid.NewGuid().ToString("N"))) _settings[key] = value;
+        var folder = settings?.TryGetValue("Parse:DataFolder", out var given) == true && given is not null ? given : DataFolder;
+        foreach (var (key, value) in StoreSettings(folder)) _settings[key] = value;
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
         UseKestrel(0);
         StartServer();
@@ -38,7 +38,21 @@ public sealed class CrmServer : WebApplicationFactory<Program>
     /// <summary>The store under test, from CRM_TEST_STORE: "sqlite" (default) or "cosmos".</summary>
     public static string StoreKind => Environment.GetEnvironmentVariable("CRM_TEST_STORE") is { Length: > 0 } kind ? kind : "sqlite";
 
-    private static bool UsesCosmos => StoreKind == "cosmos";
+    public static bool UsesCosmos => StoreKind == "cosmos";
+
+    /// <summary>The Cosmos database of this server, or null on SQLite.</summary>
+    public string? CosmosDatabase => _settings.GetValueOrDefault("Parse:Cosmos:Database");
+
+    /// <summary>
+    /// The store settings for a data folder. On Cosmos the database is named after the folder, so that servers
+    /// and CLI runs given the same data folder share one store, as they share the SQLite file of that folder.
+    /// </summary>
+    public static Dictionary<string, string?> StoreSettings(string dataFolder)
+    {
+        if (!UsesCosmos) return new(StringComparer.Ordinal);
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(dataFolder))));
+        return CosmosTestServer.Instance.Settings("crm-" + hash[..32]);
+    }
 
     /// <summary>http://127.0.0.1:port</summary>
     public string BaseUrl { get; }

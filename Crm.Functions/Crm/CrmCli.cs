@@ -29,11 +29,17 @@ internal static class CrmCli
     /// <summary>A first argument that is not an option ("--urls=…") names a command; unknown ones get the usage.</summary>
     public static bool IsCommand(string[] args) => args.Length > 0 && (!args[0].StartsWith('-') || args[0] is "--help" or "-h");
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out, Console.Error);
+
+    /// <param name="configure">
+    /// Applied to the host builder before the server setup; the test suite uses it to register the test-only
+    /// <see cref="Storage.Cosmos.CosmosClientHooks"/>, which cannot travel to a separate process.
+    /// </param>
+    internal static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Action<WebApplicationBuilder>? configure = null)
     {
         if (args[0] is "help" or "--help" or "-h")
         {
-            Console.Out.WriteLine(Usage);
+            await stdout.WriteLineAsync(Usage);
             return 0;
         }
         // Only "--Section:Key=value" arguments are configuration; the rest belong to the command.
@@ -42,40 +48,41 @@ internal static class CrmCli
 
         var builder = WebApplication.CreateBuilder(configArgs);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        configure?.Invoke(builder);
         builder.AddCrmServer();
         await using var app = builder.Build();
         try
         {
             await app.InitializeCrmServerAsync();
-            return await DispatchAsync(app.Services, commandArgs, CancellationToken.None);
+            return await DispatchAsync(app.Services, commandArgs, stdout, CancellationToken.None);
         }
         catch (ParseException e)
         {
-            await Console.Error.WriteLineAsync($"error {e.Code}: {e.Message}");
+            await stderr.WriteLineAsync($"error {e.Code}: {e.Message}");
             return 1;
         }
         catch (OptionsValidationException e)
         {
-            await Console.Error.WriteLineAsync("error: " + string.Join(Environment.NewLine, e.Failures));
+            await stderr.WriteLineAsync("error: " + string.Join(Environment.NewLine, e.Failures));
             return 1;
         }
         catch (UsageException e)
         {
-            await Console.Error.WriteLineAsync($"error: {e.Message}{Environment.NewLine}{Usage}");
+            await stderr.WriteLineAsync($"error: {e.Message}{Environment.NewLine}{Usage}");
             return 2;
         }
     }
 
     private sealed class UsageException(string message) : Exception(message);
 
-    private static async Task<int> DispatchAsync(IServiceProvider sp, string[] args, CancellationToken ct)
+    private static async Task<int> DispatchAsync(IServiceProvider sp, string[] args, TextWriter stdout, CancellationToken ct)
     {
         var data = sp.GetRequiredService<DataService>();
         switch (args)
         {
             case ["seed", .. var rest]:
             {
-                Print([.. sp.GetRequiredService<TemplateLog>().AtStart, .. await CrmSetup.ApplyTemplateAsync(sp, ct)], "template in place");
+                Print(stdout, [.. sp.GetRequiredService<TemplateLog>().AtStart, .. await CrmSetup.ApplyTemplateAsync(sp, ct)], "template in place");
                 if (!rest.Contains("--demo")) return 0;
                 // Demo data must pass through the rules, which only run with the template switched on.
                 if (!sp.GetRequiredService<IOptions<CrmSettings>>().Value.ApplyTemplate)
@@ -85,15 +92,15 @@ internal static class CrmCli
                 var result = await sp.GetRequiredService<DemoData>().SeedAsync(seed, role, ct);
                 if (result.AlreadyPresent)
                 {
-                    Console.Out.WriteLine("demo data already present; nothing added");
+                    stdout.WriteLine("demo data already present; nothing added");
                     return 0;
                 }
-                Console.Out.WriteLine($"demo data: {result.Users} users, {result.Companies} companies, {result.Contacts} contacts, {result.Deals} deals, {result.Activities} activities");
-                Console.Out.WriteLine($"log in as {string.Join(", ", DemoData.SalesUsers)} (sales) or {DemoData.Manager} (member of {role}), password '{DemoData.Password}'");
+                stdout.WriteLine($"demo data: {result.Users} users, {result.Companies} companies, {result.Contacts} contacts, {result.Deals} deals, {result.Activities} activities");
+                stdout.WriteLine($"log in as {string.Join(", ", DemoData.SalesUsers)} (sales) or {DemoData.Manager} (member of {role}), password '{DemoData.Password}'");
                 return 0;
             }
             case ["template", "apply"]:
-                Print([.. sp.GetRequiredService<TemplateLog>().AtStart, .. await CrmSetup.ApplyTemplateAsync(sp, ct)], "template in place");
+                Print(stdout, [.. sp.GetRequiredService<TemplateLog>().AtStart, .. await CrmSetup.ApplyTemplateAsync(sp, ct)], "template in place");
                 return 0;
             case ["schema", "export", .. var rest]:
             {
@@ -105,7 +112,7 @@ internal static class CrmCli
                     var other => throw new UsageException($"unknown format '{other}' (json, mermaid or markdown)"),
                 };
                 if (Option(rest, "--output") is { } file) await File.WriteAllTextAsync(file, output, ct);
-                else Console.Out.WriteLine(output);
+                else stdout.WriteLine(output);
                 return 0;
             }
             case ["schema", "import", var file]:
@@ -121,7 +128,7 @@ internal static class CrmCli
                 {
                     throw new UsageException($"{file} is not valid JSON: {e.Message}");
                 }
-                Print(await SchemaDocument.ImportAsync(data.Schemas, document, overwriteDescriptions: true, ct), "nothing to change");
+                Print(stdout, await SchemaDocument.ImportAsync(data.Schemas, document, overwriteDescriptions: true, ct), "nothing to change");
                 return 0;
             }
             case ["user", "create", .. var rest]:
@@ -134,7 +141,7 @@ internal static class CrmCli
                 var created = await data.CreateAsync(Auth.Anonymous, "_User", body, ct);
                 var id = created.Object.ObjectId;
                 if (Option(rest, "--role") is { } role) await AddToRoleAsync(data, role, id, ct);
-                Console.Out.WriteLine($"created user {username} ({id})");
+                stdout.WriteLine($"created user {username} ({id})");
                 return 0;
             }
             default:
@@ -162,9 +169,9 @@ internal static class CrmCli
         return null;
     }
 
-    private static void Print(IReadOnlyList<string> changes, string none)
+    private static void Print(TextWriter stdout, IReadOnlyList<string> changes, string none)
     {
-        if (changes.Count == 0) Console.Out.WriteLine(none);
-        foreach (var change in changes) Console.Out.WriteLine(change);
+        if (changes.Count == 0) stdout.WriteLine(none);
+        foreach (var change in changes) stdout.WriteLine(change);
     }
 }

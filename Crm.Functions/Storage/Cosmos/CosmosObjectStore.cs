@@ -456,6 +456,13 @@ internal sealed class CosmosObjectStore : IObjectStore
             }
             case NotNode not:
                 return new NotNode(await ResolveAsync(not.Child, className, ct));
+            case InQueryNode q when q.Field.IsRelation:
+            {
+                // A relation's members live in the relations container, not in the item: resolve the sub-query
+                // to ids, then the owners whose relation holds one of them (none of them when negated).
+                var ids = await SubqueryAsync(q.ClassName, q.Where, null, q.Negate ? "$notInQuery" : "$inQuery", ct);
+                return await ResolveAsync(new RelationContainsNode(q.Field, ids.Select(i => i!.GetValue<string>()).ToList(), q.Negate), className, ct);
+            }
             case InQueryNode q:
             {
                 var ids = await SubqueryAsync(q.ClassName, q.Where, null, q.Negate ? "$notInQuery" : "$inQuery", ct);

@@ -232,8 +232,16 @@ internal sealed class CosmosQueryTranslator
 
     private string Regex(RegexNode r)
     {
+        // Mongo semantics, which Parse inherits (and SQLite follows): a regex on an array matches when any
+        // string element does. This is also how $all of {$regex} elements (containsAllStartingWith) is served.
+        if (r.Field.IsArray)
+            return $"EXISTS(SELECT VALUE x FROM x IN {Expr(r.Field)} WHERE {StringMatch("x", "IS_STRING(x)", r)})";
         var e = Expr(r.Field);
-        var guard = r.Field.IsSystemColumn ? "true" : $"IS_STRING({e})";
+        return StringMatch(e, r.Field.IsSystemColumn ? "true" : $"IS_STRING({e})", r);
+    }
+
+    private string StringMatch(string e, string guard, RegexNode r)
+    {
         // startsWith (the SDKs' ^\Q…\E): STARTSWITH is served by the index; a regex scans every item.
         if (ParseRegex.LiteralPrefix(r.Pattern, r.Options) is { } prefix)
             return $"({guard} AND STARTSWITH({e}, {Param(prefix)}))";
