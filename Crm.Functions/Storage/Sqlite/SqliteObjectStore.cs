@@ -74,8 +74,14 @@ internal sealed class SqliteObjectStore : IObjectStore
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct);
         await ExecAsync(connection, "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;", ct);
+        // One budget per statement, not per row: a pattern that takes just under the match timeout on each of
+        // thousands of rows would otherwise hold a reader (or the write lock) for minutes.
+        var budget = RegexBudgets.GetOrCreateValue(connection);
         connection.CreateFunction("crm_regex", (string pattern, string options, object? value) =>
-            value is string text && ParseRegex.IsMatch(pattern, options, text));
+        {
+            if (Environment.TickCount64 > Volatile.Read(ref budget.Deadline)) throw ParseRegex.TimedOut();
+            return value is string text && ParseRegex.IsMatch(pattern, options, text);
+        });
         return connection;
     }
 
@@ -103,8 +109,20 @@ internal sealed class SqliteObjectStore : IObjectStore
         return await command.ExecuteScalarAsync(ct);
     }
 
+    private sealed class RegexBudget
+    {
+        public long Deadline = long.MaxValue;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, RegexBudget> RegexBudgets = [];
+
+    /// <summary>crm_regex fails inside SQLite, which reports the failure as a SqliteException carrying its message.</summary>
+    private static bool IsRegexTimeout(SqliteException e) => e.Message.Contains(ParseRegex.TimeoutMessage, StringComparison.Ordinal);
+
     private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteQueryTranslator? translator = null, SqliteTransaction? tx = null)
     {
+        if (RegexBudgets.TryGetValue(connection, out var budget))
+            Volatile.Write(ref budget.Deadline, Environment.TickCount64 + (long)ParseRegex.MatchTimeout.TotalMilliseconds);
         var command = connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = tx;
@@ -135,6 +153,10 @@ internal sealed class SqliteObjectStore : IObjectStore
         catch (SqliteException e) when (e.SqliteErrorCode == 19 && e.Message.Contains("UNIQUE", StringComparison.Ordinal))
         {
             throw new DuplicateKeyException(UniqueIndexName(e.Message));
+        }
+        catch (SqliteException e) when (IsRegexTimeout(e))
+        {
+            throw ParseRegex.TimedOut();
         }
         finally
         {
@@ -262,6 +284,10 @@ internal sealed class SqliteObjectStore : IObjectStore
             while (await rows.ReadAsync(ct)) list.Add(Read(rows, query.ClassName));
             return list;
         }
+        catch (SqliteException e) when (IsRegexTimeout(e))
+        {
+            throw ParseRegex.TimedOut();
+        }
         finally { ReturnReader(reader); }
     }
 
@@ -295,6 +321,10 @@ internal sealed class SqliteObjectStore : IObjectStore
         {
             await using var command = Command(reader, sql, translator);
             return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (SqliteException e) when (IsRegexTimeout(e))
+        {
+            throw ParseRegex.TimedOut();
         }
         finally { ReturnReader(reader); }
     }
