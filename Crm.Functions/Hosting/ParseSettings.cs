@@ -46,6 +46,8 @@ internal sealed class ParseSettings
     /// </summary>
     public Dictionary<string, string> DefaultAcls { get; set; } = new(StringComparer.Ordinal);
     public int SessionLengthSeconds { get; set; } = 31_536_000;
+    /// <summary>How long a stopping server (SIGTERM) waits for in-flight requests before it closes the store.</summary>
+    public int ShutdownTimeoutSeconds { get; set; } = 30;
     public LimitSettings Limits { get; set; } = new();
     public CorsSettings Cors { get; set; } = new();
     public AccountSettings Accounts { get; set; } = new();

@@ -47,6 +47,9 @@ internal static class ServerSetup
         });
 
         var services = builder.Services;
+        // On SIGTERM Kestrel stops accepting and lets in-flight requests finish, for at most this long, before the
+        // store is closed; an acknowledged write is then always on disk.
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds));
         services.AddOptions<ParseSettings>().Bind(builder.Configuration.GetSection(ParseSettings.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ParseSettings>, ParseSettingsValidator>();
         services.AddSingleton(TimeProvider.System);
@@ -153,6 +156,7 @@ internal sealed class ParseSettingsValidator : IValidateOptions<ParseSettings>
             }
         }
         if (s.SessionLengthSeconds <= 0) errors.Add("Setting Parse:SessionLengthSeconds must be positive.");
+        if (s.ShutdownTimeoutSeconds is <= 0 or > 3600) errors.Add("Setting Parse:ShutdownTimeoutSeconds must be between 1 and 3600.");
         var l = s.Limits;
         if (l.MaxBodyBytes <= 0 || l.DefaultLimit <= 0 || l.MaxLimit <= 0 || l.MaxBatchSize <= 0 || l.MaxInValues <= 0
             || l.MaxOrBranches <= 0 || l.MaxQueryDepth <= 0 || l.RegexTimeoutMilliseconds <= 0 || l.MaxIncludeDepth <= 0

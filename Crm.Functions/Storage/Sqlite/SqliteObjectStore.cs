@@ -44,10 +44,16 @@ internal sealed class SqliteObjectStore : IObjectStore
         try
         {
             _writer = await OpenAsync(ct);
-            await ExecAsync(_writer, "PRAGMA journal_mode = WAL;", ct);
+            // Checked before anything writes: switching a rollback-journal file to WAL rewrites its header, so a
+            // damaged or foreign file must be refused first to stay byte-for-byte as it was.
             var check = await ScalarAsync(_writer, "PRAGMA quick_check;", ct);
             if (!string.Equals(check as string, "ok", StringComparison.Ordinal))
                 throw new InvalidOperationException($"The data file {_path} failed SQLite's integrity check ({check}); it was left untouched.");
+            var tables = Convert.ToInt64(await ScalarAsync(_writer, "SELECT count(*) FROM sqlite_master WHERE type = 'table';", ct), System.Globalization.CultureInfo.InvariantCulture);
+            var ours = Convert.ToInt64(await ScalarAsync(_writer, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_schema';", ct), System.Globalization.CultureInfo.InvariantCulture);
+            if (tables > 0 && ours == 0)
+                throw new InvalidOperationException($"The data file {_path} is a SQLite database of another application (it has tables but no \"_schema\" table); it was left untouched.");
+            await ExecAsync(_writer, "PRAGMA journal_mode = WAL;", ct);
             await ExecAsync(_writer, """
                 CREATE TABLE IF NOT EXISTS "_schema" (class_name TEXT PRIMARY KEY, json TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS "_relations" (owner_class TEXT NOT NULL, field TEXT NOT NULL, owner_id TEXT NOT NULL, related_id TEXT NOT NULL,
