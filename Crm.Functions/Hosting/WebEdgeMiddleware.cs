@@ -12,8 +12,8 @@ namespace Crm.Functions.Hosting;
 /// The first middleware every request meets: a request id (X-Request-Id, echoed or generated) in every log line
 /// of the request, the URL and header size limits answered as Parse errors, CORS for browser clients on other
 /// origins, security headers on HTML pages, and a last-resort catch that never shows internals outside
-/// Development. Its one log line per request names method, path (never the query string, which can carry a
-/// password on GET /login), status and duration.
+/// Development. Its one log line per request (Debug level: an access log on demand) names method, path (never the
+/// query string, which can carry a password on GET /login), status and duration.
 /// </summary>
 internal sealed class WebEdgeMiddleware(
     RequestDelegate next,
@@ -67,7 +67,7 @@ internal sealed class WebEdgeMiddleware(
         }
         finally
         {
-            log.LogInformation("{Method} {Path} answered {Status} in {ElapsedMs} ms",
+            log.LogDebug("{Method} {Path} answered {Status} in {ElapsedMs} ms",
                 context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, watch.ElapsedMilliseconds);
         }
     }
