@@ -110,6 +110,10 @@ internal sealed class WebEdgeMiddleware(
             return true;
         }
 
+        // A chunked body has no length to check up front: the same limit applies while it is read.
+        if (request.ContentLength is null && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+            bodySize.MaxRequestBodySize = limits.MaxBodyBytes + 1;
+
         var origin = request.Headers.Origin.ToString();
         if (origin.Length == 0) return false;
         var allowed = _cors.Allows(origin) || IsOwnOrigin(request, origin);

@@ -17,6 +17,9 @@ internal static class ParseRegex
 
     public static TimeSpan MatchTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Matching time allowed to one query statement in the SQLite store: two match timeouts.</summary>
+    public static TimeSpan StatementBudget => 2 * MatchTimeout;
+
     public const string TimeoutMessage = "$regex evaluation timed out.";
 
     public static ParseException TimedOut() => new(ParseError.Timeout, TimeoutMessage);

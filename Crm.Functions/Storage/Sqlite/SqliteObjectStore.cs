@@ -80,13 +80,17 @@ internal sealed class SqliteObjectStore : IObjectStore
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct);
         await ExecAsync(connection, "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;", ct);
-        // One budget per statement, not per row: a pattern that takes just under the match timeout on each of
-        // thousands of rows would otherwise hold a reader (or the write lock) for minutes.
+        // A budget of matching time per statement, on top of the per-match timeout: a pattern that takes just
+        // under the timeout on each of thousands of rows would otherwise hold a reader (or the write lock) for
+        // minutes. Only time inside the regex counts, so fast patterns scanning large tables are not cut short.
         var budget = RegexBudgets.GetOrCreateValue(connection);
         connection.CreateFunction("crm_regex", (string pattern, string options, object? value) =>
         {
-            if (Environment.TickCount64 > Volatile.Read(ref budget.Deadline)) throw ParseRegex.TimedOut();
-            return value is string text && ParseRegex.IsMatch(pattern, options, text);
+            if (value is not string text) return false;
+            if (budget.Spent > budget.Limit) throw ParseRegex.TimedOut();
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try { return ParseRegex.IsMatch(pattern, options, text); }
+            finally { budget.Spent += System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks; }
         });
         return connection;
     }
@@ -115,9 +119,11 @@ internal sealed class SqliteObjectStore : IObjectStore
         return await command.ExecuteScalarAsync(ct);
     }
 
+    /// <summary>Regex time spent by the running statement of one connection (a connection runs one statement at a time).</summary>
     private sealed class RegexBudget
     {
-        public long Deadline = long.MaxValue;
+        public long Spent;
+        public long Limit = long.MaxValue;
     }
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, RegexBudget> RegexBudgets = [];
@@ -128,7 +134,10 @@ internal sealed class SqliteObjectStore : IObjectStore
     private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteQueryTranslator? translator = null, SqliteTransaction? tx = null)
     {
         if (RegexBudgets.TryGetValue(connection, out var budget))
-            Volatile.Write(ref budget.Deadline, Environment.TickCount64 + (long)ParseRegex.MatchTimeout.TotalMilliseconds);
+        {
+            budget.Spent = 0;
+            budget.Limit = ParseRegex.StatementBudget.Ticks;
+        }
         var command = connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = tx;
