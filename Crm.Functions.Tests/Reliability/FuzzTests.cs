@@ -31,7 +31,10 @@ public sealed class FuzzTests(ITestOutputHelper output)
         var count = int.TryParse(Environment.GetEnvironmentVariable("CRM_FUZZ_COUNT"), out var c) ? c : DefaultCount;
         output.WriteLine($"fuzz seed {seed}, {count} requests");
 
-        using var server = new CrmServer(TestSettings.Fast(("Parse:Limits:MaxBodyBytes", (1024 * 1024).ToString()), ("Parse:Limits:MaxRequestHeadersBytes", "16384")));
+        // Always the embedded store: what is fuzzed is the server's handling of input, which is the same over both
+        // stores, and the local Cosmos DB API server the Cosmos runs use is a test double that cannot take this load.
+        using var server = new CrmServer(TestSettings.Fast(("Parse:Limits:MaxBodyBytes", (1024 * 1024).ToString()), ("Parse:Limits:MaxRequestHeadersBytes", "16384"),
+            ("Parse:Store", "sqlite")));
         var world = await FuzzWorld.CreateAsync(server);
         var (before, beforeText) = await world.VictimExportAsync();
 

@@ -48,8 +48,10 @@ public sealed class LimitsTests : IDisposable
         JsonNode nested = new JsonObject { ["n"] = 1 };
         for (var i = 0; i < 6; i++) nested = new JsonObject { ["$and"] = new JsonArray(nested) };
         (await client.QueryAsync("Limited", nested)).EnsureError(102);
-        // Needs backtracking (a look-ahead over a nested quantifier): runs into the time budget on these rows.
-        (await client.QueryAsync("Limited", new JsonObject { ["s"] = new JsonObject { ["$regex"] = "^(?=(a+)+$)" } })).EnsureError(124);
+        // Needs backtracking (a look-ahead over a nested quantifier): runs into the time budget on these rows. The
+        // budget is the app's (SQLite store, real-time matching); Cosmos DB evaluates $regex itself.
+        if (CrmServer.StoreKind == "sqlite")
+            (await client.QueryAsync("Limited", new JsonObject { ["s"] = new JsonObject { ["$regex"] = "^(?=(a+)+$)" } })).EnsureError(124);
         var deep = string.Concat(Enumerable.Repeat("{\"a\":", 100)) + "1" + new string('}', 100);
         (await client.SendTextAsync(HttpMethod.Post, "classes/Limited", deep)).EnsureError(107);
     }
