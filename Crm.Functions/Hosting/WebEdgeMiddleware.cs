@@ -60,6 +60,7 @@ internal sealed class WebEdgeMiddleware(
             if (!environment.IsDevelopment() && !context.Response.HasStarted)
             {
                 context.Response.Clear();
+                context.Response.Headers[RequestIdHeader] = requestId;
                 await WriteErrorAsync(context, 500, ParseError.InternalServerError, "Internal server error.");
                 return;
             }
@@ -117,11 +118,11 @@ internal sealed class WebEdgeMiddleware(
         var origin = request.Headers.Origin.ToString();
         if (origin.Length == 0) return false;
         var allowed = _cors.Allows(origin) || IsOwnOrigin(request, origin);
+        context.Response.Headers.Vary = "Origin"; // answers differ by origin: caches must keep them apart
         if (allowed)
         {
             var headers = context.Response.Headers;
             headers.AccessControlAllowOrigin = origin;
-            headers.Vary = "Origin";
             headers.AccessControlAllowMethods = "GET,PUT,POST,DELETE,OPTIONS";
             headers.AccessControlAllowHeaders = CorsAllowHeaders;
             headers.AccessControlExposeHeaders = "X-Parse-Job-Status-Id, X-Parse-Push-Status-Id, X-Request-Id";
