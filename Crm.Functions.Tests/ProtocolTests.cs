@@ -15,7 +15,8 @@ public sealed class ProtocolTests(CrmServerFixture fixture) : IClassFixture<CrmS
         response.EnsureStatus(HttpStatusCode.Forbidden);
         var body = response.Json!.AsObject();
         Assert.Equal(message, body["error"]!.GetValue<string>());
-        Assert.False(body.ContainsKey("code"));
+        // Parse's message, with code 119 so every error body has the same {code, error} shape.
+        Assert.Equal(119, body["code"]!.GetValue<int>());
     }
 
     // ---- headers -------------------------------------------------------------------------------------
@@ -533,9 +534,10 @@ public sealed class ProtocolTests(CrmServerFixture fixture) : IClassFixture<CrmS
     public async Task options_requests_answer_200_without_credentials_with_cors_headers()
     {
         using var client = Server.Client();
-        var response = await client.SendAsync(HttpMethod.Options, "classes/Anything", appId: false);
+        // A browser on an allowed origin (localhost by default, see Parse:Cors:AllowedOrigins) gets its origin back.
+        var response = await client.SendAsync(HttpMethod.Options, "classes/Anything", appId: false, headers: new Dictionary<string, string> { ["Origin"] = "http://localhost:8080" });
         response.EnsureStatus(HttpStatusCode.OK);
-        Assert.Equal("*", response.Header("Access-Control-Allow-Origin"));
+        Assert.Equal("http://localhost:8080", response.Header("Access-Control-Allow-Origin"));
         var methods = response.Header("Access-Control-Allow-Methods") ?? "";
         foreach (var method in new[] { "GET", "PUT", "POST", "DELETE", "OPTIONS" }) Assert.Contains(method, methods, StringComparison.Ordinal);
         var allowed = response.Header("Access-Control-Allow-Headers") ?? "";
@@ -548,12 +550,13 @@ public sealed class ProtocolTests(CrmServerFixture fixture) : IClassFixture<CrmS
     public async Task every_response_carries_cors_headers_including_errors()
     {
         using var client = Server.Client();
-        var ok = await client.GetAsync("health");
-        var unauthorized = await client.SendAsync(HttpMethod.Get, "classes/Anything", appId: false);
-        var error = await client.QueryAsync("Bad-Name");
+        var origin = new Dictionary<string, string> { ["Origin"] = "http://127.0.0.1:3000" };
+        var ok = await client.SendAsync(HttpMethod.Get, "health", headers: origin);
+        var unauthorized = await client.SendAsync(HttpMethod.Get, "classes/Anything", appId: false, headers: origin);
+        var error = await client.SendAsync(HttpMethod.Get, "classes/Bad-Name", headers: origin);
         foreach (var response in new[] { ok, unauthorized, error })
         {
-            Assert.Equal("*", response.Header("Access-Control-Allow-Origin"));
+            Assert.Equal("http://127.0.0.1:3000", response.Header("Access-Control-Allow-Origin"));
             Assert.NotNull(response.Header("Access-Control-Expose-Headers"));
         }
     }

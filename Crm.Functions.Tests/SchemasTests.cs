@@ -29,7 +29,7 @@ public sealed class SchemasTests(CrmServerFixture fixture) : IClassFixture<CrmSe
     {
         response.EnsureStatus(HttpStatusCode.Forbidden);
         Assert.Equal("unauthorized: master key is required", response.Json!["error"]!.GetValue<string>());
-        Assert.Null(response.Json["code"]);
+        Assert.Equal(119, response.Json["code"]!.GetValue<int>());
     }
 
     [Fact]

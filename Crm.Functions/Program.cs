@@ -9,7 +9,17 @@ builder.AddCrmServer();
 
 var app = builder.Build();
 app.UseCrmServer();
-await app.InitializeCrmServerAsync();
+try
+{
+    await app.InitializeCrmServerAsync();
+}
+catch (InvalidOperationException e)
+{
+    // A data file that cannot be used (damaged, foreign, locked): one clear line naming it, and a failing exit code.
+    app.Logger.LogCritical("Start-up failed: {Reason}", e.Message);
+    await Console.Error.WriteLineAsync("Start-up failed: " + e.Message);
+    return 1;
+}
 await app.RunAsync();
 return 0;
 

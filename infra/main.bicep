@@ -24,8 +24,8 @@ param parseAppId string = 'crm'
 @description('Object id of a user or group given data access to Cosmos DB for administration and seeding; empty for none.')
 param principalId string = ''
 
-@description('Origins browsers may call the API from (platform CORS). Parse clients send custom headers, so browser apps need their origin here.')
-param corsAllowedOrigins array = ['*']
+@description('Further origins browsers may call the API from (the web app\'s own origin is always allowed). Parse clients send custom headers, so browser apps need their origin here.')
+param corsAllowedOrigins array = []
 
 @allowed(['centralus', 'eastus2', 'westus2', 'westeurope', 'eastasia'])
 @description('Region of the web app (Azure Static Web Apps runs in a few regions only).')
@@ -104,7 +104,7 @@ module signalr 'modules/signalr.bicep' = {
     location: location
     tags: tags
     appServerPrincipalId: identity.outputs.principalId
-    corsAllowedOrigins: corsAllowedOrigins
+    corsAllowedOrigins: union([web.outputs.uri], corsAllowedOrigins)
   }
 }
 
@@ -136,7 +136,7 @@ module functionApp 'modules/function-app.bicep' = {
     signalRServiceUri: signalr.outputs.serviceUri
     masterKeySecretUri: vault.outputs.masterKeySecretUri
     parseAppId: parseAppId
-    corsAllowedOrigins: corsAllowedOrigins
+    corsAllowedOrigins: union([web.outputs.uri], corsAllowedOrigins)
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }
@@ -160,6 +160,6 @@ output SERVICE_API_URI string = functionApp.outputs.url
 output PARSE_SERVER_URL string = '${functionApp.outputs.url}/parse'
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output SIGNALR_SERVICE_URI string = signalr.outputs.serviceUri
-@description('The web app (Static Web App); build web/ with VITE_API_ROOT = SERVICE_API_URI and add this origin to corsAllowedOrigins when that is narrowed.')
+@description('The web app (Static Web App), built with VITE_API_ROOT = SERVICE_API_URI; its origin is allowed by the API and SignalR.')
 output SERVICE_WEB_URI string = web.outputs.uri
 output SERVICE_WEB_NAME string = web.outputs.name

@@ -156,7 +156,7 @@ internal static class GraphQLEndpoint
             return document.Definitions.OfType<GraphQLOperationDefinition>()
                 .Any(o => o.Operation == OperationType.Mutation && (operationName is null || o.Name?.StringValue == operationName));
         }
-        catch (GraphQLSyntaxErrorException)
+        catch (GraphQLParserException)
         {
             return false; // the executor reports the syntax error
         }

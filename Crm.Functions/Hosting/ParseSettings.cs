@@ -46,7 +46,10 @@ internal sealed class ParseSettings
     /// </summary>
     public Dictionary<string, string> DefaultAcls { get; set; } = new(StringComparer.Ordinal);
     public int SessionLengthSeconds { get; set; } = 31_536_000;
+    /// <summary>How long a stopping server (SIGTERM) waits for in-flight requests before it closes the store.</summary>
+    public int ShutdownTimeoutSeconds { get; set; } = 30;
     public LimitSettings Limits { get; set; } = new();
+    public CorsSettings Cors { get; set; } = new();
     public AccountSettings Accounts { get; set; } = new();
     /// <summary>Used when <see cref="Store"/> is "cosmos".</summary>
     public CosmosSettings Cosmos { get; set; } = new();
@@ -85,7 +88,10 @@ internal sealed class AccountSettings
 internal sealed class LimitSettings
 {
     public long MaxBodyBytes { get; set; } = 10 * 1024 * 1024;
+    /// <summary>All request headers together (names and values); larger ones get 431 with a Parse error.</summary>
     public int MaxRequestHeadersBytes { get; set; } = 32 * 1024;
+    /// <summary>Path and query string; longer ones get 414 with a Parse error (send large queries as POST with _method GET).</summary>
+    public int MaxUrlBytes { get; set; } = 8 * 1024;
     public int DefaultLimit { get; set; } = 100;
     /// <summary>Larger limits are clamped silently, as parse-server's maxLimit does.</summary>
     public int MaxLimit { get; set; } = 1000;
@@ -96,4 +102,17 @@ internal sealed class LimitSettings
     public int MaxOrBranches { get; set; } = 100;
     public int MaxQueryDepth { get; set; } = 16;
     public int RegexTimeoutMilliseconds { get; set; } = 250;
+}
+
+/// <summary>Which browser origins may call the API (CORS). Non-browser clients send no Origin and are not affected.</summary>
+internal sealed class CorsSettings
+{
+    /// <summary>
+    /// Allowed origins, e.g. <c>https://crm.example.com</c>; a port of <c>*</c> allows any port, a lone <c>*</c> any origin.
+    /// Empty (the default) means the app's own origin and local development pages (http://localhost:*, http://127.0.0.1:*);
+    /// empty rather than pre-filled because the configuration binder appends to pre-filled lists.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    public IReadOnlyList<string> EffectiveAllowedOrigins => AllowedOrigins.Count > 0 ? AllowedOrigins : ["http://localhost:*", "http://127.0.0.1:*"];
 }

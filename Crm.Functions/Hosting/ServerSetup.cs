@@ -36,11 +36,20 @@ internal static class ServerSetup
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = settings.Limits.MaxBodyBytes + 1;
-            kestrel.Limits.MaxRequestHeadersTotalSize = settings.Limits.MaxRequestHeadersBytes;
+            kestrel.Limits.MaxRequestBodySize = 2 * settings.Limits.MaxBodyBytes + 1;
+            // Kestrel's own refusals are bare (no Parse body), so its hard limits sit well above the configured ones,
+            // which WebEdgeMiddleware answers with Parse errors; only grossly oversized requests meet Kestrel's.
+            kestrel.Limits.MaxRequestHeadersTotalSize = Math.Max(4 * settings.Limits.MaxRequestHeadersBytes, 64 * 1024);
+            kestrel.Limits.MaxRequestLineSize = Math.Max(4 * settings.Limits.MaxUrlBytes, 16 * 1024);
+            // Header bytes outside ASCII are read as Latin-1 (HTTP's obs-text) instead of being refused with a bare
+            // 400, so the app answers them like any other wrong value (403 for an unknown application id, …).
+            kestrel.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
         });
 
         var services = builder.Services;
+        // On SIGTERM Kestrel stops accepting and lets in-flight requests finish, for at most this long, before the
+        // store is closed; an acknowledged write is then always on disk.
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds));
         services.AddOptions<ParseSettings>().Bind(builder.Configuration.GetSection(ParseSettings.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ParseSettings>, ParseSettingsValidator>();
         services.AddSingleton(TimeProvider.System);
@@ -102,6 +111,7 @@ internal static class ServerSetup
             forwarded.KnownProxies.Add(IPAddress.IPv6Loopback);
             app.UseForwardedHeaders(forwarded);
         }
+        app.UseMiddleware<WebEdgeMiddleware>();
         app.UseMiddleware<ParseMiddleware>();
         app.UseCrmRealtime();
         app.MapGraphQL();
@@ -196,9 +206,11 @@ internal sealed class ParseSettingsValidator : IValidateOptions<ParseSettings>
             }
         }
         if (s.SessionLengthSeconds <= 0) errors.Add("Setting Parse:SessionLengthSeconds must be positive.");
+        if (s.ShutdownTimeoutSeconds is <= 0 or > 3600) errors.Add("Setting Parse:ShutdownTimeoutSeconds must be between 1 and 3600.");
         var l = s.Limits;
         if (l.MaxBodyBytes <= 0 || l.DefaultLimit <= 0 || l.MaxLimit <= 0 || l.MaxBatchSize <= 0 || l.MaxInValues <= 0
-            || l.MaxOrBranches <= 0 || l.MaxQueryDepth <= 0 || l.RegexTimeoutMilliseconds <= 0 || l.MaxIncludeDepth <= 0)
+            || l.MaxOrBranches <= 0 || l.MaxQueryDepth <= 0 || l.RegexTimeoutMilliseconds <= 0 || l.MaxIncludeDepth <= 0
+            || l.MaxUrlBytes <= 0 || l.MaxRequestHeadersBytes <= 0 || l.MaxSkip < 0)
             errors.Add("Settings under Parse:Limits must all be positive.");
         if (s.Store == "cosmos") ValidateCosmos(s.Cosmos, errors);
         if (s.Accounts.BcryptCost is < 4 or > 31) errors.Add("Setting Parse:Accounts:BcryptCost must be between 4 and 31.");

@@ -21,5 +21,6 @@ internal static class ErrorResponses
 
     public static ApiResult From(ParseException e) => new(e.HttpStatus ?? StatusFor(e.Code), Body(e.Code, e.Message));
 
-    public static ApiResult Unauthorized(string message) => new(403, new JsonObject { ["error"] = message });
+    /// <summary>Parse's 403 message, with code 119 so every error body has the same {code, error} shape.</summary>
+    public static ApiResult Unauthorized(string message) => new(403, Body(ParseError.OperationForbidden, message));
 }

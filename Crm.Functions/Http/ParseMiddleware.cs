@@ -72,17 +72,13 @@ internal sealed class ParseMiddleware(
     }
 
     /// <summary>
-    /// Parse's CORS headers on every response, errors included: browsers need them, and the JS SDK reads response
-    /// headers (job and push status ids) only when they are exposed, even outside browsers.
+    /// The JS SDK reads response headers (job and push status ids) only when they are exposed, even outside browsers.
+    /// Which origins may call is <see cref="WebEdgeMiddleware"/>'s decision (Parse:Cors:AllowedOrigins).
     /// </summary>
     private static void AddCorsHeaders(IHeaderDictionary headers)
     {
-        headers.AccessControlAllowOrigin = "*";
-        headers.AccessControlAllowMethods = "GET,PUT,POST,DELETE,OPTIONS";
-        headers.AccessControlAllowHeaders = "X-Parse-Master-Key, X-Parse-REST-API-Key, X-Parse-Javascript-Key, X-Parse-Application-Id, "
-            + "X-Parse-Client-Version, X-Parse-Session-Token, X-Requested-With, X-Parse-Revocable-Session, X-Parse-Request-Id, "
-            + "Content-Type, Pragma, Cache-Control";
-        headers.AccessControlExposeHeaders = "X-Parse-Job-Status-Id, X-Parse-Push-Status-Id";
+        if (!headers.ContainsKey("Access-Control-Expose-Headers"))
+            headers.AccessControlExposeHeaders = "X-Parse-Job-Status-Id, X-Parse-Push-Status-Id";
     }
 
     public static async Task WriteAsync(HttpContext context, ApiResult result)
@@ -197,6 +193,7 @@ internal sealed class ParseMiddleware(
         {
             // Any content type is JSON to Parse: the JS SDK posts text/plain to avoid CORS preflights.
             var node = JsonNode.Parse(bytes, NodeOptions, JsonLimits);
+            RefuseLoneSurrogates(node);
             return node as JsonObject ?? throw new ParseException(ParseError.InvalidJson, "The request body must be a JSON object.");
         }
         catch (JsonException)
@@ -206,6 +203,39 @@ internal sealed class ParseMiddleware(
         catch (InvalidOperationException)
         {
             throw new ParseException(ParseError.InvalidJson, "Invalid JSON in the request body.");
+        }
+    }
+
+    /// <summary>
+    /// JSON may escape half a surrogate pair (<c>"\ud800"</c>); such text cannot be stored or written back as UTF-8,
+    /// so it is refused here as invalid JSON instead of failing later inside the store.
+    /// </summary>
+    internal static void RefuseLoneSurrogates(JsonNode? node)
+    {
+        static bool Valid(string text)
+        {
+            for (var i = 0; i < text.Length; i++)
+            {
+                if (!char.IsSurrogate(text[i])) continue;
+                if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { i++; continue; }
+                return false;
+            }
+            return true;
+        }
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (key, child) in o)
+                {
+                    if (!Valid(key)) throw new ParseException(ParseError.InvalidJson, "Invalid JSON: a key holds an unpaired UTF-16 surrogate.");
+                    RefuseLoneSurrogates(child);
+                }
+                break;
+            case JsonArray a:
+                foreach (var child in a) RefuseLoneSurrogates(child);
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String && !Valid(v.GetValue<string>()):
+                throw new ParseException(ParseError.InvalidJson, "Invalid JSON: a string holds an unpaired UTF-16 surrogate.");
         }
     }
 
@@ -239,6 +269,7 @@ internal sealed class ParseMiddleware(
                 try { parsed = JsonNode.Parse(text, NodeOptions, JsonLimits); }
                 catch (JsonException) { parsed = null; }
             }
+            RefuseLoneSurrogates(parsed);
             body[key] = parsed ?? JsonValue.Create(text);
         }
     }

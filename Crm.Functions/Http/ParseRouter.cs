@@ -24,6 +24,9 @@ internal sealed class ParseRouter
     /// <summary>The route for a method and a path relative to the mount path; null when none matches.</summary>
     public (ParseRoute Route, Dictionary<string, string> Values)? Match(string method, string path)
     {
+        // The route matcher throws on NUL characters, which it also decodes from a remaining %00 (a request for
+        // %2500); no route has one.
+        if (path.Contains('\0', StringComparison.Ordinal) || path.Contains("%00", StringComparison.Ordinal)) return null;
         var values = new RouteValueDictionary();
         foreach (var (route, matcher) in _routes)
         {

@@ -9,6 +9,22 @@ internal static class ServerApi
 {
     public const string Version = "1.0.0";
 
+    private static readonly DateTimeOffset Started = DateTimeOffset.UtcNow;
+
+    private static JsonObject ProcessMetrics()
+    {
+        var gc = GC.GetGCMemoryInfo();
+        return new JsonObject
+        {
+            ["rssBytes"] = Environment.WorkingSet,
+            ["gcHeapBytes"] = GC.GetTotalMemory(forceFullCollection: false),
+            ["gcCommittedBytes"] = gc.TotalCommittedBytes,
+            ["gcCollections"] = GC.CollectionCount(0) + GC.CollectionCount(1) + GC.CollectionCount(2),
+            ["threadPoolThreads"] = ThreadPool.ThreadCount,
+            ["uptimeSeconds"] = (long)(DateTimeOffset.UtcNow - Started).TotalSeconds,
+        };
+    }
+
     public static void Map(ParseRouter router, TriggerRegistry triggers)
     {
         router.Add("health", "GET,POST", "/health", (_, _) => Task.FromResult(ApiResult.Ok(new JsonObject { ["status"] = "ok" })));
@@ -30,6 +46,8 @@ internal static class ServerApi
                 },
                 ["settings"] = new JsonObject { ["securityCheck"] = false },
             },
+            // Not part of Parse's answer: the process's memory, for soak runs and operators (master key only).
+            ["process"] = ProcessMetrics(),
         })), masterOnly: true);
 
         router.Add("functions", "GET,POST", "/functions/{name}", async (call, ct) =>

@@ -78,10 +78,13 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 // App settings as a child resource so they can name the site's own host (Parse__PublicServerUrl).
 // Names match what the app reads (Parse__X binds to ParseSettings.X); `<conn>__credential` +
 // `<conn>__clientId` make the host's identity-based connections use the user-assigned identity.
+// The app's own CORS allow-list (Parse__Cors__AllowedOrigins__0, __1, …): its default is localhost only.
+var appCorsOrigins = toObject(range(0, length(corsAllowedOrigins)), i => 'Parse__Cors__AllowedOrigins__${i}', i => corsAllowedOrigins[i])
+
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: {
+  properties: union(appCorsOrigins, {
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
@@ -106,7 +109,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AzureSignalRConnectionString__serviceUri: signalRServiceUri
     AzureSignalRConnectionString__credential: 'managedidentity'
     AzureSignalRConnectionString__clientId: identityClientId
-  }
+  })
 }
 
 output name string = site.name

@@ -17,6 +17,13 @@ internal static class ParseRegex
 
     public static TimeSpan MatchTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Matching time allowed to one query statement in the SQLite store: two match timeouts.</summary>
+    public static TimeSpan StatementBudget => 2 * MatchTimeout;
+
+    public const string TimeoutMessage = "$regex evaluation timed out.";
+
+    public static ParseException TimedOut() => new(ParseError.Timeout, TimeoutMessage);
+
     public static bool ValidOptions(string options) => options.All(c => c is 'i' or 'm' or 'x' or 's');
 
     public static Regex Get(string pattern, string options)
@@ -37,7 +44,7 @@ internal static class ParseRegex
         }
         catch (RegexMatchTimeoutException)
         {
-            throw new ParseException(ParseError.Timeout, "$regex evaluation timed out.");
+            throw TimedOut();
         }
     }
 

@@ -44,10 +44,16 @@ internal sealed class SqliteObjectStore : IObjectStore
         try
         {
             _writer = await OpenAsync(ct);
-            await ExecAsync(_writer, "PRAGMA journal_mode = WAL;", ct);
+            // Checked before anything writes: switching a rollback-journal file to WAL rewrites its header, so a
+            // damaged or foreign file must be refused first to stay byte-for-byte as it was.
             var check = await ScalarAsync(_writer, "PRAGMA quick_check;", ct);
             if (!string.Equals(check as string, "ok", StringComparison.Ordinal))
                 throw new InvalidOperationException($"The data file {_path} failed SQLite's integrity check ({check}); it was left untouched.");
+            var tables = Convert.ToInt64(await ScalarAsync(_writer, "SELECT count(*) FROM sqlite_master WHERE type = 'table';", ct), System.Globalization.CultureInfo.InvariantCulture);
+            var ours = Convert.ToInt64(await ScalarAsync(_writer, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_schema';", ct), System.Globalization.CultureInfo.InvariantCulture);
+            if (tables > 0 && ours == 0)
+                throw new InvalidOperationException($"The data file {_path} is a SQLite database of another application (it has tables but no \"_schema\" table); it was left untouched.");
+            await ExecAsync(_writer, "PRAGMA journal_mode = WAL;", ct);
             await ExecAsync(_writer, """
                 CREATE TABLE IF NOT EXISTS "_schema" (class_name TEXT PRIMARY KEY, json TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS "_relations" (owner_class TEXT NOT NULL, field TEXT NOT NULL, owner_id TEXT NOT NULL, related_id TEXT NOT NULL,
@@ -74,8 +80,18 @@ internal sealed class SqliteObjectStore : IObjectStore
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct);
         await ExecAsync(connection, "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;", ct);
+        // A budget of matching time per statement, on top of the per-match timeout: a pattern that takes just
+        // under the timeout on each of thousands of rows would otherwise hold a reader (or the write lock) for
+        // minutes. Only time inside the regex counts, so fast patterns scanning large tables are not cut short.
+        var budget = RegexBudgets.GetOrCreateValue(connection);
         connection.CreateFunction("crm_regex", (string pattern, string options, object? value) =>
-            value is string text && ParseRegex.IsMatch(pattern, options, text));
+        {
+            if (value is not string text) return false;
+            if (budget.Spent > budget.Limit) throw ParseRegex.TimedOut();
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try { return ParseRegex.IsMatch(pattern, options, text); }
+            finally { budget.Spent += System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks; }
+        });
         return connection;
     }
 
@@ -103,8 +119,25 @@ internal sealed class SqliteObjectStore : IObjectStore
         return await command.ExecuteScalarAsync(ct);
     }
 
+    /// <summary>Regex time spent by the running statement of one connection (a connection runs one statement at a time).</summary>
+    private sealed class RegexBudget
+    {
+        public long Spent;
+        public long Limit = long.MaxValue;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, RegexBudget> RegexBudgets = [];
+
+    /// <summary>crm_regex fails inside SQLite, which reports the failure as a SqliteException carrying its message.</summary>
+    private static bool IsRegexTimeout(SqliteException e) => e.Message.Contains(ParseRegex.TimeoutMessage, StringComparison.Ordinal);
+
     private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteQueryTranslator? translator = null, SqliteTransaction? tx = null)
     {
+        if (RegexBudgets.TryGetValue(connection, out var budget))
+        {
+            budget.Spent = 0;
+            budget.Limit = ParseRegex.StatementBudget.Ticks;
+        }
         var command = connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = tx;
@@ -135,6 +168,10 @@ internal sealed class SqliteObjectStore : IObjectStore
         catch (SqliteException e) when (e.SqliteErrorCode == 19 && e.Message.Contains("UNIQUE", StringComparison.Ordinal))
         {
             throw new DuplicateKeyException(UniqueIndexName(e.Message));
+        }
+        catch (SqliteException e) when (IsRegexTimeout(e))
+        {
+            throw ParseRegex.TimedOut();
         }
         finally
         {
@@ -262,6 +299,10 @@ internal sealed class SqliteObjectStore : IObjectStore
             while (await rows.ReadAsync(ct)) list.Add(Read(rows, query.ClassName));
             return list;
         }
+        catch (SqliteException e) when (IsRegexTimeout(e))
+        {
+            throw ParseRegex.TimedOut();
+        }
         finally { ReturnReader(reader); }
     }
 
@@ -295,6 +336,10 @@ internal sealed class SqliteObjectStore : IObjectStore
         {
             await using var command = Command(reader, sql, translator);
             return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (SqliteException e) when (IsRegexTimeout(e))
+        {
+            throw ParseRegex.TimedOut();
         }
         finally { ReturnReader(reader); }
     }
