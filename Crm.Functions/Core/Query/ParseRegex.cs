@@ -50,7 +50,7 @@ internal static class ParseRegex
 
     public static Regex Build(string pattern, string options)
     {
-        var translated = TranslateQuoting(pattern);
+        var translated = TranslateQuoting(pattern, Regex.Escape);
         var flags = RegexOptions.CultureInvariant;
         foreach (var c in options)
         {
@@ -85,7 +85,11 @@ internal static class ParseRegex
         return literal.Contains(@"\E", StringComparison.Ordinal) ? null : literal;
     }
 
-    private static string TranslateQuoting(string pattern)
+    /// <summary>
+    /// Rewrites every <c>\Q…\E</c> run (an unterminated one runs to the end) into its literal, escaped by
+    /// <paramref name="escape"/> for the engine that will run the pattern.
+    /// </summary>
+    public static string TranslateQuoting(string pattern, Func<string, string> escape)
     {
         if (!pattern.Contains(@"\Q", StringComparison.Ordinal)) return pattern;
         var sb = new StringBuilder();
@@ -97,7 +101,7 @@ internal static class ParseRegex
             sb.Append(pattern, i, start - i);
             var end = pattern.IndexOf(@"\E", start + 2, StringComparison.Ordinal);
             var literal = end < 0 ? pattern[(start + 2)..] : pattern[(start + 2)..end];
-            sb.Append(Regex.Escape(literal));
+            sb.Append(escape(literal));
             i = end < 0 ? pattern.Length : end + 2;
         }
         return sb.ToString();

@@ -255,27 +255,16 @@ internal sealed class CosmosQueryTranslator
     /// Rewrites PCRE <c>\Q…\E</c> quoting (used by the SDKs' contains/endsWith) into escaped characters, so the
     /// pattern means the same to engines that lack \Q (JavaScript-based ones among them).
     /// </summary>
-    internal static string Unquote(string pattern)
+    internal static string Unquote(string pattern) => ParseRegex.TranslateQuoting(pattern, literal =>
     {
-        if (!pattern.Contains(@"\Q", StringComparison.Ordinal)) return pattern;
-        var sb = new StringBuilder();
-        var i = 0;
-        while (i < pattern.Length)
+        var sb = new StringBuilder(literal.Length * 2);
+        foreach (var ch in literal)
         {
-            var start = pattern.IndexOf(@"\Q", i, StringComparison.Ordinal);
-            if (start < 0) { sb.Append(pattern, i, pattern.Length - i); break; }
-            sb.Append(pattern, i, start - i);
-            var end = pattern.IndexOf(@"\E", start + 2, StringComparison.Ordinal);
-            var literal = end < 0 ? pattern[(start + 2)..] : pattern[(start + 2)..end];
-            foreach (var ch in literal)
-            {
-                if (@"\^$.|?*+()[]{}/-".Contains(ch, StringComparison.Ordinal)) sb.Append('\\');
-                sb.Append(ch);
-            }
-            i = end < 0 ? pattern.Length : end + 2;
+            if (@"\^$.|?*+()[]{}/-".Contains(ch, StringComparison.Ordinal)) sb.Append('\\');
+            sb.Append(ch);
         }
         return sb.ToString();
-    }
+    });
 
     private static JsonNode? Scalar(QueryValue v) => v switch
     {
