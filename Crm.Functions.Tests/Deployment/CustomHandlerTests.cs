@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Crm.Functions.Tests.Infrastructure;
 
 namespace Crm.Functions.Tests.Deployment;
 
@@ -22,9 +22,9 @@ public sealed class CustomHandlerTests(PackageFixture package)
     {
         // Requests arrive from the host on loopback carrying the client's address in X-Forwarded-For; the
         // operator allows the master key from the client's range, as in Azure.
-        await using var handler = HandlerProcess.Start(package.Extracted, new() { ["Parse__MasterKey"] = MasterKey, ["Parse__MasterKeyIps__0"] = "203.0.113.0/24" });
+        await using var handler = StartHandler(package.Extracted, new() { ["Parse__MasterKey"] = MasterKey, ["Parse__MasterKeyIps__0"] = "203.0.113.0/24" });
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{handler.Port}/") };
-        await handler.WaitForHealthAsync(http);
+        await handler.WaitForHealthAsync(TimeSpan.FromMinutes(2));
 
         using var create = Request(HttpMethod.Post, "parse/classes/Thing", """{"title":"forwarded","amount":3}""", "application/json");
         create.Headers.Add("X-Parse-Master-Key", MasterKey);
@@ -67,7 +67,7 @@ public sealed class CustomHandlerTests(PackageFixture package)
     [Fact]
     public async Task published_handler_without_master_key_in_production_exits_naming_the_setting()
     {
-        await using var handler = HandlerProcess.Start(package.Extracted, new() { ["Parse__MasterKey"] = null });
+        await using var handler = StartHandler(package.Extracted, new() { ["Parse__MasterKey"] = null });
         var exitCode = await handler.WaitForExitAsync(TimeSpan.FromMinutes(2));
         Assert.NotEqual(0, exitCode);
         Assert.Contains("Parse__MasterKey", handler.Output, StringComparison.Ordinal);
@@ -89,116 +89,26 @@ public sealed class CustomHandlerTests(PackageFixture package)
         return request;
     }
 
-    /// <summary>The handler executable as a child process, with its output kept for assertions.</summary>
-    private sealed class HandlerProcess : IAsyncDisposable
+    /// <summary>The handler executable started as the Functions host starts it: its port in FUNCTIONS_CUSTOMHANDLER_PORT, in Production.</summary>
+    private static ServerProcess StartHandler(string packageRoot, Dictionary<string, string?> settings)
     {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-        private readonly string _dataFolder;
-
-        private HandlerProcess(Process process, int port, string dataFolder)
+        var port = ServerProcess.FreePort();
+        var dataFolder = Path.Combine(Path.GetTempPath(), "crm-handler-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dataFolder);
+        // host.json: workingDirectory "app".
+        var start = new ProcessStartInfo(Path.Combine(packageRoot, "app", "Crm.Functions")) { WorkingDirectory = Path.Combine(packageRoot, "app") };
+        // Only what the host would give: nothing inherited from the test run's own settings.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Parse__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || k.StartsWith("DOTNET_", StringComparison.Ordinal)).ToList())
+            start.Environment.Remove(key);
+        start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["FUNCTIONS_WORKER_RUNTIME"] = "custom";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Parse__DataFolder"] = dataFolder;
+        foreach (var (key, value) in settings)
         {
-            _process = process;
-            Port = port;
-            _dataFolder = dataFolder;
+            if (value is null) start.Environment.Remove(key);
+            else start.Environment[key] = value;
         }
-
-        public int Port { get; }
-
-        public string Output
-        {
-            get { lock (_output) return _output.ToString(); }
-        }
-
-        public static HandlerProcess Start(string packageRoot, Dictionary<string, string?> settings)
-        {
-            var port = FreePort();
-            var dataFolder = Path.Combine(Path.GetTempPath(), "crm-handler-tests", Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(dataFolder);
-            var start = new ProcessStartInfo(Path.Combine(packageRoot, "app", "Crm.Functions"))
-            {
-                // host.json: workingDirectory "app".
-                WorkingDirectory = Path.Combine(packageRoot, "app"),
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            // Only what the host would give: nothing inherited from the test run's own settings.
-            foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("Parse__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || k.StartsWith("DOTNET_", StringComparison.Ordinal)).ToList())
-                start.Environment.Remove(key);
-            start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString();
-            start.Environment["FUNCTIONS_WORKER_RUNTIME"] = "custom";
-            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-            start.Environment["Parse__DataFolder"] = dataFolder;
-            foreach (var (key, value) in settings)
-            {
-                if (value is null) start.Environment.Remove(key);
-                else start.Environment[key] = value;
-            }
-            var process = new Process { StartInfo = start };
-            var handler = new HandlerProcess(process, port, dataFolder);
-            process.OutputDataReceived += (_, e) => handler.Append(e.Data);
-            process.ErrorDataReceived += (_, e) => handler.Append(e.Data);
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return handler;
-        }
-
-        public async Task WaitForHealthAsync(HttpClient http)
-        {
-            // A deadline on start-up, not a timing assertion: fail with the handler's output instead of hanging.
-            var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < TimeSpan.FromMinutes(2))
-            {
-                if (_process.HasExited) throw new InvalidOperationException($"The handler exited with code {_process.ExitCode}:\n{Output}");
-                try
-                {
-                    using var response = await http.GetAsync("parse/health");
-                    if (response.StatusCode == HttpStatusCode.OK) return;
-                }
-                catch (HttpRequestException) { }
-                await Task.Delay(200);
-            }
-            throw new TimeoutException($"The handler did not answer /parse/health:\n{Output}");
-        }
-
-        public async Task<int> WaitForExitAsync(TimeSpan deadline)
-        {
-            using var cts = new CancellationTokenSource(deadline);
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"The handler kept running:\n{Output}");
-            }
-            return _process.ExitCode;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-            _process.Dispose();
-            try { Directory.Delete(_dataFolder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-
-        private void Append(string? line)
-        {
-            if (line is null) return;
-            lock (_output) _output.AppendLine(line);
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
+        return ServerProcess.Launch(start, port, ownedFolder: dataFolder);
     }
 }

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
+using Crm.Functions.Tests.Infrastructure;
 
 namespace Crm.Functions.Tests.Reliability;
 

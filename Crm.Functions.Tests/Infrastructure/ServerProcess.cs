@@ -3,21 +3,24 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Crm.Functions.Tests.Reliability;
+namespace Crm.Functions.Tests.Infrastructure;
 
 /// <summary>
-/// The real server as its own process (<c>dotnet Crm.Functions.dll</c> from the test's build output) on a loopback
-/// port and a given data folder, so it can be killed (SIGKILL) or stopped (SIGTERM) like in production.
+/// The real server as its own process on a loopback port, with its output kept for assertions, so it can be
+/// killed (SIGKILL) or stopped (SIGTERM) like in production: <see cref="Start"/> runs <c>dotnet Crm.Functions.dll</c>
+/// from the test's build output; <see cref="Launch"/> runs any start info (e.g. the published handler).
 /// </summary>
 internal sealed class ServerProcess : IAsyncDisposable
 {
     public const string MasterKey = "crash-test-master-key-0123";
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly string? _ownedFolder;
 
-    private ServerProcess(Process process, int port)
+    private ServerProcess(Process process, int port, string? ownedFolder)
     {
         _process = process;
+        _ownedFolder = ownedFolder;
         Port = port;
         BaseUrl = $"http://127.0.0.1:{port}";
     }
@@ -57,8 +60,17 @@ internal sealed class ServerProcess : IAsyncDisposable
         start.Environment["Crm__ApplyTemplate"] = "false";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        return Launch(start, port);
+    }
+
+    /// <summary>Starts a prepared process listening on <paramref name="port"/>; <paramref name="ownedFolder"/> is deleted on dispose.</summary>
+    public static ServerProcess Launch(ProcessStartInfo start, int port, string? ownedFolder = null)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         var process = new Process { StartInfo = start };
-        var server = new ServerProcess(process, port);
+        var server = new ServerProcess(process, port, ownedFolder);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.Start();
@@ -75,12 +87,12 @@ internal sealed class ServerProcess : IAsyncDisposable
         return http;
     }
 
-    public async Task WaitForHealthAsync()
+    public async Task WaitForHealthAsync(TimeSpan? bound = null)
     {
         using var http = new HttpClient { BaseAddress = new Uri(BaseUrl + "/parse/"), Timeout = TimeSpan.FromSeconds(5) };
         // A bound on start-up, not a timing assertion: fail with the server's output instead of hanging.
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(90))
+        while (deadline.Elapsed < (bound ?? TimeSpan.FromSeconds(90)))
         {
             if (_process.HasExited) throw new InvalidOperationException($"The server exited with code {_process.ExitCode}:\n{Output}");
             try
@@ -126,6 +138,8 @@ internal sealed class ServerProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
+        if (_ownedFolder is null) return;
+        try { Directory.Delete(_ownedFolder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private void Append(string? line)
@@ -134,7 +148,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         lock (_output) _output.AppendLine(line);
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
