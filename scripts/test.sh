@@ -37,7 +37,10 @@ dotnet test Crm.Functions.sln -c Release --logger "console;verbosity=normal" "$@
 # contract tests already cover both stores, so this run adds the REST layer over Cosmos. The crash tests start
 # their own SQLite server processes, so they run once, above.
 echo "== dotnet test (CRM_TEST_STORE=cosmos)"
-CRM_TEST_STORE=cosmos dotnet test Crm.Functions.sln -c Release --no-build --filter "FullyQualifiedName!~Crm.Functions.Tests.Storage&FullyQualifiedName!~Crm.Functions.Tests.Reliability.CrashTests" --logger "console;verbosity=normal" "$@"
+# Test classes run one after another here: the local Cosmos DB API server is one Node process shared by
+# every test server, and with all classes in parallel some runs saw reads miss writes they followed
+# (cause not yet found; each class passes alone).
+CRM_TEST_STORE=cosmos dotnet test Crm.Functions.sln -c Release --no-build --filter "FullyQualifiedName!~Crm.Functions.Tests.Storage&FullyQualifiedName!~Crm.Functions.Tests.Reliability.CrashTests" --logger "console;verbosity=normal" "$@" -- xUnit.ParallelizeTestCollections=false
 
 # A short soak run on the Release build just tested: mixed load for 30 s, no errors, no climbing RSS.
 echo "== soak (30 s)"
