@@ -37,11 +37,22 @@ internal static class ObjectsApi
     public static async Task<ApiResult> Find(DataService data, ParseCall call, string className, CancellationToken ct)
     {
         var result = await data.FindAsync(call.Auth, className, QueryParameters.ForFind(call.Body), ct);
-        var results = new JsonArray();
-        foreach (var item in result.Results)
+        JsonNode results;
+        if (result.Results is FoundObjects found)
         {
-            if (result.ClassName is not null) item["className"] = result.ClassName;
-            results.Add(item);
+            // Unshaped results are written from the stored text as the answer goes out (no trees per object).
+            var serverUrl = call.ServerUrl;
+            results = RawJson.Of(writer => found.WriteTo(writer, serverUrl, result.ClassName));
+        }
+        else
+        {
+            var array = new JsonArray();
+            foreach (var item in result.Results)
+            {
+                if (result.ClassName is not null) item["className"] = result.ClassName;
+                array.Add(item);
+            }
+            results = array;
         }
         var body = new JsonObject { ["results"] = results };
         if (result.Count is { } count) body["count"] = count;

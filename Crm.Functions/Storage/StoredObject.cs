@@ -10,20 +10,68 @@ namespace Crm.Functions.Storage;
 /// </summary>
 internal sealed class StoredObject
 {
+    private JsonObject? _data;
+    private JsonObject? _acl;
+    // The stored JSON text (UTF-8) as the store read it, until someone needs the tree: most reads are written
+    // straight to a response by ObjectEncoder, and parsing 50 rows into trees cost more than the query.
+    private byte[]? _storedData;
+    private byte[]? _storedAcl;
+
     public required string ClassName { get; init; }
     public required string ObjectId { get; init; }
     public required string OwnerId { get; init; }
     public required string CreatedAt { get; init; }
     public required string UpdatedAt { get; set; }
-    public JsonObject? Acl { get; set; }
-    public required JsonObject Data { get; set; }
+
+    public JsonObject? Acl
+    {
+        get
+        {
+            if (_storedAcl is { } text) { _acl = JsonNode.Parse(text) as JsonObject; _storedAcl = null; }
+            return _acl;
+        }
+        set { _acl = value; _storedAcl = null; }
+    }
+
+    public JsonObject Data
+    {
+        get
+        {
+            if (_storedData is { } text) { _data = JsonNode.Parse(text) as JsonObject ?? []; _storedData = null; }
+            return _data ??= [];
+        }
+        set { _data = value; _storedData = null; }
+    }
+
     /// <summary>Optimistic-concurrency token (SQLite row version or Cosmos ETag); opaque to the core.</summary>
     public string? ETag { get; set; }
 
+    /// <summary>An object read as JSON text (UTF-8): <see cref="Data"/> and <see cref="Acl"/> are parsed on first use.</summary>
+    public static StoredObject FromText(string className, string objectId, string ownerId, string createdAt, string updatedAt,
+        string? etag, byte[]? acl, byte[] data) => new()
+    {
+        ClassName = className, ObjectId = objectId, OwnerId = ownerId, CreatedAt = createdAt, UpdatedAt = updatedAt, ETag = etag,
+        _storedAcl = acl, _storedData = data,
+    };
+
+    /// <summary>The stored text of the fields while no tree was built from it (then writers may copy it as is).</summary>
+    public ReadOnlySpan<byte> StoredDataText => _storedData;
+
+    public bool HasStoredDataText => _storedData is not null;
+
+    public ReadOnlySpan<byte> StoredAclText => _storedAcl;
+
+    public bool HasStoredAclText => _storedAcl is not null;
+
+    /// <summary>Whether the object has an ACL, without parsing it.</summary>
+    public bool HasAcl => _storedAcl is not null || _acl is not null;
+
+    // Unparsed text is shared: it is never modified, and parsing it gives each copy its own tree.
     public StoredObject Clone() => new()
     {
-        ClassName = ClassName, ObjectId = ObjectId, OwnerId = OwnerId, CreatedAt = CreatedAt, UpdatedAt = UpdatedAt,
-        Acl = (JsonObject?)Acl?.DeepClone(), Data = (JsonObject)Data.DeepClone(), ETag = ETag,
+        ClassName = ClassName, ObjectId = ObjectId, OwnerId = OwnerId, CreatedAt = CreatedAt, UpdatedAt = UpdatedAt, ETag = ETag,
+        _storedAcl = _storedAcl, _acl = (JsonObject?)_acl?.DeepClone(),
+        _storedData = _storedData, _data = (JsonObject?)_data?.DeepClone(),
     };
 
     /// <summary>ACL keys granting read, or null when the object has no ACL (public). Parse's _rperm.</summary>

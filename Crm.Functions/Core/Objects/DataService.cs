@@ -24,6 +24,7 @@ internal sealed class DataService(
 {
     private readonly ParseSettings _settings = options.Value;
     private readonly WhereParser _parser = new(options.Value.Limits);
+    private readonly ObjectEncoder _encoder = new(options.Value);
 
     /// <summary>Raised after every committed create, update and delete.</summary>
     public event Action<ObjectChange>? Changed;
@@ -70,8 +71,10 @@ internal sealed class DataService(
             : await store.FindAsync(new StoreQuery(className, QueryNode.And(parsed, findRestriction), order, request.Skip, limit), ct);
         long? count = countRestriction is null ? null : await store.CountAsync(className, QueryNode.And(parsed, countRestriction), ct);
 
-        var protectedFields = AccessPolicy.ProtectedFields(auth, schema);
-        var results = stored.Select(o => Encode(auth, schema, o, protectedFields, consume: true)).ToList();
+        var found = new FoundObjects(_encoder, auth, schema, stored, AccessPolicy.ProtectedFields(auth, schema));
+        if (request.Include is not { Count: > 0 } && request.Keys is not { Count: > 0 } && request.ExcludeKeys is not { Count: > 0 })
+            return new FindResult(found, count);
+        var results = found.ToList();
         await ShapeAsync(auth, schema, results, request.Include, request.Keys, request.ExcludeKeys, ct);
         return new FindResult(results, count);
     }
@@ -112,71 +115,9 @@ internal sealed class DataService(
         return keys;
     }
 
-    /// <summary>A stored object as clients see it: internal keys removed, relation markers added, protected fields hidden.</summary>
-    /// <param name="consume">
-    /// The stored object was read for this answer only: its JSON nodes are moved into the output instead of
-    /// copied (a deep copy per field and row dominated the cost of large finds). The object is left emptied.
-    /// </param>
-    public JsonObject Encode(Auth auth, ClassSchema schema, StoredObject obj, HashSet<string> protectedFields, bool consume = false, JsonObject? into = null)
-    {
-        var json = into ?? [];
-        json["objectId"] = obj.ObjectId;
-        json["createdAt"] = obj.CreatedAt;
-        json["updatedAt"] = obj.UpdatedAt;
-        foreach (var key in consume ? [.. obj.Data.Select(kv => kv.Key)] : obj.Data.Select(kv => kv.Key))
-        {
-            if (key.StartsWith('_')) continue;
-            var value = obj.Data[key];
-            // Only File, Array and Object values can hold files whose url must be filled in; anything else moves as is.
-            if (consume && schema.Field(key)?.Type is not (null or FieldType.File or FieldType.Array or FieldType.Object))
-            {
-                obj.Data.Remove(key);
-                json[key] = value;
-            }
-            else json[key] = WithFileUrls(value);
-        }
-        foreach (var (name, field) in schema.RelationFields)
-            json[name] = new JsonObject { ["__type"] = "Relation", ["className"] = field.TargetClass };
-        if (obj.Acl is not null)
-        {
-            json["ACL"] = consume ? obj.Acl : obj.Acl.DeepClone();
-            if (consume) obj.Acl = null;
-        }
-
-        if (schema.ClassName == "_User")
-        {
-            json.Remove("password");
-            var self = auth.UserId == obj.ObjectId;
-            if (!self && !auth.IsMaster) json.Remove("authData");
-            if (self && auth.SessionToken is not null) json["sessionToken"] = auth.SessionToken;
-        }
-        AccessPolicy.FilterProtected(auth, schema, json, protectedFields);
-        return json;
-    }
-
-    /// <summary>
-    /// A copy of a stored value with every File (also inside arrays and objects, as parse-server expands them)
-    /// given its url. Without a configured public URL the url is relative to the server URL ("/files/…"); the
-    /// HTTP layer, which knows the request's server URL, makes it absolute.
-    /// </summary>
-    private JsonNode? WithFileUrls(JsonNode? value)
-    {
-        switch (value)
-        {
-            case JsonObject file when file["__type"]?.ToString() == "File":
-                var name = file["name"]?.ToString() ?? "";
-                var baseUrl = (_settings.PublicServerUrl ?? "").TrimEnd('/');
-                return new JsonObject { ["__type"] = "File", ["name"] = name, ["url"] = $"{baseUrl}/files/{_settings.AppId}/{Uri.EscapeDataString(name)}" };
-            case JsonObject o when o["__type"] is null:
-                var copy = new JsonObject();
-                foreach (var (k, v) in o) copy[k] = WithFileUrls(v);
-                return copy;
-            case JsonArray a:
-                return new JsonArray([.. a.Select(WithFileUrls)]);
-            default:
-                return value?.DeepClone();
-        }
-    }
+    /// <summary>A stored object as the caller sees it, as a tree (see <see cref="ObjectEncoder"/>).</summary>
+    public JsonObject Encode(Auth auth, ClassSchema schema, StoredObject obj, HashSet<string> protectedFields, EncodeOptions options = default) =>
+        _encoder.Encode(auth, schema, obj, protectedFields, options);
 
     // ---- include and projection ----------------------------------------------------------------------
 
@@ -292,11 +233,7 @@ internal sealed class DataService(
         var where = QueryNode.And(new InNode(FieldRef.Of("objectId"), ids.Select(id => (QueryValue)new StringValue(id)).ToList(), false), restriction);
         var stored = await store.FindAsync(new StoreQuery(className, where, [], 0, ids.Count), ct);
         var protectedFields = AccessPolicy.ProtectedFields(auth, schema);
-        return stored.Select(o =>
-        {
-            var result = new JsonObject { ["__type"] = "Object", ["className"] = className };
-            return Encode(auth, schema, o, protectedFields, consume: true, into: result);
-        }).ToList();
+        return [.. stored.Select(o => Encode(auth, schema, o, protectedFields, new EncodeOptions(AsIncluded: true)))];
     }
 
     private static void Project(JsonObject obj, List<string[]> keys)

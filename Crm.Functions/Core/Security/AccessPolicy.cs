@@ -134,23 +134,30 @@ internal sealed class AccessPolicy
             throw new ParseException(ParseError.OperationForbidden, $"This user is not allowed to query {field} on class {schema.ClassName}");
     }
 
-    /// <summary>Removes protected fields from one output object, including per-object userField scopes.</summary>
-    public static void FilterProtected(Auth auth, ClassSchema schema, JsonObject output, HashSet<string> baseProtected)
+    /// <summary>
+    /// The fields of one object hidden from the caller: its protected fields, less those a userField scope naming the
+    /// caller in this object lets it see; nothing for the master key or for a user reading itself.
+    /// </summary>
+    /// <param name="field">reads a field of the object (only consulted when userField scopes exist)</param>
+    public static IReadOnlySet<string> HiddenFields(Auth auth, ClassSchema schema, string objectId, Func<string, JsonNode?> field,
+        HashSet<string> baseProtected)
     {
-        if (auth.IsMaster) return;
-        if (schema.ClassName == "_User" && auth.UserId is not null && output["objectId"]?.ToString() == auth.UserId) return;
-        var hidden = baseProtected;
+        if (auth.IsMaster || baseProtected.Count == 0) return NothingHidden;
+        if (schema.ClassName == "_User" && auth.UserId == objectId) return NothingHidden;
+        IReadOnlySet<string> hidden = baseProtected;
         if (auth.IsAuthenticated && schema.ClassLevelPermissions["protectedFields"] is JsonObject pf)
         {
             foreach (var (scope, list) in pf)
             {
                 if (!scope.StartsWith("userField:", StringComparison.Ordinal) || list is not JsonArray array) continue;
-                if (!PointsTo(output[scope["userField:".Length..]], auth.UserId!)) continue;
-                hidden = [.. hidden.Intersect(array.Select(n => n?.ToString() ?? ""))];
+                if (!PointsTo(field(scope["userField:".Length..]), auth.UserId!)) continue;
+                hidden = hidden.Intersect(array.Select(n => n?.ToString() ?? ""), StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);
             }
         }
-        foreach (var field in hidden) output.Remove(field);
+        return hidden;
     }
+
+    private static readonly IReadOnlySet<string> NothingHidden = new HashSet<string>();
 
     private static bool PointsTo(JsonNode? value, string userId) => value switch
     {

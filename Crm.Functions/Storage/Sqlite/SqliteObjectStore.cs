@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Microsoft.Data.Sqlite;
@@ -131,6 +130,16 @@ internal sealed class SqliteObjectStore : IObjectStore
     /// <summary>crm_regex fails inside SQLite, which reports the failure as a SqliteException carrying its message.</summary>
     private static bool IsRegexTimeout(SqliteException e) => e.Message.Contains(ParseRegex.TimeoutMessage, StringComparison.Ordinal);
 
+    /// <summary>
+    /// Prepared statements of one connection by SQL text. Microsoft.Data.Sqlite keeps a command's statements
+    /// prepared between executions, and preparing cost as much as running a pipeline query's 50-row page; a
+    /// connection serves one caller at a time, and queries repeat a handful of shapes.
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, Dictionary<string, SqliteCommand>> Prepared = [];
+
+    private const int PreparedPerConnection = 64;
+
+    /// <summary>The connection's command for this SQL, parameters bound. Owned by the connection: not to be disposed.</summary>
     private static SqliteCommand Command(SqliteConnection connection, string sql, SqliteQueryTranslator? translator = null, SqliteTransaction? tx = null)
     {
         if (RegexBudgets.TryGetValue(connection, out var budget))
@@ -138,9 +147,20 @@ internal sealed class SqliteObjectStore : IObjectStore
             budget.Spent = 0;
             budget.Limit = ParseRegex.StatementBudget.Ticks;
         }
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
+        var cache = Prepared.GetOrCreateValue(connection);
+        if (!cache.TryGetValue(sql, out var command))
+        {
+            if (cache.Count >= PreparedPerConnection)
+            {
+                foreach (var old in cache.Values) old.Dispose();
+                cache.Clear();
+            }
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            cache[sql] = command;
+        }
         command.Transaction = tx;
+        command.Parameters.Clear();
         if (translator is not null)
             foreach (var (name, value) in translator.Parameters) command.Parameters.AddWithValue(name, value);
         return command;
@@ -198,7 +218,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            await using var command = Command(reader, "SELECT json FROM \"_schema\"");
+            var command = Command(reader, "SELECT json FROM \"_schema\"");
             await using var rows = await command.ExecuteReaderAsync(ct);
             var list = new List<ClassSchema>();
             while (await rows.ReadAsync(ct))
@@ -223,12 +243,10 @@ internal sealed class SqliteObjectStore : IObjectStore
         // Declared indexes become expression indexes over the same expressions the translator emits.
         var prefix = "ix_" + schema.ClassName + "__";
         var existing = new List<string>();
-        await using (var list = Command(connection, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $t", null, tx))
-        {
-            list.Parameters.AddWithValue("$t", "c_" + schema.ClassName);
-            await using var rows = await list.ExecuteReaderAsync(ct);
+        var list = Command(connection, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $t", null, tx);
+        list.Parameters.AddWithValue("$t", "c_" + schema.ClassName);
+        await using (var rows = await list.ExecuteReaderAsync(ct))
             while (await rows.ReadAsync(ct)) existing.Add(rows.GetString(0));
-        }
         foreach (var stale in existing.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !schema.Indexes.ContainsKey(n[prefix.Length..])))
             await ExecAsync(connection, $"DROP INDEX \"{stale}\"", ct, tx);
         foreach (var (name, index) in schema.Indexes)
@@ -244,7 +262,7 @@ internal sealed class SqliteObjectStore : IObjectStore
                 $"CREATE {(index.Unique ? "UNIQUE " : "")}INDEX IF NOT EXISTS \"{prefix}{name}\" ON {table} ({string.Join(", ", columns)})", ct, tx);
         }
 
-        await using var upsert = Command(connection, "INSERT INTO \"_schema\" (class_name, json) VALUES ($c, $j) ON CONFLICT(class_name) DO UPDATE SET json = excluded.json", null, tx);
+        var upsert = Command(connection, "INSERT INTO \"_schema\" (class_name, json) VALUES ($c, $j) ON CONFLICT(class_name) DO UPDATE SET json = excluded.json", null, tx);
         upsert.Parameters.AddWithValue("$c", schema.ClassName);
         upsert.Parameters.AddWithValue("$j", SchemaJson.Serialize(schema));
         await upsert.ExecuteNonQueryAsync(ct);
@@ -255,7 +273,7 @@ internal sealed class SqliteObjectStore : IObjectStore
     public Task DropClassAsync(string className, CancellationToken ct) => WriteAsync(async (connection, tx) =>
     {
         await ExecAsync(connection, $"DROP TABLE IF EXISTS {SqliteQueryTranslator.Table(className)}", ct, tx);
-        await using var command = Command(connection, "DELETE FROM \"_schema\" WHERE class_name = $c; DELETE FROM \"_relations\" WHERE owner_class = $c;", null, tx);
+        var command = Command(connection, "DELETE FROM \"_schema\" WHERE class_name = $c; DELETE FROM \"_relations\" WHERE owner_class = $c;", null, tx);
         command.Parameters.AddWithValue("$c", className);
         await command.ExecuteNonQueryAsync(ct);
         _tables.TryRemove(className, out _);
@@ -266,7 +284,7 @@ internal sealed class SqliteObjectStore : IObjectStore
     {
         if (isRelation)
         {
-            await using var rel = Command(connection, "DELETE FROM \"_relations\" WHERE owner_class = $c AND field = $f", null, tx);
+            var rel = Command(connection, "DELETE FROM \"_relations\" WHERE owner_class = $c AND field = $f", null, tx);
             rel.Parameters.AddWithValue("$c", className);
             rel.Parameters.AddWithValue("$f", field);
             await rel.ExecuteNonQueryAsync(ct);
@@ -293,7 +311,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            await using var command = Command(reader, sql, translator);
+            var command = Command(reader, sql, translator);
             await using var rows = await command.ExecuteReaderAsync(ct);
             var list = new List<StoredObject>();
             while (await rows.ReadAsync(ct)) list.Add(Read(rows, query.ClassName));
@@ -316,7 +334,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            await using var command = Command(reader, sql, translator);
+            var command = Command(reader, sql, translator);
             await using var rows = await command.ExecuteReaderAsync(ct);
             var lines = new List<string>();
             while (await rows.ReadAsync(ct)) lines.Add(rows.GetString(3));
@@ -334,7 +352,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            await using var command = Command(reader, sql, translator);
+            var command = Command(reader, sql, translator);
             return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
         }
         catch (SqliteException e) when (IsRegexTimeout(e))
@@ -344,17 +362,17 @@ internal sealed class SqliteObjectStore : IObjectStore
         finally { ReturnReader(reader); }
     }
 
-    private static StoredObject Read(SqliteDataReader rows, string className) => new()
-    {
-        ClassName = className,
-        ObjectId = rows.GetString(0),
-        OwnerId = rows.GetString(1),
-        CreatedAt = rows.GetString(2),
-        UpdatedAt = rows.GetString(3),
-        ETag = rows.GetInt64(4).ToString(System.Globalization.CultureInfo.InvariantCulture),
-        Acl = rows.IsDBNull(5) ? null : JsonNode.Parse(rows.GetString(5)) as JsonObject,
-        Data = JsonNode.Parse(rows.GetString(6)) as JsonObject ?? [],
-    };
+    // The JSON columns are taken as their UTF-8 bytes (SQLite hands TEXT out as bytes without conversion), and
+    // parsed only if the core needs a tree.
+    private static StoredObject Read(SqliteDataReader rows, string className) => StoredObject.FromText(
+        className,
+        objectId: rows.GetString(0),
+        ownerId: rows.GetString(1),
+        createdAt: rows.GetString(2),
+        updatedAt: rows.GetString(3),
+        etag: rows.GetInt64(4).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        acl: rows.IsDBNull(5) ? null : rows.GetFieldValue<byte[]>(5),
+        data: rows.GetFieldValue<byte[]>(6));
 
     private static void Bind(SqliteCommand command, StoredObject obj)
     {
@@ -373,7 +391,7 @@ internal sealed class SqliteObjectStore : IObjectStore
 
     public Task InsertAsync(StoredObject obj, IReadOnlyList<RelationChange> relations, CancellationToken ct) => WriteAsync(async (connection, tx) =>
     {
-        await using var command = Command(connection,
+        var command = Command(connection,
             $"INSERT INTO {SqliteQueryTranslator.Table(obj.ClassName)} (id, owner_id, created_at, updated_at, version, acl, rperm, wperm, data) VALUES ($id, $owner, $created, $updated, 1, $acl, $rperm, $wperm, $data)",
             null, tx);
         Bind(command, obj);
@@ -401,7 +419,7 @@ internal sealed class SqliteObjectStore : IObjectStore
             var write = await mutate(current.Clone());
             if (write is null) return null;
             var next = write.Object;
-            await using var command = Command(connection,
+            var command = Command(connection,
                 $"UPDATE {SqliteQueryTranslator.Table(className)} SET updated_at = $updated, version = version + 1, acl = $acl, rperm = $rperm, wperm = $wperm, data = $data WHERE id = $id",
                 null, tx);
             Bind(command, next);
@@ -419,7 +437,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         {
             var current = await ReadOneAsync(connection, tx, className, objectId, restriction, ct);
             if (current is null) return null;
-            await using var command = Command(connection,
+            var command = Command(connection,
                 $"DELETE FROM {SqliteQueryTranslator.Table(className)} WHERE id = $id; DELETE FROM \"_relations\" WHERE owner_class = $c AND owner_id = $id;", null, tx);
             command.Parameters.AddWithValue("$id", objectId);
             command.Parameters.AddWithValue("$c", className);
@@ -433,7 +451,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var translator = new SqliteQueryTranslator();
         var alias = translator.NewAlias();
         var where = translator.Where(QueryNode.And(new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(objectId)), restriction), alias, className);
-        await using var command = Command(connection,
+        var command = Command(connection,
             $"SELECT {string.Join(", ", Columns.Split(", ").Select(c => alias + "." + c))} FROM {SqliteQueryTranslator.Table(className)} {alias} WHERE {where}", translator, tx);
         await using var rows = await command.ExecuteReaderAsync(ct);
         return await rows.ReadAsync(ct) ? Read(rows, className) : null;
@@ -445,7 +463,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         {
             foreach (var id in change.Ids)
             {
-                await using var command = Command(connection, change.Add
+                var command = Command(connection, change.Add
                     ? "INSERT OR IGNORE INTO \"_relations\" (owner_class, field, owner_id, related_id) VALUES ($c, $f, $o, $r)"
                     : "DELETE FROM \"_relations\" WHERE owner_class = $c AND field = $f AND owner_id = $o AND related_id = $r", null, tx);
                 command.Parameters.AddWithValue("$c", className);
@@ -462,7 +480,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            await using var command = Command(reader, "SELECT related_id FROM \"_relations\" WHERE owner_class = $c AND field = $f AND owner_id = $o");
+            var command = Command(reader, "SELECT related_id FROM \"_relations\" WHERE owner_class = $c AND field = $f AND owner_id = $o");
             command.Parameters.AddWithValue("$c", ownerClass);
             command.Parameters.AddWithValue("$f", field);
             command.Parameters.AddWithValue("$o", ownerId);
@@ -478,7 +496,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         !_tables.ContainsKey(className) ? Task.CompletedTask : WriteAsync(async (connection, tx) =>
         {
             await ExecAsync(connection, $"DELETE FROM {SqliteQueryTranslator.Table(className)}", ct, tx);
-            await using var command = Command(connection, "DELETE FROM \"_relations\" WHERE owner_class = $c", null, tx);
+            var command = Command(connection, "DELETE FROM \"_relations\" WHERE owner_class = $c", null, tx);
             command.Parameters.AddWithValue("$c", className);
             await command.ExecuteNonQueryAsync(ct);
             return true;

@@ -10,8 +10,9 @@ namespace Crm.Functions.Storage.Sqlite;
 /// Translates a <see cref="QueryNode"/> tree into one SQLite statement over JSON documents. Values always
 /// travel as parameters; field names are embedded as JSON-path literals because SQLite only uses an
 /// expression index when the query repeats the indexed expression exactly — this is safe because
-/// <see cref="Names"/> admits nothing but [A-Za-z0-9_] in field names. Lists ($in, ACL groups) are passed
-/// as one JSON-array parameter read with json_each, so a list's size never changes the statement text.
+/// <see cref="Names"/> admits nothing but [A-Za-z0-9_] in field names. Value lists ($in, …) are passed as one
+/// JSON-array parameter read with json_each, so a list's size never changes the statement text; the caller's
+/// ACL groups are few and tested on every visited row, so they get one cheap test each.
 /// </summary>
 internal sealed class SqliteQueryTranslator
 {
@@ -74,9 +75,22 @@ internal sealed class SqliteQueryTranslator
         SelectNode s => Select(s, alias),
         RelatedToNode r => $"{alias}.id IN (SELECT related_id FROM \"_relations\" WHERE owner_class = {Param(r.OwnerClass)} AND field = {Param(r.Key)} AND owner_id = {Param(r.OwnerId)})",
         RelationContainsNode r => (r.Negate ? "NOT " : "") + $"EXISTS (SELECT 1 FROM \"_relations\" r WHERE r.owner_class = {Param(className)} AND r.field = {Param(r.Field.Name)} AND r.owner_id = {alias}.id AND r.related_id IN (SELECT value FROM json_each({ListParam(r.Ids.Select(id => (JsonNode)id))})))",
-        AclNode a => $"({alias}.{(a.Write ? "wperm" : "rperm")} IS NULL OR EXISTS (SELECT 1 FROM json_each({alias}.{(a.Write ? "wperm" : "rperm")}) WHERE value IN (SELECT value FROM json_each({ListParam(a.Groups.Select(g => (JsonNode)g))}))))",
+        AclNode a => Acl(a, alias),
         _ => throw new NotSupportedException(node.GetType().Name),
     };
+
+    /// <summary>
+    /// "No ACL, or the ACL names one of the caller's groups". rperm/wperm hold JSON arrays of strings written by one
+    /// serializer (<see cref="SqliteJson"/>), so a group is an element exactly when its JSON text, quotes included,
+    /// occurs in the array's text: a quote inside an element is always escaped. instr costs a fraction of
+    /// json_each per row, and this check runs on every row a query visits.
+    /// </summary>
+    private string Acl(AclNode a, string alias)
+    {
+        var column = Column(alias, a.Write ? "wperm" : "rperm");
+        var groups = a.Groups.Select(g => $"instr({column}, {Param(System.Text.Json.JsonSerializer.Serialize(g, SqliteJson.Options))}) > 0");
+        return $"({string.Join(" OR ", groups.Prepend($"{column} IS NULL"))})";
+    }
 
     private string Compare(CompareNode c, string alias)
     {
