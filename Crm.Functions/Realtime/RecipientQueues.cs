@@ -40,6 +40,10 @@ internal sealed class RecipientQueues(ILogger<RecipientQueues> log)
         {
             await send();
         }
+        catch (OperationCanceledException)
+        {
+            // shutting down
+        }
         catch (Exception e)
         {
             log.LogWarning(e, "Real-time send to {Recipient} failed", recipient);
