@@ -103,7 +103,7 @@ module signalr 'modules/signalr.bicep' = {
     name: 'sigr-crm-${token}'
     location: location
     tags: tags
-    appServerPrincipalId: identity.outputs.principalId
+    appPrincipalId: identity.outputs.principalId
     corsAllowedOrigins: union([web.outputs.uri], corsAllowedOrigins)
   }
 }

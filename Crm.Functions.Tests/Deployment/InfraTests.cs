@@ -154,6 +154,55 @@ public sealed class InfraTests(BicepBuildFixture build) : IClassFixture<BicepBui
     }
 
     [Fact]
+    public void the_app_and_the_signalr_binding_reach_the_service_with_the_same_identity_and_a_role_that_allows_both()
+    {
+        var functionApp = File.ReadAllText(DeploymentFiles.InRepo("infra", "modules", "function-app.bicep"));
+        // The output binding's identity-based connection (extension bundle form: serviceUri + credential + clientId).
+        Assert.Matches(@"AzureSignalRConnectionString__serviceUri:\s*signalRServiceUri\s", functionApp);
+        Assert.Matches(@"AzureSignalRConnectionString__credential:\s*'managedidentity'", functionApp);
+        Assert.Matches(@"AzureSignalRConnectionString__clientId:\s*identityClientId\s", functionApp);
+
+        // The app's own setting, by the name it reads, in the service's connection-string format: same endpoint, same identity, no key.
+        var name = global::Crm.Functions.Realtime.SignalRConnectionString.Setting.Replace(":", "__", StringComparison.Ordinal);
+        Assert.Contains(name, InfraAppSettings());
+        var value = Regex.Match(functionApp, name + @":\s*'([^']*)'").Groups[1].Value;
+        var parsed = global::Crm.Functions.Realtime.SignalRConnectionString.Parse(value
+            .Replace("${signalRServiceUri}", "https://sigr.service.signalr.net", StringComparison.Ordinal)
+            .Replace("${identityClientId}", "client-id", StringComparison.Ordinal))!;
+        Assert.Equal("https://sigr.service.signalr.net/", parsed.Endpoint.ToString());
+        Assert.Equal("azure.msi", parsed.AuthType);
+        Assert.Equal("client-id", parsed.ClientId);
+        Assert.Null(parsed.AccessKey);
+        // Locally the setting is empty: the app serves its own hub.
+        Assert.Null(global::Crm.Functions.Realtime.SignalRConnectionString.Parse(SampleSettings()[name]));
+
+        // The service: Serverless, keys off, and the app's identity holds "SignalR Service Owner" (REST sends,
+        // :generateToken, and the key generation the binding uses); "SignalR App Server" allows neither of the first two.
+        var signalr = File.ReadAllText(DeploymentFiles.InRepo("infra", "modules", "signalr.bicep"));
+        Assert.Matches(@"disableLocalAuth:\s*true", signalr);
+        Assert.Matches(@"flag:\s*'ServiceMode',\s*value:\s*'Serverless'", signalr);
+        Assert.Contains("'7e4f1700-ea5a-4f59-8f37-079cfe29dce3'", signalr);
+        var main = File.ReadAllText(DeploymentFiles.InRepo("infra", "main.bicep"));
+        Assert.Matches(@"appPrincipalId:\s*identity\.outputs\.principalId", main);
+        Assert.Matches(@"identityClientId:\s*identity\.outputs\.clientId", main);
+        Assert.NotNull(build.Template);
+        Assert.Contains("7e4f1700-ea5a-4f59-8f37-079cfe29dce3", build.Template.ToJsonString(), StringComparison.Ordinal);
+
+        // Every signalR output binding sends on the app's hub through that connection, under the name the app answers with.
+        var hub = new global::Crm.Functions.Realtime.RealtimeSettings().HubName;
+        var outputs = FunctionDefinition.ReadAll(DeploymentFiles.InRepo("functions"))
+            .SelectMany(f => f.Bindings).Where(b => FunctionDefinition.Text(b, "type") == "signalR").ToList();
+        Assert.NotEmpty(outputs);
+        Assert.All(outputs, b =>
+        {
+            Assert.Equal(hub, FunctionDefinition.Text(b, "hubName"));
+            Assert.Equal("out", FunctionDefinition.Text(b, "direction"));
+            Assert.Equal(global::Crm.Functions.Realtime.RealtimeApi.OutputBinding, FunctionDefinition.Text(b, "name"));
+            Assert.Equal("AzureSignalRConnectionString", FunctionDefinition.Text(b, "connectionStringSetting") ?? "AzureSignalRConnectionString");
+        });
+    }
+
+    [Fact]
     public void infra_and_sample_set_parse_settings_by_the_names_the_app_reads()
     {
         var known = ParseSettingNames().ToHashSet(StringComparer.Ordinal);

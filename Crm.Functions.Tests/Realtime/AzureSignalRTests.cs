@@ -1,9 +1,10 @@
-using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Azure.Core;
+using Crm.Functions.Realtime;
 using Crm.Functions.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
@@ -11,53 +12,15 @@ using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
 namespace Crm.Functions.Tests.Realtime;
 
 /// <summary>
-/// The Azure SignalR Service path against a local fake of its REST API: client tokens from /negotiate and
-/// pushes to POST /api/v1/hubs/{hub}/users/{userId}, each JWT validated with the access key.
+/// The Azure SignalR Service path against a local stand-in of its data-plane REST API (2022-11-01): with an
+/// access key (the app signs every token) and with Microsoft Entra ID (the deployment's way: a bearer from
+/// the app's identity on every call, client tokens from :generateToken).
 /// </summary>
 public sealed class AzureSignalRTests
 {
     private const string AccessKey = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq=";
 
-    private sealed record Recorded(string Url, string? Authorization, string Body);
-
-    /// <summary>A fake Azure SignalR REST endpoint that records every request and answers 202.</summary>
-    private sealed class FakeService : IDisposable
-    {
-        private readonly HttpListener _listener = new();
-
-        public FakeService()
-        {
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            Endpoint = $"http://127.0.0.1:{port}";
-            _listener.Prefixes.Add(Endpoint + "/");
-            _listener.Start();
-            _ = Task.Run(LoopAsync);
-        }
-
-        public string Endpoint { get; }
-        public BlockingCollection<Recorded> Requests { get; } = [];
-
-        private async Task LoopAsync()
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try { context = await _listener.GetContextAsync(); }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
-                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-                Requests.Add(new Recorded(context.Request.Url!.GetLeftPart(UriPartial.Path), context.Request.Headers["Authorization"], await reader.ReadToEndAsync()));
-                context.Response.StatusCode = 202;
-                context.Response.Close();
-            }
-        }
-
-        public void Dispose() => _listener.Close();
-    }
-
-    private static async Task<JsonWebToken> ValidAsync(string token, string audience)
+    private static async Task<JsonWebToken?> SignedWithAccessKeyAsync(string? token, string audience)
     {
         var result = await new JsonWebTokenHandler().ValidateTokenAsync(token, new TokenValidationParameters
         {
@@ -66,45 +29,263 @@ public sealed class AzureSignalRTests
             IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(AccessKey)),
             ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
         });
-        Assert.True(result.IsValid, result.Exception?.Message);
-        return (JsonWebToken)result.SecurityToken;
+        return result.IsValid ? (JsonWebToken)result.SecurityToken : null;
     }
 
-    [Fact]
-    public async Task Negotiate_issues_service_tokens_and_writes_are_pushed_through_the_rest_api_signed_with_the_access_key()
+    private static async Task<(HttpStatusCode Status, string Text)> NegotiateAsync(CrmServer server, params (string Name, string Value)[] headers)
     {
-        using var fake = new FakeService();
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, server.BaseUrl + "/negotiate");
+        foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
+        using var response = await http.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>A server whose Azure SignalR connection string names a managed identity, with the test credential in DI.</summary>
+    private static CrmServer EntraServer(SignalRServiceStandIn service, TokenCredential credential, Dictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>(settings ?? [])
+        {
+            ["Azure:SignalR:ConnectionString"] = $"Endpoint={service.Endpoint};AuthType=azure.msi;ClientId=00000000-0000-0000-0000-00000000c1d0;Version=1.0;",
+        };
+        return new CrmServer(all, services => services.AddSingleton(credential));
+    }
+
+    private static List<ServiceCall> Expect(SignalRServiceStandIn service, int count)
+    {
+        var calls = new List<ServiceCall>();
+        while (calls.Count < count)
+        {
+            Assert.True(service.Calls.TryTake(out var call, TimeSpan.FromSeconds(5)), $"only {calls.Count} of {count} calls reached the service");
+            calls.Add(call!);
+        }
+        Assert.False(service.Calls.TryTake(out var extra, TimeSpan.FromMilliseconds(500)), $"unexpected call {extra?.Path}");
+        return calls;
+    }
+
+    private static string UserOf(ServiceCall call) => Uri.UnescapeDataString(call.Path.Split('/')[^2]);
+
+    [Fact]
+    public async Task With_an_access_key_negotiate_and_pushes_are_signed_by_the_app()
+    {
+        await using var service = new SignalRServiceStandIn((authorization, url) =>
+            authorization?.StartsWith("Bearer ", StringComparison.Ordinal) == true && SignedWithAccessKeyAsync(authorization[7..], url).GetAwaiter().GetResult() is not null);
         using var server = new CrmServer(new Dictionary<string, string?>
         {
-            ["Azure:SignalR:ConnectionString"] = $"Endpoint={fake.Endpoint};AccessKey={AccessKey};Version=1.0;",
+            ["Azure:SignalR:ConnectionString"] = $"Endpoint={service.Endpoint};AccessKey={AccessKey};Version=1.0;",
             ["Realtime:PushFromWrites"] = "true",
         });
         await CreateDealClassAsync(server);
         var (a, aId, aToken) = await UserAsync(server, "alice");
         var (_, bId, _) = await UserAsync(server, "bob");
 
-        using var http = new HttpClient();
-        using var negotiate = new HttpRequestMessage(HttpMethod.Post, server.BaseUrl + "/negotiate");
-        negotiate.Headers.Add("X-Parse-Session-Token", aToken);
-        using var response = await http.SendAsync(negotiate);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        var (status, text) = await NegotiateAsync(server, ("X-Parse-Session-Token", aToken));
+        Assert.Equal(HttpStatusCode.OK, status);
+        var json = JsonNode.Parse(text)!;
         var clientUrl = json["url"]!.GetValue<string>();
-        Assert.Equal($"{fake.Endpoint}/client/?hub=crm", clientUrl);
-        var clientToken = await ValidAsync(json["accessToken"]!.GetValue<string>(), clientUrl);
+        Assert.Equal($"{service.Endpoint}/client/?hub=crm", clientUrl);
+        var clientToken = await SignedWithAccessKeyAsync(json["accessToken"]!.GetValue<string>(), clientUrl);
+        Assert.NotNull(clientToken);
         Assert.Equal(aId, clientToken.GetClaim("nameid").Value);
         Assert.True(clientToken.ValidTo > DateTime.UtcNow);
 
         await CreateDealAsync(a, new JsonObject { ["title"] = "Wayne", ["ACL"] = Acl((aId, true)) });
-        Assert.True(fake.Requests.TryTake(out var push, TimeSpan.FromSeconds(5)), "no push reached the fake service");
-        var expectedUrl = $"{fake.Endpoint}/api/v1/hubs/crm/users/{aId}";
-        Assert.Equal(expectedUrl, push.Url);
-        Assert.StartsWith("Bearer ", push.Authorization, StringComparison.Ordinal);
-        await ValidAsync(push.Authorization![7..], expectedUrl);
+        // The only call: the push to alice (the client token was signed locally); bob cannot read the deal.
+        var push = Assert.Single(Expect(service, 1));
+        Assert.Equal(202, push.Status);
+        Assert.Equal($"/api/hubs/crm/users/{aId}/:send", push.Path);
+        Assert.Equal("2022-11-01", push.ApiVersion);
         var body = JsonNode.Parse(push.Body)!;
         Assert.Equal("created", body["target"]!.GetValue<string>());
         Assert.Equal("Wayne", body["arguments"]![0]!["object"]!["title"]!.GetValue<string>());
-        // Bob cannot read the deal: no request was made for him.
-        Assert.False(fake.Requests.TryTake(out var extra, TimeSpan.FromMilliseconds(500)), $"unexpected push to {extra?.Url} (bob is {bId})");
+        Assert.NotEqual(bId, UserOf(push));
+    }
+
+    [Fact]
+    public async Task With_entra_id_negotiate_returns_the_service_client_token_for_users_and_refuses_others()
+    {
+        var credential = new TestTokenCredential();
+        await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
+        using var server = EntraServer(service, credential);
+        var (_, aId, aToken) = await UserAsync(server, "alice");
+
+        // Callers without a user get Parse errors and cost no call to the service.
+        var (status, text) = await NegotiateAsync(server);
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Equal(209, JsonNode.Parse(text)!["code"]!.GetValue<int>());
+        (status, text) = await NegotiateAsync(server, ("X-Parse-Session-Token", "r:not-a-session"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(209, JsonNode.Parse(text)!["code"]!.GetValue<int>());
+        (status, _) = await NegotiateAsync(server, ("X-Parse-Master-Key", CrmServer.MasterKey));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        (status, _) = await NegotiateAsync(server, ("X-Parse-Session-Token", aToken), ("X-Parse-Application-Id", "other"));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Empty(service.Calls);
+
+        foreach (var header in new[] { ("X-Parse-Session-Token", aToken), ("Authorization", "Bearer " + aToken) })
+        {
+            (status, text) = await NegotiateAsync(server, header);
+            Assert.Equal(HttpStatusCode.OK, status);
+            var json = JsonNode.Parse(text)!;
+            Assert.Equal($"{service.Endpoint}/client/?hub=crm", json["url"]!.GetValue<string>());
+            Assert.Equal(SignalRServiceStandIn.TokenFor(aId), json["accessToken"]!.GetValue<string>());
+
+            var call = Assert.Single(Expect(service, 1));
+            Assert.Equal(200, call.Status);
+            Assert.Equal("/api/hubs/crm/:generateToken", call.Path);
+            Assert.Equal("2022-11-01", call.ApiVersion);
+            Assert.Equal(aId, call.Query["userId"]);
+            Assert.Equal("15", call.Query["minutesToExpire"]);
+        }
+        Assert.All(credential.Scopes, scopes => Assert.Equal(["https://signalr.azure.com/.default"], scopes));
+        Assert.Equal(1, credential.Requests);
+    }
+
+    [Fact]
+    public async Task With_entra_id_creates_and_updates_come_from_the_change_feed_and_deletes_are_pushed_once_to_the_readers()
+    {
+        var credential = new TestTokenCredential();
+        await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
+        using var server = EntraServer(service, credential);
+        await CreateDealClassAsync(server);
+        var (a, aId, aToken) = await UserAsync(server, "alice");
+        var (_, bId, _) = await UserAsync(server, "bob");
+        var (_, cId, _) = await UserAsync(server, "carol");
+        await CreateRoleAsync(server, "Sales", cId);
+
+        var deals = new List<string>();
+        for (var i = 0; i < 3; i++)
+            deals.Add(await CreateDealAsync(a, new JsonObject { ["title"] = $"Deal {i}", ["ACL"] = Acl((aId, true), ("role:Sales", false)) }));
+        (await a.PutAsync($"classes/Deal/{deals[0]}", new JsonObject { ["stage"] = "won" })).EnsureStatus(HttpStatusCode.OK);
+        // Creates and updates are the change feed's: the writes themselves push nothing (no duplicates).
+        Assert.False(service.Calls.TryTake(out var early, TimeSpan.FromMilliseconds(500)), $"unexpected call {early?.Path}");
+
+        // The change feed's batch for the update becomes binding messages for exactly the readers.
+        var (status, feed) = await ChangeFeedTests.InvokeAsync(server, "DealChanges",
+            ChangeFeedTests.Invocation(await ChangeFeedTests.DocumentAsync(server, "Deal", deals[0])));
+        Assert.Equal(HttpStatusCode.OK, status);
+        var fed = feed!["Outputs"]!["signalRMessages"]!.AsArray();
+        Assert.Equal(new[] { aId, cId }.Order(StringComparer.Ordinal), fed.Select(m => m!["userId"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.All(fed, m => Assert.Equal("updated", m!["target"]!.GetValue<string>()));
+
+        (var negotiated, _) = await NegotiateAsync(server, ("X-Parse-Session-Token", aToken));
+        Assert.Equal(HttpStatusCode.OK, negotiated);
+        Assert.Single(Expect(service, 1));
+
+        // Hard deletes never reach the change feed: the deleting instance pushes them, once per reader.
+        foreach (var id in deals) (await a.DeleteAsync($"classes/Deal/{id}")).EnsureStatus(HttpStatusCode.OK);
+        var pushes = Expect(service, 6);
+        Assert.All(pushes, p =>
+        {
+            Assert.Equal(202, p.Status);
+            Assert.Equal(credential.Bearer, p.Authorization);
+            Assert.Equal("2022-11-01", p.ApiVersion);
+            var message = JsonNode.Parse(p.Body)!;
+            Assert.Equal("deleted", message["target"]!.GetValue<string>());
+            Assert.Equal("delete", message["arguments"]![0]!["op"]!.GetValue<string>());
+        });
+        foreach (var reader in new[] { aId, cId })
+        {
+            // Each reader gets each delete once, in the order of the deletes.
+            var theirs = pushes.Where(p => UserOf(p) == reader).Select(p => JsonNode.Parse(p.Body)!["arguments"]![0]!["objectId"]!.GetValue<string>());
+            Assert.Equal(deals, theirs);
+        }
+        Assert.DoesNotContain(pushes, p => UserOf(p) == bId);
+
+        // One Entra token served the negotiate and all six pushes.
+        Assert.Equal(1, credential.Requests);
+    }
+
+    [Fact]
+    public async Task A_recipient_whose_sends_hang_does_not_hold_up_the_others_and_still_gets_its_events_in_order()
+    {
+        var credential = new TestTokenCredential();
+        await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
+        using var server = EntraServer(service, credential);
+        await CreateDealClassAsync(server);
+        var (a, aId, _) = await UserAsync(server, "alice");
+        var (_, cId, _) = await UserAsync(server, "carol");
+        await CreateRoleAsync(server, "Sales", cId);
+        var deals = new List<string>();
+        for (var i = 0; i < 3; i++)
+            deals.Add(await CreateDealAsync(a, new JsonObject { ["title"] = $"Deal {i}", ["ACL"] = Acl((aId, true), ("role:Sales", false)) }));
+
+        service.Hold(cId);
+        foreach (var id in deals) (await a.DeleteAsync($"classes/Deal/{id}")).EnsureStatus(HttpStatusCode.OK);
+        // Carol's first push hangs at the service; alice's three arrive all the same.
+        var alices = Expect(service, 3);
+        Assert.All(alices, p => Assert.Equal(aId, UserOf(p)));
+        Assert.Equal(deals, alices.Select(p => JsonNode.Parse(p.Body)!["arguments"]![0]!["objectId"]!.GetValue<string>()));
+
+        service.Release(cId);
+        var carols = Expect(service, 3);
+        Assert.All(carols, p => Assert.Equal(cId, UserOf(p)));
+        Assert.Equal(deals, carols.Select(p => JsonNode.Parse(p.Body)!["arguments"]![0]!["objectId"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Without_an_entra_token_negotiate_answers_a_parse_error_and_recovers_when_the_identity_does()
+    {
+        var credential = new TestTokenCredential { Fail = true };
+        await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
+        using var server = EntraServer(service, credential);
+        await CreateDealClassAsync(server);
+        var (a, aId, aToken) = await UserAsync(server, "alice");
+
+        var (status, text) = await NegotiateAsync(server, ("X-Parse-Session-Token", aToken));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        var error = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal(100, error["code"]!.GetValue<int>());
+        Assert.Equal("The real-time service is unavailable; try again.", error["error"]!.GetValue<string>());
+        Assert.Equal(2, error.Count);
+        Assert.DoesNotContain("Exception", text, StringComparison.Ordinal);
+
+        // A delete whose push cannot get a token is logged and dropped; the write itself succeeds.
+        var id = await CreateDealAsync(a, new JsonObject { ["title"] = "Lost", ["ACL"] = Acl((aId, true)) });
+        (await a.DeleteAsync($"classes/Deal/{id}")).EnsureStatus(HttpStatusCode.OK);
+        Assert.False(service.Calls.TryTake(out var call, TimeSpan.FromMilliseconds(500)), $"unexpected call {call?.Path}");
+
+        // The failure is not remembered: once the identity answers, negotiate works.
+        credential.Fail = false;
+        (status, text) = await NegotiateAsync(server, ("X-Parse-Session-Token", aToken));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(SignalRServiceStandIn.TokenFor(aId), JsonNode.Parse(text)!["accessToken"]!.GetValue<string>());
+
+        // A service that refuses the identity (no role assignment yet) is the same Parse error.
+        await using var refusing = new SignalRServiceStandIn((_, _) => false);
+        using var refused = EntraServer(refusing, new TestTokenCredential());
+        var (_, _, token) = await UserAsync(refused, "dave");
+        (status, text) = await NegotiateAsync(refused, ("X-Parse-Session-Token", token));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(100, JsonNode.Parse(text)!["code"]!.GetValue<int>());
+        Assert.Equal(401, Assert.Single(Expect(refusing, 1)).Status);
+    }
+
+    [Theory]
+    [InlineData("Endpoint=https://x.service.signalr.net;AccessKey=k;Version=1.0;", "https://x.service.signalr.net/", "k", null, null)]
+    [InlineData("endpoint=https://x.service.signalr.net/;authtype=Azure.Msi;clientid=abc;version=1.0", "https://x.service.signalr.net/", null, "azure.msi", "abc")]
+    [InlineData("Endpoint=https://x.service.signalr.net;AuthType=azure.msi;Version=1.0;", "https://x.service.signalr.net/", null, "azure.msi", null)]
+    [InlineData("Endpoint=https://x.service.signalr.net;AuthType=azure;Version=1.0;", "https://x.service.signalr.net/", null, "azure", null)]
+    [InlineData("Endpoint=http://localhost;Port=8080;AccessKey=k;", "http://localhost:8080/", "k", null, null)]
+    public void Connection_strings_in_the_services_format_are_read(string text, string endpoint, string? accessKey, string? authType, string? clientId)
+    {
+        var parsed = SignalRConnectionString.Parse(text)!;
+        Assert.Equal(endpoint, parsed.Endpoint.ToString());
+        Assert.Equal(accessKey, parsed.AccessKey);
+        Assert.Equal(authType, parsed.AuthType);
+        Assert.Equal(clientId, parsed.ClientId);
+        Assert.Equal(authType is not null, parsed.UsesEntraId);
+    }
+
+    [Theory]
+    [InlineData("AccessKey=k;Version=1.0;")]
+    [InlineData("Endpoint=https://x.service.signalr.net;Version=1.0;")]
+    [InlineData("Endpoint=https://x.service.signalr.net;AuthType=azure.app;ClientId=a;ClientSecret=s;TenantId=t")]
+    [InlineData("Endpoint=ftp://x;AccessKey=k")]
+    public void Unusable_connection_strings_stop_the_app_with_the_setting_named(string text)
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => SignalRConnectionString.Parse(text));
+        Assert.Contains("Azure:SignalR:ConnectionString", e.Message, StringComparison.Ordinal);
+        Assert.Null(SignalRConnectionString.Parse(" "));
     }
 }

@@ -12,7 +12,7 @@ namespace Crm.Functions.Tests.Realtime;
 public sealed class ChangeFeedTests
 {
     /// <summary>The document as the Cosmos change feed delivers it (the Cosmos store's item shape).</summary>
-    private static async Task<JsonObject> DocumentAsync(CrmServer server, string className, string objectId)
+    internal static async Task<JsonObject> DocumentAsync(CrmServer server, string className, string objectId)
     {
         var store = server.Services.GetRequiredService<IObjectStore>();
         var found = await store.FindAsync(new StoreQuery(className, new Core.Query.CompareNode(
@@ -27,7 +27,7 @@ public sealed class ChangeFeedTests
         return document;
     }
 
-    private static async Task<(HttpStatusCode, JsonNode?)> InvokeAsync(CrmServer server, string function, JsonNode body, bool master = true)
+    internal static async Task<(HttpStatusCode, JsonNode?)> InvokeAsync(CrmServer server, string function, JsonNode body, bool master = true)
     {
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, $"{server.BaseUrl}/{function}")
@@ -40,7 +40,7 @@ public sealed class ChangeFeedTests
         return (response.StatusCode, JsonNode.Parse(text));
     }
 
-    private static JsonObject Invocation(params JsonNode[] documents) => new()
+    internal static JsonObject Invocation(params JsonNode[] documents) => new()
     {
         ["Data"] = new JsonObject { ["documents"] = new JsonArray(documents) },
         ["Metadata"] = new JsonObject { ["sys"] = new JsonObject { ["MethodName"] = "DealChanges", ["UtcNow"] = "2026-01-01T00:00:00Z" } },

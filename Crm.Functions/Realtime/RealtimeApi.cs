@@ -44,7 +44,7 @@ internal static class RealtimeApi
             sp.GetRequiredService<ReaderCandidates>().Seen(userId, TimeSpan.FromHours(settings.PresenceHours));
             var azure = sp.GetRequiredService<AzureConnection>().Service;
             var body = azure is not null
-                ? new JsonObject { ["url"] = azure.ClientUrl(settings.HubName), ["accessToken"] = azure.ClientToken(settings.HubName, userId, lifetime) }
+                ? new JsonObject { ["url"] = azure.ClientUrl(settings.HubName), ["accessToken"] = await azure.ClientTokenAsync(settings.HubName, userId, lifetime, ct) }
                 : new JsonObject
                 {
                     ["url"] = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{settings.HubPath}",
@@ -59,6 +59,12 @@ internal static class RealtimeApi
         catch (UnauthorizedException e)
         {
             result = new ApiResult(401, ErrorResponses.Body(ParseError.InvalidSessionToken, e.Message));
+        }
+        catch (RealtimeServiceException e)
+        {
+            // No Entra token, or the service refused or could not be reached: a Parse error the client can retry on.
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RealtimeApi)).LogWarning(e, "Negotiate could not get a client token from Azure SignalR");
+            result = ErrorResponses.From(new ParseException(ParseError.ConnectionFailed, "The real-time service is unavailable; try again."));
         }
         await ParseMiddleware.WriteAsync(context, result);
     }

@@ -100,11 +100,14 @@ internal sealed class RealtimeFanout(DataService data, UserService users)
     {
         var messages = new List<UserMessage>();
         if (Schema(change.ClassName) is not { } schema) return messages;
-        foreach (var userId in candidates.Distinct(StringComparer.Ordinal))
+        var users = candidates.Distinct(StringComparer.Ordinal).ToList();
+        // Roles mostly come from RoleService's cache; where entries expired, the store lookups overlap instead of
+        // queueing one behind another (on Cosmos each is a round trip).
+        var auths = await Task.WhenAll(users.Select(userId => AuthForAsync(userId, ct)));
+        for (var i = 0; i < users.Count; i++)
         {
-            var auth = await AuthForAsync(userId, ct);
-            if (Decide(auth, schema, change, null) is { } payload)
-                messages.Add(new UserMessage(userId, TargetOf(payload["op"]!.GetValue<string>()), payload));
+            if (Decide(auths[i], schema, change, null) is { } payload)
+                messages.Add(new UserMessage(users[i], TargetOf(payload["op"]!.GetValue<string>()), payload));
         }
         return messages;
     }

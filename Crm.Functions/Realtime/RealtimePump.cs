@@ -7,14 +7,16 @@ namespace Crm.Functions.Realtime;
 
 /// <summary>
 /// Pushes the committed writes of this process: <see cref="DataService.Changed"/> feeds one channel read by
-/// one loop, so events leave in commit order (a "deleted" can never overtake its "created"), and a slow
-/// client or a failing push never delays the HTTP write that caused it.
+/// one loop, which decides every recipient's event in commit order and hands the sends to
+/// <see cref="RecipientQueues"/> (per user, in that order: a "deleted" can never overtake its "created").
+/// Neither a slow client nor a failing push delays the HTTP write that caused it, or other users' events.
 /// </summary>
 internal sealed class RealtimePump(
     DataService data,
     RealtimeFanout fanout,
     Subscriptions subscriptions,
     ReaderCandidates candidates,
+    RecipientQueues queues,
     IHubContext<RealtimeHub> hub,
     IOptions<RealtimeSettings> options,
     ILogger<RealtimePump> log,
@@ -27,7 +29,7 @@ internal sealed class RealtimePump(
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_settings.PushFromWrites ?? azure is null) data.Changed += Enqueue;
+        if (_settings.PushFromWrites != false) data.Changed += Enqueue;
         return base.StartAsync(cancellationToken);
     }
 
@@ -37,7 +39,17 @@ internal sealed class RealtimePump(
         return base.StopAsync(cancellationToken);
     }
 
-    private void Enqueue(ObjectChange change) => _changes.Writer.TryWrite(change);
+    /// <summary>
+    /// Which writes this process pushes. Without Azure SignalR: all. With it, by default only deletes: the Cosmos
+    /// change feed delivers creates and updates (pushing them here too would send them twice), but it never
+    /// delivers hard deletes, and the deleting instance still knows the last state and its readers.
+    /// </summary>
+    private bool Pushes(ObjectChange change) => _settings.PushFromWrites ?? (azure is null || change.Kind == "deleted");
+
+    private void Enqueue(ObjectChange change)
+    {
+        if (Pushes(change)) _changes.Writer.TryWrite(change);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -62,13 +74,13 @@ internal sealed class RealtimePump(
             {
                 var readers = await candidates.ForAsync(change.Before, change.After, ct);
                 foreach (var message in await fanout.FeedAsync(change, readers, ct))
-                    await azure.SendToUserAsync(_settings.HubName, message.UserId, message.Target, message.Payload, ct);
+                    queues.Enqueue(message.UserId, () => azure.SendToUserAsync(_settings.HubName, message.UserId, message.Target, message.Payload, ct));
             }
             else
             {
                 // The local hub knows who is connected: exactly those users are candidates.
                 foreach (var message in await fanout.FeedAsync(change, subscriptions.ConnectedUsers.ToList(), ct))
-                    await hub.Clients.User(message.UserId).SendAsync(message.Target, message.Payload, ct);
+                    queues.Enqueue(message.UserId, () => hub.Clients.User(message.UserId).SendAsync(message.Target, message.Payload, ct));
             }
         }
         await PublishSubscriptionsAsync(change, ct);
@@ -85,7 +97,8 @@ internal sealed class RealtimePump(
             if (!auths.TryGetValue(userId, out var auth)) auths[userId] = auth = await fanout.AuthForAsync(userId, ct);
             if (fanout.Decide(auth, schema, change, subscription.Filter) is not { } payload) continue;
             payload["subscriptionId"] = subscription.Id;
-            await hub.Clients.Client(connectionId).SendAsync(RealtimeFanout.SubscriptionEvent, payload, ct);
+            // Queued under the user, like the feed, so a user's feed and subscription events keep commit order.
+            queues.Enqueue(userId, () => hub.Clients.Client(connectionId).SendAsync(RealtimeFanout.SubscriptionEvent, payload, ct));
         }
     }
 }

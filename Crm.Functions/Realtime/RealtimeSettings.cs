@@ -18,9 +18,9 @@ internal sealed class RealtimeSettings
     public int TokenMinutes { get; set; } = 15;
 
     /// <summary>
-    /// Whether committed writes of this process are pushed (local hub, or the Azure REST API). Default:
-    /// on without Azure SignalR; off with it, because there the Cosmos change feed delivers the changes
-    /// and pushing from writes too would send every event twice.
+    /// Whether committed writes of this process are pushed (local hub, or the Azure REST API): true = all,
+    /// false = none. Default: all without Azure SignalR; with it only deletes, because there the Cosmos change
+    /// feed delivers creates and updates (pushing them too would send them twice) but never hard deletes.
     /// </summary>
     public bool? PushFromWrites { get; set; }
 

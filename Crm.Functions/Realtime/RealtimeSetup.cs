@@ -1,9 +1,10 @@
+using Azure.Core;
 using Crm.Functions.Core.Triggers;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Realtime;
 
-/// <summary>Wires real time: the local hub and its tokens, or Azure SignalR Service when a connection string is set.</summary>
+/// <summary>Wires real time: the local hub and its tokens, or Azure SignalR Service when Azure:SignalR:ConnectionString is set.</summary>
 internal static class RealtimeSetup
 {
     public static void AddCrmRealtime(this WebApplicationBuilder builder)
@@ -15,9 +16,13 @@ internal static class RealtimeSetup
         services.AddSingleton<Subscriptions>();
         services.AddSingleton<RealtimeFanout>();
         services.AddSingleton<ReaderCandidates>();
-        var connectionString = builder.Configuration["Azure:SignalR:ConnectionString"];
-        services.AddSingleton(sp => new AzureConnection(AzureSignalR.FromConnectionString(
-            connectionString, new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, sp.GetRequiredService<TimeProvider>())));
+        services.AddSingleton<RecipientQueues>();
+        // Parsed here so that a malformed setting stops the app at startup rather than at the first event.
+        var signalR = SignalRConnectionString.Parse(builder.Configuration[SignalRConnectionString.Setting]);
+        // A TokenCredential registered in DI (tests, or a host with its own identity setup) replaces the one the
+        // connection string names; the app registers none itself.
+        services.AddSingleton(sp => new AzureConnection(AzureSignalR.Create(signalR, sp.GetService<TokenCredential>(),
+            new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, sp.GetRequiredService<TimeProvider>())));
         services.AddHostedService<RealtimePump>();
     }
 

@@ -109,6 +109,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AzureSignalRConnectionString__serviceUri: signalRServiceUri
     AzureSignalRConnectionString__credential: 'managedidentity'
     AzureSignalRConnectionString__clientId: identityClientId
+    // The app's own calls (/negotiate, pushes of deletes): the same service and identity, in the service's
+    // connection-string format (no key: local auth is disabled).
+    Azure__SignalR__ConnectionString: 'Endpoint=${signalRServiceUri};AuthType=azure.msi;ClientId=${identityClientId};Version=1.0;'
   })
 }
 

@@ -1,13 +1,16 @@
-// Azure SignalR Service in Serverless mode: clients negotiate through a function and the app sends
-// messages through the service's REST API. Access keys are off; the app's identity holds the
-// "SignalR App Server" role and signs client tokens through the service.
+// Azure SignalR Service in Serverless mode: clients negotiate through the app's /negotiate and the app
+// sends messages through the service's REST API (and the change-feed functions' signalR output binding).
+// Access keys are off, so every call is authorized by the app's identity through RBAC. It holds
+// "SignalR Service Owner", the built-in role for a Serverless negotiation server: it needs the REST API
+// (users/{user}/:send), client token generation (:generateToken) and, for the binding, key generation.
+// "SignalR App Server" alone grants neither :generateToken nor the REST sends.
 param name string
 param location string
 param tags object
-param appServerPrincipalId string
+param appPrincipalId string
 param corsAllowedOrigins array
 
-var signalRAppServer = '420fcaa2-552c-430f-98ca-3264be4806c7'
+var signalRServiceOwner = '7e4f1700-ea5a-4f59-8f37-079cfe29dce3'
 
 resource signalr 'Microsoft.SignalRService/signalR@2024-03-01' = {
   name: name
@@ -31,13 +34,13 @@ resource signalr 'Microsoft.SignalRService/signalR@2024-03-01' = {
   }
 }
 
-resource appServer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(signalr.id, appServerPrincipalId, signalRAppServer)
+resource serviceOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(signalr.id, appPrincipalId, signalRServiceOwner)
   scope: signalr
   properties: {
-    principalId: appServerPrincipalId
+    principalId: appPrincipalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', signalRAppServer)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', signalRServiceOwner)
   }
 }
 
