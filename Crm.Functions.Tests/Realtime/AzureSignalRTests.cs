@@ -47,6 +47,8 @@ public sealed class AzureSignalRTests
         var all = new Dictionary<string, string?>(settings ?? [])
         {
             ["Azure:SignalR:ConnectionString"] = $"Endpoint={service.Endpoint};AuthType=azure.msi;ClientId=00000000-0000-0000-0000-00000000c1d0;Version=1.0;",
+            // As in Azure, where the Cosmos store keeps it for the change feed (the SQLite pass runs these too).
+            ["Realtime:KeepPreviousState"] = "true",
         };
         return new CrmServer(all, services => services.AddSingleton(credential));
     }

@@ -49,7 +49,8 @@ public sealed class ChangeFeedTests
     [Fact]
     public async Task A_change_feed_batch_becomes_per_user_signalr_messages_including_removals()
     {
-        using var server = new CrmServer(new Dictionary<string, string?> { ["Realtime:PushFromWrites"] = "false" });
+        // The previous-state hook is on by default only on the Cosmos store (the one with a change feed).
+        using var server = new CrmServer(new Dictionary<string, string?> { ["Realtime:PushFromWrites"] = "false", ["Realtime:KeepPreviousState"] = "true" });
         await CreateDealClassAsync(server);
         var (a, aId, _) = await UserAsync(server, "alice");
         var (_, bId, _) = await UserAsync(server, "bob");
@@ -96,6 +97,19 @@ public sealed class ChangeFeedTests
         var removal = Assert.Single(deleted!["Outputs"]!["signalRMessages"]!.AsArray());
         Assert.Equal(bId, removal!["userId"]!.GetValue<string>());
         Assert.Equal("deleted", removal["target"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Previous_state_is_kept_only_where_a_change_feed_exists()
+    {
+        using var server = new CrmServer();
+        await CreateDealClassAsync(server);
+        var (a, aId, _) = await UserAsync(server, "dora");
+        var dealId = await CreateDealAsync(a, new JsonObject { ["title"] = "Kept", ["stage"] = "lead", ["ACL"] = Acl((aId, true)) });
+        (await a.PutAsync($"classes/Deal/{dealId}", new JsonObject { ["stage"] = "proposal" })).EnsureStatus(HttpStatusCode.OK);
+        var stored = (await DocumentAsync(server, "Deal", dealId))["data"]!.AsObject();
+        Assert.Equal("proposal", stored["stage"]!.GetValue<string>());
+        Assert.Equal(CrmServer.UsesCosmos, stored.ContainsKey("_rtPrev"));
     }
 
     [Fact]

@@ -26,6 +26,13 @@ internal sealed class RealtimeSettings
 
     public int MaxSubscriptionsPerConnection { get; set; } = 100;
 
+    /// <summary>
+    /// Whether writes of the feed classes keep their previous state (in the internal field <c>_rtPrev</c>) for the
+    /// change-feed endpoint to send removals and previous stages. Default: on with the Cosmos store, the only one
+    /// with a change feed; off otherwise.
+    /// </summary>
+    public bool? KeepPreviousState { get; set; }
+
     /// <summary>How long a user who negotiated counts as a candidate reader of public objects (Azure path).</summary>
     public int PresenceHours { get; set; } = 12;
 }

@@ -1,5 +1,6 @@
 using Azure.Core;
 using Crm.Functions.Core.Triggers;
+using Crm.Functions.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Realtime;
@@ -32,7 +33,15 @@ internal static class RealtimeSetup
         app.MapRealtime();
     }
 
-    /// <summary>Registers the hook that keeps the previous state for the change-feed path.</summary>
-    public static void RegisterRealtimeHooks(this IServiceProvider services) =>
-        PreviousState.Register(services.GetRequiredService<TriggerRegistry>(), services.GetRequiredService<IOptions<RealtimeSettings>>().Value.FeedClasses);
+    /// <summary>
+    /// Registers the hook that keeps the previous state for the change-feed path — only where a change feed can
+    /// exist (the Cosmos store, or when set explicitly): elsewhere it would cost every write a comparison and
+    /// every stored object a copy of its previous values for nothing.
+    /// </summary>
+    public static void RegisterRealtimeHooks(this IServiceProvider services)
+    {
+        var settings = services.GetRequiredService<IOptions<RealtimeSettings>>().Value;
+        if (!(settings.KeepPreviousState ?? services.GetRequiredService<IObjectStore>().Kind == "cosmos")) return;
+        PreviousState.Register(services.GetRequiredService<TriggerRegistry>(), settings.FeedClasses);
+    }
 }
