@@ -283,7 +283,7 @@ explain_pipeline() {
   sqlite3 "$db" > "$work/plan.txt" <<'SQL'
 EXPLAIN QUERY PLAN SELECT t0.id, t0.owner_id, t0.created_at, t0.updated_at, t0.version, t0.acl, t0.data FROM "c_Deal" t0
 WHERE ((json_type(t0.data, '$.stage') = 'text' AND json_extract(t0.data, '$.stage') = 'proposal')
-  AND (t0.rperm IS NULL OR EXISTS (SELECT 1 FROM json_each(t0.rperm) WHERE value IN (SELECT value FROM json_each('["*","u"]')))))
+  AND (t0.rperm IS NULL OR instr(t0.rperm, '"*"') > 0 OR instr(t0.rperm, '"u"') > 0))
 ORDER BY json_extract(t0.data, '$.expectedCloseDate.iso') LIMIT 50 OFFSET 0;
 SQL
 }

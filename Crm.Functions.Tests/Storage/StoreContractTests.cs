@@ -153,6 +153,26 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task string_equality_matches_only_strings()
+    {
+        var s = await Deals();
+        // A string equals only strings: not numbers or booleans, nor an array or object whose JSON text is that string.
+        var flag = await Insert("Deal", new JsonObject { ["stage"] = true, ["title"] = "[\"x\"]" });
+        var list = await Insert("Deal", new JsonObject { ["stage"] = new JsonArray("x"), ["title"] = "1" });
+        var doc = await Insert("Deal", new JsonObject { ["stage"] = new JsonObject { ["k"] = "v" }, ["title"] = "{\"k\":\"v\"}" });
+        var number = await Insert("Deal", new JsonObject { ["stage"] = 1, ["title"] = "true" });
+        Assert.Empty(await Ids("Deal", new CompareNode(F(s, "stage"), CompareOp.Eq, new StringValue("1"))));
+        Assert.Empty(await Ids("Deal", new CompareNode(F(s, "stage"), CompareOp.Eq, new StringValue("true"))));
+        Assert.Empty(await Ids("Deal", new CompareNode(F(s, "stage"), CompareOp.Eq, new StringValue("[\"x\"]"))));
+        Assert.Empty(await Ids("Deal", new CompareNode(F(s, "stage"), CompareOp.Eq, new StringValue("{\"k\":\"v\"}"))));
+        Assert.Empty(await Ids("Deal", new InNode(F(s, "stage"), [new StringValue("[\"x\"]"), new StringValue("{\"k\":\"v\"}"), new StringValue("1")], false)));
+        SameSet([flag.ObjectId], await Ids("Deal", new CompareNode(F(s, "title"), CompareOp.Eq, new StringValue("[\"x\"]"))));
+        SameSet([doc.ObjectId, list.ObjectId, number.ObjectId], await Ids("Deal", new InNode(F(s, "title"), [new StringValue("{\"k\":\"v\"}"), new StringValue("1"), new StringValue("true")], false)));
+        SameSet([flag.ObjectId], await Ids("Deal", new CompareNode(F(s, "stage"), CompareOp.Eq, new BoolValue(true))));
+        SameSet([number.ObjectId], await Ids("Deal", new CompareNode(F(s, "stage"), CompareOp.Eq, new NumberValue(1))));
+    }
+
+    [Fact]
     public async Task null_matches_missing_and_null_while_exists_means_defined()
     {
         var s = await Deals();

@@ -111,6 +111,7 @@ internal sealed class SqliteQueryTranslator
         return c.Value switch
         {
             NullValue => c.Op == CompareOp.Eq ? $"{Expr(field, alias)} IS NULL" : "0",
+            StringValue s when c.Op == CompareOp.Eq && IsPlainText(s.Value) => $"{Expr(field, alias)} = {Param(s.Value)}",
             StringValue s => $"({JsonType(field, alias)} = 'text' AND {Expr(field, alias)} {op} {Param(s.Value)})",
             NumberValue n => $"({JsonType(field, alias)} IN ('integer', 'real') AND {Expr(field, alias)} {op} {Param(n.Value)})",
             BoolValue b when c.Op == CompareOp.Eq => $"{JsonType(field, alias)} = '{(b.Value ? "true" : "false")}'",
@@ -121,6 +122,15 @@ internal sealed class SqliteQueryTranslator
             _ => "0",
         };
     }
+
+    /// <summary>
+    /// Whether equality with this text needs no type guard. json_extract gives a JSON string as its text, numbers
+    /// and booleans as numbers (never equal to text: no affinity applies between expressions), and arrays and
+    /// objects as their JSON text, which begins with '[' or '{'. So "equals this text" is exact on its own
+    /// unless the text could be such JSON; the guard (json_type, a second parse of every visited row) was a third
+    /// of a pipeline query's cost.
+    /// </summary>
+    private static bool IsPlainText(string value) => !(value.StartsWith('[') || value.StartsWith('{'));
 
     private string PointerEquals(FieldRef field, string alias, PointerValue p)
     {
@@ -170,7 +180,10 @@ internal sealed class SqliteQueryTranslator
         {
             var strings = node.Values.OfType<StringValue>().ToList();
             if (strings.Count > 0)
-                parts.Add($"({JsonType(field, alias)} = 'text' AND {Expr(field, alias)} IN (SELECT value FROM json_each({ListParam(strings.Select(s => (JsonNode)s.Value))})))");
+            {
+                var test = $"{Expr(field, alias)} IN (SELECT value FROM json_each({ListParam(strings.Select(s => (JsonNode)s.Value))}))";
+                parts.Add(strings.All(s => IsPlainText(s.Value)) ? test : $"({JsonType(field, alias)} = 'text' AND {test})");
+            }
             var numbers = node.Values.OfType<NumberValue>().ToList();
             if (numbers.Count > 0)
                 parts.Add($"({JsonType(field, alias)} IN ('integer', 'real') AND {Expr(field, alias)} IN (SELECT value FROM json_each({ListParam(numbers.Select(n => (JsonNode)n.Value))})))");
