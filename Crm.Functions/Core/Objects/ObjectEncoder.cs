@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core.Schema;
@@ -34,10 +36,11 @@ internal sealed class ObjectEncoder(ParseSettings settings)
 
     public void Write(Utf8JsonWriter writer, Auth auth, ClassSchema schema, StoredObject obj, HashSet<string> protectedFields, EncodeOptions options = default)
     {
+        var shape = Shapes.GetValue(schema, static s => new Shape(s));
         var hidden = AccessPolicy.HiddenFields(auth, schema, obj.ObjectId, name => obj.Data[name], protectedFields);
         var isUser = schema.ClassName == "_User";
         var self = isUser && auth.UserId == obj.ObjectId;
-        bool Shown(string key) => !hidden.Contains(key);
+        bool Shown(ReadOnlySpan<char> key) => hidden.Count == 0 || !hidden.Contains(key.ToString());
 
         writer.WriteStartObject();
         if (options.AsIncluded)
@@ -50,28 +53,37 @@ internal sealed class ObjectEncoder(ParseSettings settings)
         if (Shown("createdAt")) writer.WriteString("createdAt"u8, obj.CreatedAt);
         if (Shown("updatedAt")) writer.WriteString("updatedAt"u8, obj.UpdatedAt);
 
-        bool ShownField(string key) =>
-            !key.StartsWith('_') && Shown(key) && key is not ("objectId" or "createdAt" or "updatedAt" or "ACL")
-            && schema.Field(key)?.Type != FieldType.Relation
-            && !(isUser && (key is "password" or "sessionToken" || (key == "authData" && !self && !auth.IsMaster)));
+        bool ShownField(ReadOnlySpan<char> key, string? type) =>
+            !key.StartsWith('_') && Shown(key) && key is not ("objectId" or "createdAt" or "updatedAt" or "ACL") && type != FieldType.Relation
+            && !(isUser && (key is "password" or "sessionToken" || (key is "authData" && !self && !auth.IsMaster)));
         // Only File, Array and Object values (and values of fields the schema does not know) can hold files whose
         // url must be filled in; anything else is copied as stored.
-        bool MayHoldFiles(string key) => schema.Field(key)?.Type is null or FieldType.File or FieldType.Array or FieldType.Object;
+        static bool MayHoldFiles(string? type) => type is null or FieldType.File or FieldType.Array or FieldType.Object;
 
         if (obj.HasStoredDataText)
         {
-            var reader = new Utf8JsonReader(obj.StoredDataText);
+            var text = obj.StoredDataText;
+            var reader = new Utf8JsonReader(text);
+            Span<char> chars = stackalloc char[256];
             reader.Read();
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var key = reader.GetString()!;
+                // Names are looked up as characters on the stack: a string per field and row was most of the garbage.
+                var escaped = reader.ValueIsEscaped || reader.ValueSpan.Length > chars.Length;
+                var nameStart = (int)reader.TokenStartIndex + 1;
+                var name = escaped ? reader.GetString()! : null;
+                scoped ReadOnlySpan<char> key = name;
+                if (name is null) key = chars[..System.Text.Encoding.UTF8.GetChars(reader.ValueSpan, chars)];
+                var nameLength = reader.ValueSpan.Length;
+                shape.TypesByName.TryGetValue(key, out var type);
                 reader.Read();
                 var start = (int)reader.TokenStartIndex;
                 reader.Skip();
-                if (!ShownField(key)) continue;
-                var value = obj.StoredDataText[start..(int)reader.BytesConsumed];
-                writer.WritePropertyName(key);
-                if (MayHoldFiles(key) && value.IndexOf("\"File\""u8) >= 0) WithFileUrls(JsonNode.Parse(value), options.ServerUrl)!.WriteTo(writer);
+                if (!ShownField(key, type)) continue;
+                var value = text[start..(int)reader.BytesConsumed];
+                if (name is null) writer.WritePropertyName(text.Slice(nameStart, nameLength));
+                else writer.WritePropertyName(name);
+                if (MayHoldFiles(type) && value.IndexOf("\"File\""u8) >= 0) WithFileUrls(JsonNode.Parse(value), options.ServerUrl)!.WriteTo(writer);
                 else writer.WriteRawValue(value, skipInputValidation: true);
             }
         }
@@ -79,20 +91,21 @@ internal sealed class ObjectEncoder(ParseSettings settings)
         {
             foreach (var (key, value) in obj.Data)
             {
-                if (!ShownField(key)) continue;
+                var type = shape.Types.GetValueOrDefault(key);
+                if (!ShownField(key, type)) continue;
                 writer.WritePropertyName(key);
                 if (value is null) writer.WriteNullValue();
-                else if (MayHoldFiles(key)) WithFileUrls(value, options.ServerUrl)!.WriteTo(writer);
+                else if (MayHoldFiles(type)) WithFileUrls(value, options.ServerUrl)!.WriteTo(writer);
                 else value.WriteTo(writer);
             }
         }
 
-        foreach (var (name, field) in schema.RelationFields)
+        foreach (var (name, target) in shape.Relations)
         {
             if (!Shown(name)) continue;
             writer.WriteStartObject(name);
             writer.WriteString("__type"u8, "Relation"u8);
-            writer.WriteString("className"u8, field.TargetClass);
+            writer.WriteString("className"u8, target);
             writer.WriteEndObject();
         }
         if (obj.HasAcl && Shown("ACL"))
@@ -104,6 +117,23 @@ internal sealed class ObjectEncoder(ParseSettings settings)
         if (self && auth.SessionToken is not null) writer.WriteString("sessionToken"u8, auth.SessionToken);
         writer.WriteEndObject();
     }
+
+    /// <summary>What the encoder needs of a class, computed once per schema snapshot (a changed class is a new snapshot).</summary>
+    private sealed class Shape
+    {
+        public Shape(ClassSchema schema)
+        {
+            Types = schema.Fields.ToFrozenDictionary(f => f.Key, f => f.Value.Type, StringComparer.Ordinal);
+            TypesByName = Types.GetAlternateLookup<ReadOnlySpan<char>>();
+            Relations = [.. schema.RelationFields.Select(f => (f.Key, f.Value.TargetClass))];
+        }
+
+        public FrozenDictionary<string, string> Types { get; }
+        public FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> TypesByName { get; }
+        public (string Name, string? Target)[] Relations { get; }
+    }
+
+    private static readonly ConditionalWeakTable<ClassSchema, Shape> Shapes = [];
 
     /// <summary>
     /// A copy of a stored value with every File (also inside arrays and objects, as parse-server expands them)
