@@ -240,6 +240,28 @@ public sealed class AzureSignalRTests
     }
 
     [Fact]
+    public async Task With_entra_id_subscriptions_of_a_class_without_change_feed_are_pushed_by_the_writing_instance()
+    {
+        var credential = new TestTokenCredential();
+        await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
+        using var server = EntraServer(service, credential);
+        using (var master = server.Client().AsMaster())
+            (await master.PostAsync("schemas/Company", new JsonObject { ["className"] = "Company", ["fields"] = new JsonObject { ["name"] = new JsonObject { ["type"] = "String" } } }))
+                .EnsureStatus(HttpStatusCode.OK);
+        var (a, aId, aToken) = await UserAsync(server, "alice");
+        var subscriptionId = await HttpSubscriptionTests.SubscribeAsync(server, aToken, "Company", null);
+
+        var response = await a.PostAsync("classes/Company", new JsonObject { ["name"] = "Globex", ["ACL"] = Acl((aId, true)) });
+        response.EnsureStatus(HttpStatusCode.Created);
+        // No change feed exists for Company: the write itself is pushed, for the subscription only (Company is no feed class).
+        var push = Assert.Single(Expect(service, 1));
+        Assert.Equal(aId, UserOf(push));
+        var message = JsonNode.Parse(push.Body)!;
+        Assert.Equal("event", message["target"]!.GetValue<string>());
+        Assert.Equal(("create", subscriptionId), (message["arguments"]![0]!["op"]!.GetValue<string>(), message["arguments"]![0]!["subscriptionId"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task A_recipient_whose_sends_hang_does_not_hold_up_the_others_and_still_gets_its_events_in_order()
     {
         var credential = new TestTokenCredential();
