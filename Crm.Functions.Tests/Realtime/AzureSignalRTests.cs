@@ -199,6 +199,69 @@ public sealed class AzureSignalRTests
     }
 
     [Fact]
+    public async Task With_entra_id_http_subscriptions_get_events_from_the_change_feed_and_the_delete_pushes()
+    {
+        var credential = new TestTokenCredential();
+        await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
+        using var server = EntraServer(service, credential);
+        await CreateDealClassAsync(server);
+        var (a, aId, aToken) = await UserAsync(server, "alice");
+        var (_, bId, bToken) = await UserAsync(server, "bob");
+        var (_, _, cToken) = await UserAsync(server, "carol");
+        // Alice's filter matches; bob's does not; carol may not read the deal at all.
+        var aliceSubscription = await HttpSubscriptionTests.SubscribeAsync(server, aToken, "Deal", """{"stage":{"$in":["proposal","negotiation"]}}""");
+        await HttpSubscriptionTests.SubscribeAsync(server, bToken, "Deal", """{"stage":"won"}""");
+        await HttpSubscriptionTests.SubscribeAsync(server, cToken, "Deal", null);
+        Assert.Empty(service.Calls);
+
+        var dealId = await CreateDealAsync(a, new JsonObject { ["title"] = "Acme", ["stage"] = "lead", ["ACL"] = Acl((aId, true), (bId, false)) });
+        (await a.PutAsync($"classes/Deal/{dealId}", new JsonObject { ["stage"] = "proposal" })).EnsureStatus(HttpStatusCode.OK);
+        Assert.False(service.Calls.TryTake(out var early, TimeSpan.FromMilliseconds(500)), $"unexpected call {early?.Path}");
+
+        var (status, feed) = await ChangeFeedTests.InvokeAsync(server, "DealChanges",
+            ChangeFeedTests.Invocation(await ChangeFeedTests.DocumentAsync(server, "Deal", dealId)));
+        Assert.Equal(HttpStatusCode.OK, status);
+        var messages = feed!["Outputs"]!["signalRMessages"]!.AsArray();
+        var subscribed = Assert.Single(messages, m => m!["target"]!.GetValue<string>() == "event")!;
+        Assert.Equal(aId, subscribed["userId"]!.GetValue<string>());
+        var e = subscribed["arguments"]![0]!;
+        Assert.Equal(("enter", aliceSubscription, "lead"), (e["op"]!.GetValue<string>(), e["subscriptionId"]!.GetValue<string>(), e["previousStage"]!.GetValue<string>()));
+        Assert.Equal("proposal", e["object"]!["stage"]!.GetValue<string>());
+        Assert.Equal(2, messages.Count(m => m!["target"]!.GetValue<string>() == "updated"));
+
+        // The delete is pushed by the deleting instance: the feed's to both readers, the subscription's to alice.
+        (await a.DeleteAsync($"classes/Deal/{dealId}")).EnsureStatus(HttpStatusCode.OK);
+        var pushes = Expect(service, 3).Select(p => (User: UserOf(p), Message: JsonNode.Parse(p.Body)!)).ToList();
+        var deleted = Assert.Single(pushes, p => p.Message["target"]!.GetValue<string>() == "event");
+        Assert.Equal(aId, deleted.User);
+        Assert.Equal(("delete", aliceSubscription), (deleted.Message["arguments"]![0]!["op"]!.GetValue<string>(), deleted.Message["arguments"]![0]!["subscriptionId"]!.GetValue<string>()));
+        Assert.Equal(new[] { aId, bId }.Order(StringComparer.Ordinal),
+            pushes.Where(p => p.Message["target"]!.GetValue<string>() == "deleted").Select(p => p.User).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task With_entra_id_subscriptions_of_a_class_without_change_feed_are_pushed_by_the_writing_instance()
+    {
+        var credential = new TestTokenCredential();
+        await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
+        using var server = EntraServer(service, credential);
+        using (var master = server.Client().AsMaster())
+            (await master.PostAsync("schemas/Company", new JsonObject { ["className"] = "Company", ["fields"] = new JsonObject { ["name"] = new JsonObject { ["type"] = "String" } } }))
+                .EnsureStatus(HttpStatusCode.OK);
+        var (a, aId, aToken) = await UserAsync(server, "alice");
+        var subscriptionId = await HttpSubscriptionTests.SubscribeAsync(server, aToken, "Company", null);
+
+        var response = await a.PostAsync("classes/Company", new JsonObject { ["name"] = "Globex", ["ACL"] = Acl((aId, true)) });
+        response.EnsureStatus(HttpStatusCode.Created);
+        // No change feed exists for Company: the write itself is pushed, for the subscription only (Company is no feed class).
+        var push = Assert.Single(Expect(service, 1));
+        Assert.Equal(aId, UserOf(push));
+        var message = JsonNode.Parse(push.Body)!;
+        Assert.Equal("event", message["target"]!.GetValue<string>());
+        Assert.Equal(("create", subscriptionId), (message["arguments"]![0]!["op"]!.GetValue<string>(), message["arguments"]![0]!["subscriptionId"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task A_recipient_whose_sends_hang_does_not_hold_up_the_others_and_still_gets_its_events_in_order()
     {
         var credential = new TestTokenCredential();

@@ -145,7 +145,7 @@ internal static class ServerSetup
         });
         string[] reserved =
         [
-            settings.MountPath, "/graphql", app.Configuration["GraphQL:Path"] ?? "/graphql", "/docs", "/negotiate",
+            settings.MountPath, "/graphql", app.Configuration["GraphQL:Path"] ?? "/graphql", "/docs", "/negotiate", "/realtime",
             "/hubs", app.Configuration["Realtime:HubPath"] ?? "/hubs", "/api",
         ];
         var index = Path.Combine(root, "index.html");

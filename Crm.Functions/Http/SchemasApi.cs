@@ -11,10 +11,11 @@ internal static class SchemasApi
     public static void Map(ParseRouter router, SchemaService schemas, DataService data)
     {
         router.Add("schemas", "GET", "/schemas", (_, _) =>
-            Task.FromResult(ApiResult.Ok(new JsonObject { ["results"] = new JsonArray([.. schemas.All.Select(SchemaJson.ToParseJson)]) })), masterOnly: true);
+            Task.FromResult(ApiResult.Ok(new JsonObject { ["results"] = new JsonArray([.. schemas.All.Where(c => !Core.Json.Names.MasterOnlyClasses.Contains(c.ClassName)).Select(SchemaJson.ToParseJson)]) })), masterOnly: true);
         router.Add("schemas", "GET", "/schemas/{className}", (call, _) =>
         {
-            var schema = schemas.Get(call.RouteValue("className")) ?? throw Missing(call.RouteValue("className"));
+            var className = call.RouteValue("className");
+            var schema = (Core.Json.Names.MasterOnlyClasses.Contains(className) ? null : schemas.Get(className)) ?? throw Missing(className);
             return Task.FromResult(ApiResult.Ok(SchemaJson.ToParseJson(schema)));
         }, masterOnly: true);
         router.Add("schemas", "POST", "/schemas", (call, ct) => Create(schemas, call, null, ct), masterOnly: true);

@@ -10,8 +10,8 @@ using Microsoft.Extensions.Options;
 namespace Crm.Functions.Realtime;
 
 /// <summary>
-/// The HTTP doors of real time: <c>POST /negotiate</c> (SignalR's serverless negotiate contract) and the
-/// custom-handler endpoints the Functions host calls with Cosmos change-feed batches (<c>POST /DealChanges</c>, …).
+/// The HTTP doors of real time: <c>POST /negotiate</c> (SignalR's serverless negotiate contract), the
+/// subscriptions (<see cref="SubscriptionsApi"/>) and the custom-handler endpoints the Functions host calls with Cosmos change-feed batches (<c>POST /DealChanges</c>, …).
 /// </summary>
 internal static class RealtimeApi
 {
@@ -23,6 +23,7 @@ internal static class RealtimeApi
         var settings = app.Services.GetRequiredService<IOptions<RealtimeSettings>>().Value;
         app.MapHub<RealtimeHub>(settings.HubPath);
         app.MapPost("/negotiate", NegotiateAsync);
+        app.MapSubscriptions();
         foreach (var className in settings.FeedClasses)
             app.MapPost($"/{className}Changes", (HttpContext context, CancellationToken ct) => ChangeFeedAsync(context, className, ct));
     }
@@ -31,26 +32,44 @@ internal static class RealtimeApi
     /// Returns <c>{url, accessToken}</c> for a signed-in caller: the app's hub and a hub token, or the Azure
     /// SignalR client URL and a service token. The SignalR clients follow this redirect by themselves.
     /// </summary>
-    private static async Task NegotiateAsync(HttpContext context, CancellationToken ct)
+    private static Task NegotiateAsync(HttpContext context, CancellationToken ct) => AsCallerAsync(context, async auth =>
     {
         var sp = context.RequestServices;
         var settings = sp.GetRequiredService<IOptions<RealtimeSettings>>().Value;
+        var userId = auth.UserId!;
+        var lifetime = TimeSpan.FromMinutes(settings.TokenMinutes);
+        sp.GetRequiredService<ReaderCandidates>().Seen(userId, TimeSpan.FromHours(settings.PresenceHours));
+        var azure = sp.GetRequiredService<AzureConnection>().Service;
+        if (azure is null)
+        {
+            return new ApiResult(200, new JsonObject
+            {
+                ["url"] = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{settings.HubPath}",
+                ["accessToken"] = sp.GetRequiredService<HubTokens>().Issue(userId, lifetime),
+            });
+        }
+        try
+        {
+            return new ApiResult(200, new JsonObject { ["url"] = azure.ClientUrl(settings.HubName), ["accessToken"] = await azure.ClientTokenAsync(settings.HubName, userId, lifetime, ct) });
+        }
+        catch (RealtimeServiceException e)
+        {
+            // No Entra token, or the service refused or could not be reached: a Parse error the client can retry on.
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RealtimeApi)).LogWarning(e, "Negotiate could not get a client token from Azure SignalR");
+            return ErrorResponses.From(new ParseException(ParseError.ConnectionFailed, "The real-time service is unavailable; try again."));
+        }
+    }, ct);
+
+    /// <summary>
+    /// Runs <paramref name="handle"/> for the caller of a real-time HTTP door (negotiate, subscriptions) and writes its
+    /// answer; an unresolvable caller or a <see cref="ParseException"/> becomes a Parse error body.
+    /// </summary>
+    internal static async Task AsCallerAsync(HttpContext context, Func<Auth, Task<ApiResult>> handle, CancellationToken ct)
+    {
         ApiResult result;
         try
         {
-            var auth = await CallerAsync(context, sp, ct);
-            var userId = auth.UserId!;
-            var lifetime = TimeSpan.FromMinutes(settings.TokenMinutes);
-            sp.GetRequiredService<ReaderCandidates>().Seen(userId, TimeSpan.FromHours(settings.PresenceHours));
-            var azure = sp.GetRequiredService<AzureConnection>().Service;
-            var body = azure is not null
-                ? new JsonObject { ["url"] = azure.ClientUrl(settings.HubName), ["accessToken"] = await azure.ClientTokenAsync(settings.HubName, userId, lifetime, ct) }
-                : new JsonObject
-                {
-                    ["url"] = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{settings.HubPath}",
-                    ["accessToken"] = sp.GetRequiredService<HubTokens>().Issue(userId, lifetime),
-                };
-            result = new ApiResult(200, body);
+            result = await handle(await CallerAsync(context, context.RequestServices, ct));
         }
         catch (ParseException e)
         {
@@ -59,12 +78,6 @@ internal static class RealtimeApi
         catch (UnauthorizedException e)
         {
             result = new ApiResult(401, ErrorResponses.Body(ParseError.InvalidSessionToken, e.Message));
-        }
-        catch (RealtimeServiceException e)
-        {
-            // No Entra token, or the service refused or could not be reached: a Parse error the client can retry on.
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RealtimeApi)).LogWarning(e, "Negotiate could not get a client token from Azure SignalR");
-            result = ErrorResponses.From(new ParseException(ParseError.ConnectionFailed, "The real-time service is unavailable; try again."));
         }
         await ParseMiddleware.WriteAsync(context, result);
     }
@@ -122,6 +135,7 @@ internal static class RealtimeApi
 
         var fanout = sp.GetRequiredService<RealtimeFanout>();
         var candidates = sp.GetRequiredService<ReaderCandidates>();
+        var subscriptionEvents = sp.GetRequiredService<SubscriptionEvents>();
         var messages = new JsonArray();
         var logs = new JsonArray();
         foreach (var document in Documents(body))
@@ -134,7 +148,9 @@ internal static class RealtimeApi
             var deleted = document["_deleted"] is JsonValue d && d.TryGetValue(out bool isDeleted) && isDeleted;
             var before = deleted ? current : PreviousState.Before(current);
             var change = new ObjectChange(deleted ? "deleted" : before is null ? "created" : "updated", className, before, deleted ? null : current);
-            foreach (var message in await fanout.FeedAsync(change, await candidates.ForAsync(change.Before, change.After, ct), ct))
+            var found = await fanout.FeedAsync(change, await candidates.ForAsync(change.Before, change.After, ct), ct);
+            found.AddRange(await subscriptionEvents.ForAsync(change, null, ct));
+            foreach (var message in found)
                 messages.Add(new JsonObject { ["target"] = message.Target, ["arguments"] = new JsonArray(message.Payload), ["userId"] = message.UserId });
         }
         var response = new JsonObject

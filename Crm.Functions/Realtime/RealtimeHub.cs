@@ -35,7 +35,7 @@ internal sealed class RealtimeHub(Subscriptions subscriptions, RealtimeFanout fa
         try
         {
             var auth = await fanout.AuthForAsync(Context.UserIdentifier!, Context.ConnectionAborted);
-            return subscriptions.Add(Context.ConnectionId, auth, fanout.Schema(className), className, where).Id;
+            return subscriptions.Add(Context.ConnectionId, auth, className, where).Id;
         }
         catch (ParseException e)
         {

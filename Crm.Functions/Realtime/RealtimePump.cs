@@ -15,6 +15,7 @@ internal sealed class RealtimePump(
     DataService data,
     RealtimeFanout fanout,
     Subscriptions subscriptions,
+    SubscriptionEvents subscriptionEvents,
     ReaderCandidates candidates,
     RecipientQueues queues,
     IHubContext<RealtimeHub> hub,
@@ -42,9 +43,11 @@ internal sealed class RealtimePump(
     /// <summary>
     /// Which writes this process pushes. Without Azure SignalR: all. With it, by default only deletes: the Cosmos
     /// change feed delivers creates and updates (pushing them here too would send them twice), but it never
-    /// delivers hard deletes, and the deleting instance still knows the last state and its readers.
+    /// delivers hard deletes, and the deleting instance still knows the last state and its readers. Classes without a
+    /// change feed (not feed classes) have only this path, for their subscriptions.
     /// </summary>
-    private bool Pushes(ObjectChange change) => _settings.PushFromWrites ?? (azure is null || change.Kind == "deleted");
+    private bool Pushes(ObjectChange change) => _settings.PushFromWrites
+        ?? (azure is null || change.Kind == "deleted" || !_settings.FeedClasses.Contains(change.ClassName, StringComparer.Ordinal));
 
     private void Enqueue(ObjectChange change)
     {
@@ -68,25 +71,22 @@ internal sealed class RealtimePump(
 
     private async Task PublishAsync(ObjectChange change, CancellationToken ct)
     {
+        // The local hub knows who is connected: exactly those users are candidates. Azure does not tell us.
+        var connected = azure is null ? subscriptions.ConnectedUsers.ToHashSet(StringComparer.Ordinal) : null;
+        var messages = new List<UserMessage>();
         if (_settings.FeedClasses.Contains(change.ClassName, StringComparer.Ordinal))
+            messages.AddRange(await fanout.FeedAsync(change, connected ?? await candidates.ForAsync(change.Before, change.After, ct), ct));
+        messages.AddRange(await subscriptionEvents.ForAsync(change, connected, ct));
+        foreach (var message in messages)
         {
-            if (azure is not null)
-            {
-                var readers = await candidates.ForAsync(change.Before, change.After, ct);
-                foreach (var message in await fanout.FeedAsync(change, readers, ct))
-                    queues.Enqueue(message.UserId, () => azure.SendToUserAsync(_settings.HubName, message.UserId, message.Target, message.Payload, ct));
-            }
-            else
-            {
-                // The local hub knows who is connected: exactly those users are candidates.
-                foreach (var message in await fanout.FeedAsync(change, subscriptions.ConnectedUsers.ToList(), ct))
-                    queues.Enqueue(message.UserId, () => hub.Clients.User(message.UserId).SendAsync(message.Target, message.Payload, ct));
-            }
+            queues.Enqueue(message.UserId, azure is not null
+                ? () => azure.SendToUserAsync(_settings.HubName, message.UserId, message.Target, message.Payload, ct)
+                : () => hub.Clients.User(message.UserId).SendAsync(message.Target, message.Payload, ct));
         }
         await PublishSubscriptionsAsync(change, ct);
     }
 
-    /// <summary>Filtered subscriptions (local hub): each decided with the subscriber's current roles.</summary>
+    /// <summary>Hub-method subscriptions (local hub, per connection): each decided with the subscriber's current roles.</summary>
     private async Task PublishSubscriptionsAsync(ObjectChange change, CancellationToken ct)
     {
         var matches = subscriptions.For(change.ClassName).ToList();

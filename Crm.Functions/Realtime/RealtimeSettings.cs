@@ -24,7 +24,14 @@ internal sealed class RealtimeSettings
     /// </summary>
     public bool? PushFromWrites { get; set; }
 
+    /// <summary>Hub-method subscriptions per connection (they end with it).</summary>
     public int MaxSubscriptionsPerConnection { get; set; } = 100;
+
+    /// <summary>How long an HTTP subscription lives unless renewed (POSTed again with its id).</summary>
+    public int SubscriptionHours { get; set; } = 24;
+
+    /// <summary>Live HTTP subscriptions per user: each one costs a filter evaluation on every change of its class.</summary>
+    public int MaxSubscriptionsPerUser { get; set; } = 100;
 
     /// <summary>
     /// Whether writes of the feed classes keep their previous state (in the internal field <c>_rtPrev</c>) for the

@@ -14,7 +14,10 @@ internal static class RealtimeSetup
         services.AddOptions<RealtimeSettings>().Bind(builder.Configuration.GetSection(RealtimeSettings.Section));
         services.AddSignalR();
         services.AddSingleton<HubTokens>();
+        services.AddSingleton<SubscriptionFilter>();
         services.AddSingleton<Subscriptions>();
+        services.AddSingleton<SubscriptionStore>();
+        services.AddSingleton<SubscriptionEvents>();
         services.AddSingleton<RealtimeFanout>();
         services.AddSingleton<ReaderCandidates>();
         services.AddSingleton<RecipientQueues>();

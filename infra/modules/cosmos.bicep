@@ -19,6 +19,7 @@ param classContainers array = [
   '_Role'
   '_Session'
   '_Installation'
+  '_Subscription'
   'Company'
   'Contact'
   'Deal'

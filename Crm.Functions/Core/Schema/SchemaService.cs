@@ -354,6 +354,14 @@ internal static class SystemSchemas
             ["expiresAt"] = new(FieldType.Date),
             ["restricted"] = new(FieldType.Boolean),
         }, ("sessionToken", false));
+        // Server-internal (master-only): real-time subscriptions, which every instance must see (Realtime/SubscriptionStore.cs).
+        yield return Make("_Subscription", new()
+        {
+            ["user"] = new(FieldType.String),
+            ["targetClass"] = new(FieldType.String),
+            ["where"] = new(FieldType.String),
+            ["expiresAt"] = new(FieldType.String),
+        });
     }
 
     private static ClassSchema Make(string className, Dictionary<string, FieldDefinition> fields, params (string Field, bool IgnoreCase)[] unique)

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Crm.Functions.Core;
+using Crm.Functions.Core.Json;
+using Crm.Functions.Core.Query;
+using Crm.Functions.Core.Schema;
+using Crm.Functions.Core.Security;
+using Crm.Functions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Functions.Realtime;
+
+/// <summary>
+/// The one validation of a subscription's class and where, for both doors (hub method and HTTP) and for
+/// every delivery of a stored subscription (re-parsed with the subscriber's current roles). Refused like a
+/// REST find by the same user would be (class missing or internal, CLP find denied, protected field in the
+/// filter: 119), so a subscription can neither probe hidden fields nor outlive a "no" the REST door gives.
+/// </summary>
+internal sealed class SubscriptionFilter(SchemaService schemas, IOptions<ParseSettings> parse)
+{
+    private static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64 };
+    private readonly WhereParser _parser = new(parse.Value.Limits);
+
+    /// <summary>A where given as JSON text (the hub method's argument); null or blank = everything.</summary>
+    public static JsonNode? ParseText(string? whereJson)
+    {
+        try
+        {
+            return string.IsNullOrWhiteSpace(whereJson) ? null : JsonNode.Parse(whereJson, null, JsonLimits);
+        }
+        catch (JsonException)
+        {
+            throw new ParseException(ParseError.InvalidJson, "where must be a JSON object");
+        }
+    }
+
+    /// <summary>The filter for this user, or a <see cref="ParseException"/> with the code a REST find would get.</summary>
+    public QueryNode Parse(Auth auth, string className, JsonNode? where)
+    {
+        if (!Names.IsValidClass(className))
+            throw new ParseException(ParseError.InvalidClassName, $"Invalid class name: {Names.Truncate(className)}");
+        if (schemas.Get(className) is not { } schema)
+            throw new ParseException(ParseError.OperationForbidden, $"This user is not allowed to access non-existent class: {Names.Truncate(className)}");
+        AccessPolicy.ReadRestriction(auth, schema, AccessPolicy.Find);
+        var filter = _parser.Parse(where, schema, new Scope(auth, schemas));
+        // Sub-queries and relation constraints would need the store on every event (and their results
+        // change without this object changing): refused rather than silently approximated.
+        if (QueryMatcher.NeedsStore(filter))
+            throw new ParseException(ParseError.InvalidQuery, "$inQuery, $notInQuery, $select, $dontSelect, $relatedTo and relation constraints are not supported in subscriptions.");
+        return filter;
+    }
+
+    private sealed class Scope(Auth auth, SchemaService schemas) : IQueryScope
+    {
+        public bool IsMaster => auth.IsMaster;
+        public ClassSchema? Schema(string className) => schemas.Get(className);
+        public QueryNode SubqueryRestriction(ClassSchema schema) => AccessPolicy.ReadRestriction(auth, schema, AccessPolicy.Find);
+        public void EnsureQueryable(ClassSchema schema, string field) => AccessPolicy.EnsureQueryable(auth, schema, field);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Crm.Functions.Core;
+using Crm.Functions.Http;
+
+namespace Crm.Functions.Realtime;
+
+/// <summary>
+/// The subscription door that works against both the app's hub and Azure SignalR Service (where clients cannot
+/// invoke hub methods of ours): plain HTTP beside /negotiate, for the same callers. Events arrive on target
+/// <c>event</c> of every connection of the user, with <c>subscriptionId</c>.
+/// <list type="bullet">
+/// <item><c>POST /realtime/subscriptions</c> <c>{"className", "where"?}</c> → 201 <c>{subscriptionId, className, where, expiresAt}</c>;
+/// with <c>"subscriptionId"</c> of a live subscription of the caller: replaced and renewed, 200.</item>
+/// <item><c>GET /realtime/subscriptions</c> → the caller's live subscriptions.</item>
+/// <item><c>DELETE /realtime/subscriptions/{id}</c> → 200 <c>{}</c>; 101 when the caller has no such subscription.</item>
+/// </list>
+/// </summary>
+internal static class SubscriptionsApi
+{
+    public const string Path = "/realtime/subscriptions";
+    private const int MaxBodyBytes = 64 * 1024;
+
+    public static void MapSubscriptions(this WebApplication app)
+    {
+        app.MapPost(Path, SubscribeAsync);
+        app.MapGet(Path, ListAsync);
+        app.MapDelete(Path + "/{id}", DeleteAsync);
+    }
+
+    private static Task SubscribeAsync(HttpContext context, CancellationToken ct) => RealtimeApi.AsCallerAsync(context, async auth =>
+    {
+        var body = await BodyAsync(context, ct);
+        var className = Text(body, "className") ?? "";
+        var renewId = Text(body, "subscriptionId");
+        var store = context.RequestServices.GetRequiredService<SubscriptionStore>();
+        var (subscription, created) = await store.SaveAsync(auth, className, body["where"]?.DeepClone(), renewId, ct);
+        var request = context.Request;
+        return created
+            ? ApiResult.Created(subscription.ToJson(), $"{request.Scheme}://{request.Host}{request.PathBase}{Path}/{subscription.Id}")
+            : ApiResult.Ok(subscription.ToJson());
+    }, ct);
+
+    private static Task ListAsync(HttpContext context, CancellationToken ct) => RealtimeApi.AsCallerAsync(context, async auth =>
+    {
+        var list = await context.RequestServices.GetRequiredService<SubscriptionStore>().ListAsync(auth.UserId!, ct);
+        return ApiResult.Ok(new JsonObject { ["results"] = new JsonArray([.. list.Select(s => (JsonNode)s.ToJson())]) });
+    }, ct);
+
+    private static Task DeleteAsync(HttpContext context, string id, CancellationToken ct) => RealtimeApi.AsCallerAsync(context, async auth =>
+        await context.RequestServices.GetRequiredService<SubscriptionStore>().DeleteAsync(auth.UserId!, id, ct)
+            ? ApiResult.Ok(new JsonObject())
+            : throw ParseException.NotFound(), ct);
+
+    private static async Task<JsonObject> BodyAsync(HttpContext context, CancellationToken ct)
+    {
+        if (context.Request.ContentLength > MaxBodyBytes)
+            throw new ParseException(ParseError.ObjectTooLarge, "The subscription request is too large.");
+        try
+        {
+            return await JsonNode.ParseAsync(context.Request.Body, null, new JsonDocumentOptions { MaxDepth = 64 }, ct) as JsonObject
+                ?? throw new ParseException(ParseError.InvalidJson, "The body must be a JSON object.");
+        }
+        catch (JsonException)
+        {
+            throw new ParseException(ParseError.InvalidJson, "The body must be a JSON object.");
+        }
+    }
+
+    /// <summary>A string member; anything else but absence or null is malformed (107).</summary>
+    private static string? Text(JsonObject body, string name) => body[name] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out string? s) => s,
+        _ => throw new ParseException(ParseError.InvalidJson, $"{name} must be a string."),
+    };
+}
