@@ -23,6 +23,17 @@ internal sealed class RealtimeFanout(DataService data, UserService users)
 
     public Task<Auth> AuthForAsync(string userId, CancellationToken ct) => users.AuthForUserAsync(userId, null, null, ct);
 
+    /// <summary>
+    /// The caller of each distinct user. Roles mostly come from RoleService's cache; where entries expired, the
+    /// store lookups overlap instead of queueing one behind another (on Cosmos each is a round trip).
+    /// </summary>
+    public async Task<Dictionary<string, Auth>> AuthsForAsync(IEnumerable<string> userIds, CancellationToken ct)
+    {
+        var distinct = userIds.Distinct(StringComparer.Ordinal).ToList();
+        var auths = await Task.WhenAll(distinct.Select(userId => AuthForAsync(userId, ct)));
+        return distinct.Select((userId, i) => (userId, auths[i])).ToDictionary(p => p.userId, p => p.Item2, StringComparer.Ordinal);
+    }
+
     public ClassSchema? Schema(string className) => data.Schemas.Get(className);
 
     /// <summary>"May this user read this object", decided by the same restriction a REST find applies.</summary>
@@ -100,14 +111,10 @@ internal sealed class RealtimeFanout(DataService data, UserService users)
     {
         var messages = new List<UserMessage>();
         if (Schema(change.ClassName) is not { } schema) return messages;
-        var users = candidates.Distinct(StringComparer.Ordinal).ToList();
-        // Roles mostly come from RoleService's cache; where entries expired, the store lookups overlap instead of
-        // queueing one behind another (on Cosmos each is a round trip).
-        var auths = await Task.WhenAll(users.Select(userId => AuthForAsync(userId, ct)));
-        for (var i = 0; i < users.Count; i++)
+        foreach (var (userId, auth) in await AuthsForAsync(candidates, ct))
         {
-            if (Decide(auths[i], schema, change, null) is { } payload)
-                messages.Add(new UserMessage(users[i], TargetOf(payload["op"]!.GetValue<string>()), payload));
+            if (Decide(auth, schema, change, null) is { } payload)
+                messages.Add(new UserMessage(userId, TargetOf(payload["op"]!.GetValue<string>()), payload));
         }
         return messages;
     }

@@ -91,11 +91,10 @@ internal sealed class RealtimePump(
     {
         var matches = subscriptions.For(change.ClassName).ToList();
         if (matches.Count == 0 || fanout.Schema(change.ClassName) is not { } schema) return;
-        var auths = new Dictionary<string, Core.Security.Auth>(StringComparer.Ordinal);
+        var auths = await fanout.AuthsForAsync(matches.Select(m => m.UserId), ct);
         foreach (var (connectionId, userId, subscription) in matches)
         {
-            if (!auths.TryGetValue(userId, out var auth)) auths[userId] = auth = await fanout.AuthForAsync(userId, ct);
-            if (fanout.Decide(auth, schema, change, subscription.Filter) is not { } payload) continue;
+            if (fanout.Decide(auths[userId], schema, change, subscription.Filter) is not { } payload) continue;
             payload["subscriptionId"] = subscription.Id;
             // Queued under the user, like the feed, so a user's feed and subscription events keep commit order.
             queues.Enqueue(userId, () => hub.Clients.Client(connectionId).SendAsync(RealtimeFanout.SubscriptionEvent, payload, ct));

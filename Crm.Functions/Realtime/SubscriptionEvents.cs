@@ -19,9 +19,7 @@ internal sealed class SubscriptionEvents(SubscriptionStore store, SubscriptionFi
         var subscriptions = (await store.ForClassAsync(change.ClassName, ct)).Where(s => reachable is null || reachable.Contains(s.UserId)).ToList();
         if (subscriptions.Count == 0 || fanout.Schema(change.ClassName) is not { } schema) return messages;
 
-        var users = subscriptions.Select(s => s.UserId).Distinct(StringComparer.Ordinal).ToList();
-        var auths = (await Task.WhenAll(users.Select(userId => fanout.AuthForAsync(userId, ct))))
-            .Select((auth, i) => (users[i], auth)).ToDictionary(p => p.Item1, p => p.auth, StringComparer.Ordinal);
+        var auths = await fanout.AuthsForAsync(subscriptions.Select(s => s.UserId), ct);
         foreach (var subscription in subscriptions)
         {
             var auth = auths[subscription.UserId];
