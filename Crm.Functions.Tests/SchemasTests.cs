@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using global::Crm.Functions.Core.Query;
 using global::Crm.Functions.Core.Schema;
-using global::Crm.Functions.Storage;
+using global::Crm.Functions.Core.Store;
 using global::Crm.Functions.Storage.Cosmos;
 using global::Crm.Functions.Storage.Sqlite;
 using Crm.Functions.Tests.Infrastructure;
@@ -432,7 +432,7 @@ public sealed class SchemasTests(CrmServerFixture fixture) : IClassFixture<CrmSe
     /// <summary>Query plans are a SQLite property: its EXPLAIN QUERY PLAN names the index that serves the query.</summary>
     private static async Task AssertSqlitePlanUsesIndexAsync(CrmServer server, ClassSchema schema, SchemaService schemas)
     {
-        var where = new WhereParser(new global::Crm.Functions.Hosting.LimitSettings()).Parse(new JsonObject { ["stage"] = "won" }, schema, new MasterScope(schemas));
+        var where = new WhereParser(new global::Crm.Functions.Core.LimitSettings()).Parse(new JsonObject { ["stage"] = "won" }, schema, new MasterScope(schemas));
         var order = new List<SortKey> { new(WhereParser.ResolveField("expectedCloseDate", schema), false) };
         var store = Assert.IsType<SqliteObjectStore>(server.Services.GetRequiredService<IObjectStore>());
         var plan = await store.ExplainAsync(new StoreQuery("Deal", where, order, 0, 100), CancellationToken.None);

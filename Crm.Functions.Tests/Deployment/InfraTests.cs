@@ -1,7 +1,7 @@
+using Crm.Functions.Core;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using global::Crm.Functions.Hosting;
 
 namespace Crm.Functions.Tests.Deployment;
 

@@ -1,6 +1,6 @@
+using Crm.Functions.Core;
 using System.IO.Compression;
 using System.Text.Json.Nodes;
-using Crm.Functions.Hosting;
 using Crm.Functions.Http;
 using Crm.Functions.Tests.Infrastructure;
 using Microsoft.AspNetCore.Routing;

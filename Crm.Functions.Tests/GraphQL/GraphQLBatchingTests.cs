@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 using Crm.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 using Crm.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using static Crm.Functions.Tests.Realtime.RealtimeFixtures;

@@ -1,7 +1,7 @@
+using Crm.Functions.Core;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Crm.Functions.Hosting;
 using Crm.Functions.Realtime;
 using Crm.Functions.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using global::Crm.Functions.Core;
 using global::Crm.Functions.Core.Query;
 using global::Crm.Functions.Core.Schema;
-using global::Crm.Functions.Storage;
+using global::Crm.Functions.Core.Store;
 
 namespace Crm.Functions.Tests.Storage;
 

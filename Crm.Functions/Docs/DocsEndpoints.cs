@@ -1,10 +1,10 @@
+using Crm.Functions.Core;
 using System.Net;
 using System.Text;
 using System.Text.Json;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
 using Crm.Functions.Crm;
-using Crm.Functions.Hosting;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 

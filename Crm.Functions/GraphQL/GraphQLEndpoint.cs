@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Users;
-using Crm.Functions.Hosting;
 using Crm.Functions.Http;
 using GraphQL;
 using GraphQL.SystemTextJson;

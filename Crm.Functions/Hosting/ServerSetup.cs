@@ -9,7 +9,7 @@ using Crm.Functions.Crm;
 using Crm.Functions.Docs;
 using Crm.Functions.Http;
 using Crm.Functions.Realtime;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 using Crm.Functions.Storage.Cosmos;
 using Crm.Functions.Storage.Sqlite;
 using Microsoft.AspNetCore.Authentication.JwtBearer;

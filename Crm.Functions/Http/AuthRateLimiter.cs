@@ -1,6 +1,5 @@
 using System.Threading.RateLimiting;
 using Crm.Functions.Core;
-using Crm.Functions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Http;

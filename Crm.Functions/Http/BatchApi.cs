@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
-using Crm.Functions.Hosting;
 
 namespace Crm.Functions.Http;
 

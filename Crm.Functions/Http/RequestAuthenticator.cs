@@ -4,7 +4,6 @@ using System.Text;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Users;
-using Crm.Functions.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;

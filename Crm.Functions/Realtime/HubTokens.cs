@@ -1,6 +1,6 @@
+using Crm.Functions.Core;
 using System.Security.Cryptography;
 using System.Text;
-using Crm.Functions.Hosting;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;

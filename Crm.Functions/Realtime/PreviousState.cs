@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Crm.Functions.Core.Triggers;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 
 namespace Crm.Functions.Realtime;
 

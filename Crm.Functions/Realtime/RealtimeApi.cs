@@ -2,9 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Security;
-using Crm.Functions.Hosting;
 using Crm.Functions.Http;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Realtime;

@@ -4,7 +4,7 @@ using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Users;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 
 namespace Crm.Functions.Realtime;
 

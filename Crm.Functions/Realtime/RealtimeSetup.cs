@@ -1,6 +1,6 @@
 using Azure.Core;
 using Crm.Functions.Core.Triggers;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Realtime;

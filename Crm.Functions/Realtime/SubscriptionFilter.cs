@@ -5,7 +5,6 @@ using Crm.Functions.Core.Json;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
-using Crm.Functions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Realtime;

@@ -6,7 +6,7 @@ using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Users;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Realtime;

@@ -4,8 +4,7 @@ using BenchmarkDotNet.Attributes;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
-using Crm.Functions.Hosting;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 using Crm.Functions.Storage.Sqlite;
 using Microsoft.Extensions.Options;
 

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 
 namespace Crm.Functions.Benchmarks;
 

@@ -1,8 +1,8 @@
+using Crm.Functions.Core;
 using System.Text.Json.Nodes;
 using BenchmarkDotNet.Attributes;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Security;
-using Crm.Functions.Hosting;
 using Crm.Functions.Storage.Sqlite;
 
 namespace Crm.Functions.Benchmarks;

@@ -20,7 +20,7 @@ internal sealed record FindRequest
 internal sealed record FindResult(IReadOnlyList<JsonObject> Results, long? Count, string? ClassName = null);
 
 /// <summary>What a create or update answers: Parse's response body, and the stored object for callers that need it.</summary>
-internal sealed record WriteResult(JsonObject Response, Storage.StoredObject Object);
+internal sealed record WriteResult(JsonObject Response, Store.StoredObject Object);
 
 /// <summary>A committed change, for real-time fan-out.</summary>
-internal sealed record ObjectChange(string Kind, string ClassName, Storage.StoredObject? Before, Storage.StoredObject? After);
+internal sealed record ObjectChange(string Kind, string ClassName, Store.StoredObject? Before, Store.StoredObject? After);

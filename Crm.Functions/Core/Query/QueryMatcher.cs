@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core.Schema;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 
 namespace Crm.Functions.Core.Query;
 

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Crm.Functions.Core.Json;
 using Crm.Functions.Core.Schema;
-using Crm.Functions.Hosting;
 
 namespace Crm.Functions.Core.Query;
 

@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Crm.Functions.Core.Json;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 
 namespace Crm.Functions.Core.Schema;
 

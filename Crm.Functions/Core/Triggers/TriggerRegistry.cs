@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 
 namespace Crm.Functions.Core.Triggers;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 
 namespace Crm.Functions.Core.Users;
 

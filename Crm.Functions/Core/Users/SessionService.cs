@@ -3,8 +3,7 @@ using System.Text.Json.Nodes;
 using Crm.Functions.Core.Json;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
-using Crm.Functions.Hosting;
-using Crm.Functions.Storage;
+using Crm.Functions.Core.Store;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Core.Users;

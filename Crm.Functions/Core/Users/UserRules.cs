@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Crm.Functions.Core.Triggers;
-using Crm.Functions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Core.Users;

@@ -1,3 +1,4 @@
+using Crm.Functions.Core.Store;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Runtime.CompilerServices;
@@ -9,7 +10,6 @@ using Azure.Identity;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
-using Crm.Functions.Hosting;
 using Microsoft.Azure.Cosmos;
 
 namespace Crm.Functions.Storage.Cosmos;

@@ -1,3 +1,4 @@
+using Crm.Functions.Core.Store;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Crm.Functions.Core.Query;

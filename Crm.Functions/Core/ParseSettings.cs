@@ -1,4 +1,4 @@
-namespace Crm.Functions.Hosting;
+namespace Crm.Functions.Core;
 
 /// <summary>
 /// Every setting the server reads, bound from the "Parse" configuration section, so environment variables

@@ -1,7 +1,7 @@
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 
-namespace Crm.Functions.Storage;
+namespace Crm.Functions.Core.Store;
 
 internal sealed record StoreQuery(string ClassName, QueryNode Where, IReadOnlyList<SortKey> Order, int Skip, int Limit);
 

@@ -2,11 +2,10 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
 using Crm.Functions.GraphQL;
-using Crm.Functions.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
-namespace Crm.Functions.Hosting;
+namespace Crm.Functions.Http;
 
 /// <summary>
 /// The first middleware every request meets: a request id (X-Request-Id, echoed or generated) in every log line

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Crm.Functions.Storage;
+namespace Crm.Functions.Core.Store;
 
 /// <summary>
 /// An object as the stores keep it. <see cref="Data"/> holds the field values in Parse's JSON encoding
