@@ -102,6 +102,19 @@ internal sealed class LimitSettings
     public int MaxOrBranches { get; set; } = 100;
     public int MaxQueryDepth { get; set; } = 16;
     public int RegexTimeoutMilliseconds { get; set; } = 250;
+
+    // The per-request budget (Core/Requests/RequestBudget): one REST call, a whole /batch, a whole GraphQL
+    // document or one real-time evaluation spends from one of these, however it is split.
+    /// <summary>Wall time one request may run before it is stopped with code 124.</summary>
+    public int RequestTimeoutMilliseconds { get; set; } = 10_000;
+    /// <summary>Regex matching time one request may spend across all its statements.</summary>
+    public int RegexMillisecondsPerRequest { get; set; } = 1_000;
+    /// <summary>Store statements (queries, counts, writes) one request may run.</summary>
+    public int MaxStatementsPerRequest { get; set; } = 2_000;
+    /// <summary>Objects one request may read or return.</summary>
+    public long MaxObjectsPerRequest { get; set; } = 100_000;
+    /// <summary>Objects one request may create inside another write (GraphQL createAndAdd, nested pointers).</summary>
+    public int MaxNestedCreates { get; set; } = 20;
 }
 
 /// <summary>Which browser origins may call the API (CORS). Non-browser clients send no Origin and are not affected.</summary>

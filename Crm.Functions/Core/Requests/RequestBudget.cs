@@ -1,0 +1,104 @@
+namespace Crm.Functions.Core.Requests;
+
+/// <summary>
+/// What one request may spend, across everything it causes: a REST call, a whole <c>/batch</c>, a whole GraphQL
+/// document, one real-time evaluation. Every door opens one with <see cref="Begin"/> once it knows its caller;
+/// the core and the stores charge <see cref="Current"/> (it flows with the request's async calls, like
+/// <c>Activity.Current</c>), so a cost cannot be multiplied by splitting it over sub-requests or aliases.
+/// Exceeding any part is a <see cref="ParseException"/> (code 124 for time), never a fault.
+/// </summary>
+/// <remarks>
+/// Ambient rather than a parameter: the costs arise deep inside the stores (a regex callback inside SQLite, a
+/// Cosmos page), far below the door that owns the request, and every core signature would otherwise carry it.
+/// Work outside any request (start-up, the CLI, background pumps) runs without a budget and is not limited.
+/// </remarks>
+internal sealed class RequestBudget
+{
+    private static readonly AsyncLocal<RequestBudget?> Ambient = new();
+
+    private readonly long _startTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+    private long _regexTicks;
+    private int _statements;
+    private long _objects;
+    private int _nestedCreates;
+
+    private RequestBudget(BudgetLimits limits) => Limits = limits;
+
+    public BudgetLimits Limits { get; }
+
+    /// <summary>The budget of the request running on this async flow, or null outside any request.</summary>
+    public static RequestBudget? Current => Ambient.Value;
+
+    /// <summary>Opens a budget for the rest of this async flow; disposing the scope restores the previous one.</summary>
+    public static Scope Begin(BudgetLimits limits)
+    {
+        var previous = Ambient.Value;
+        Ambient.Value = new RequestBudget(limits);
+        return new Scope(previous);
+    }
+
+    public TimeSpan Elapsed => System.Diagnostics.Stopwatch.GetElapsedTime(_startTimestamp);
+    public TimeSpan RegexTime => TimeSpan.FromTicks(Interlocked.Read(ref _regexTicks));
+    public int Statements => Volatile.Read(ref _statements);
+    public long Objects => Interlocked.Read(ref _objects);
+    public int NestedCreates => Volatile.Read(ref _nestedCreates);
+
+    /// <summary>Wall time left for the request (never negative).</summary>
+    public TimeSpan TimeLeft => Limits.WallTime - Elapsed is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
+
+    /// <summary>Regex matching time left for the request (never negative).</summary>
+    public TimeSpan RegexTimeLeft => Limits.RegexTime - RegexTime is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
+
+    /// <summary>Throws 124 when the request has run longer than its wall time.</summary>
+    public void CheckTime()
+    {
+        if (Elapsed > Limits.WallTime)
+            throw new ParseException(ParseError.Timeout, $"The request took longer than {Limits.WallTime.TotalMilliseconds:0} ms (Parse:Limits:RequestTimeoutMilliseconds).");
+    }
+
+    /// <summary>One store statement (a query, a count, a write); also checks the wall time.</summary>
+    public void ChargeStatement()
+    {
+        if (Interlocked.Increment(ref _statements) > Limits.Statements)
+            throw new ParseException(ParseError.Timeout, $"The request ran more than {Limits.Statements} store statements (Parse:Limits:MaxStatementsPerRequest).");
+        CheckTime();
+    }
+
+    /// <summary>Time spent matching regular expressions.</summary>
+    public void ChargeRegex(TimeSpan spent)
+    {
+        if (Interlocked.Add(ref _regexTicks, spent.Ticks) > Limits.RegexTime.Ticks)
+            throw new ParseException(ParseError.Timeout, $"The request spent more than {Limits.RegexTime.TotalMilliseconds:0} ms matching $regex (Parse:Limits:RegexMillisecondsPerRequest).");
+    }
+
+    /// <summary>Objects read or returned.</summary>
+    public void ChargeObjects(int count)
+    {
+        if (Interlocked.Add(ref _objects, count) > Limits.Objects)
+            throw new ParseException(ParseError.InvalidQuery, $"The request read more than {Limits.Objects} objects (Parse:Limits:MaxObjectsPerRequest).");
+    }
+
+    /// <summary>Objects created as part of another write (GraphQL createAndAdd, nested pointers).</summary>
+    public void ChargeNestedCreate()
+    {
+        if (Interlocked.Increment(ref _nestedCreates) > Limits.NestedCreates)
+            throw new ParseException(ParseError.InvalidQuery, $"The request creates more than {Limits.NestedCreates} nested objects (Parse:Limits:MaxNestedCreates).");
+    }
+
+    /// <summary>Restores the budget that was current before <see cref="Begin"/>.</summary>
+    public readonly struct Scope(RequestBudget? previous) : IDisposable
+    {
+        public void Dispose() => Ambient.Value = previous;
+    }
+}
+
+/// <summary>The limits of one <see cref="RequestBudget"/>, read from <c>Parse:Limits</c>.</summary>
+internal sealed record BudgetLimits(TimeSpan WallTime, TimeSpan RegexTime, int Statements, long Objects, int NestedCreates)
+{
+    public static BudgetLimits From(LimitSettings limits) => new(
+        TimeSpan.FromMilliseconds(limits.RequestTimeoutMilliseconds),
+        TimeSpan.FromMilliseconds(limits.RegexMillisecondsPerRequest),
+        limits.MaxStatementsPerRequest,
+        limits.MaxObjectsPerRequest,
+        limits.MaxNestedCreates);
+}
