@@ -10,7 +10,21 @@ targetScope = 'subscription'
 param environmentName string
 
 @minLength(1)
-@description('Azure region of every resource. It must offer the Flex Consumption plan.')
+// Regions known to offer the Flex Consumption plan since its first release. More regions have it now and
+// the list grows: `az functionapp list-flexconsumption-locations` prints today's; add yours here if needed.
+@allowed([
+  'australiaeast'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'northeurope'
+  'southcentralus'
+  'southeastasia'
+  'swedencentral'
+  'uksouth'
+  'westus2'
+])
+@description('Azure region of every resource except the web app. It must offer the Flex Consumption plan.')
 param location string
 
 @secure()
@@ -31,7 +45,7 @@ param corsAllowedOrigins array = []
 @description('Region of the web app (Azure Static Web Apps runs in a few regions only).')
 param webLocation string = 'westeurope'
 
-@minValue(40)
+@minValue(1)
 @maxValue(1000)
 @description('Upper bound on Flex Consumption instances.')
 param maximumInstanceCount int = 100

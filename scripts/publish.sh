@@ -29,15 +29,16 @@ mkdir -p "$package"
 echo "== dotnet publish (Release, linux-x64, self-contained)"
 # The Functions host starts the app as a plain executable, so it must not depend on a .NET runtime
 # being installed on the worker: self-contained, with an apphost named like the assembly.
+# Without the web app: in Azure the Static Web App serves it, and azd packages the two services in parallel,
+# so building web/dist here as well would race azd's own build of the web service into the same folder.
 dotnet publish "$root/Crm.Functions/Crm.Functions.csproj" \
   -c Release -r linux-x64 --self-contained true \
-  -p:UseAppHost=true \
+  -p:UseAppHost=true -p:SkipWebBuild=true -p:PublishWebApp=false \
   --artifacts-path "$out/build" \
   -o "$package/app" \
   -nodeReuse:false --nologo -v quiet
 
-# The web app (built by the project from web/) ships as app/wwwroot; the server serves it at /.
-[ -f "$package/app/wwwroot/index.html" ] || { echo "publish: the web app (app/wwwroot/index.html) is missing from the package" >&2; exit 1; }
+[ ! -e "$package/app/wwwroot" ] || { echo "publish: the package must not carry the web app (app/wwwroot): the Static Web App serves it" >&2; exit 1; }
 
 echo "== function folders and host.json"
 cp "$root/host.json" "$package/host.json"

@@ -65,6 +65,37 @@ public sealed class CustomHandlerTests(PackageFixture package)
     }
 
     [Fact]
+    public async Task published_handler_answers_the_browsers_negotiate_preflight_with_credentials()
+    {
+        // What the SignalR browser client sends before POST /negotiate from the web app's origin (credentials
+        // included). In Azure the platform's CORS answers it (infra sets supportCredentials); the handler gives the
+        // same answer where it is reached directly (func start, a container).
+        const string Origin = "https://stapp-crm.azurestaticapps.net";
+        await using var handler = StartHandler(package.Extracted, new() { ["Parse__MasterKey"] = MasterKey, ["Parse__Cors__AllowedOrigins__0"] = Origin });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{handler.Port}/") };
+        await handler.WaitForHealthAsync(TimeSpan.FromMinutes(2));
+
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "negotiate?negotiateVersion=1");
+        preflight.Headers.Add("Origin", Origin);
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "x-requested-with,x-signalr-user-agent,authorization");
+        using var answer = await http.SendAsync(preflight);
+        Assert.True(answer.IsSuccessStatusCode, $"preflight answered {(int)answer.StatusCode}");
+        Assert.Equal(Origin, Assert.Single(answer.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.Equal("true", Assert.Single(answer.Headers.GetValues("Access-Control-Allow-Credentials")));
+        var allowedHeaders = string.Join(",", answer.Headers.GetValues("Access-Control-Allow-Headers")).ToLowerInvariant();
+        Assert.Contains("x-signalr-user-agent", allowedHeaders, StringComparison.Ordinal);
+        Assert.Contains("authorization", allowedHeaders, StringComparison.Ordinal);
+
+        // Another origin gets no CORS grant.
+        using var foreign = new HttpRequestMessage(HttpMethod.Options, "negotiate?negotiateVersion=1");
+        foreign.Headers.Add("Origin", "https://evil.example");
+        foreign.Headers.Add("Access-Control-Request-Method", "POST");
+        using var refused = await http.SendAsync(foreign);
+        Assert.False(refused.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
     public async Task published_handler_without_master_key_in_production_exits_naming_the_setting()
     {
         await using var handler = StartHandler(package.Extracted, new() { ["Parse__MasterKey"] = null });

@@ -176,17 +176,17 @@ public sealed class InfraTests(BicepBuildFixture build) : IClassFixture<BicepBui
         // Locally the setting is empty: the app serves its own hub.
         Assert.Null(global::Crm.Functions.Realtime.SignalRConnectionString.Parse(SampleSettings()[name]));
 
-        // The service: Serverless, keys off, and the app's identity holds "SignalR Service Owner" (REST sends,
-        // :generateToken, and the key generation the binding uses); "SignalR App Server" allows neither of the first two.
+        // The service: Serverless, keys off, and the app's identity holds "SignalR REST API Owner" (REST sends and
+        // :generateToken); "SignalR App Server" allows neither.
         var signalr = File.ReadAllText(DeploymentFiles.InRepo("infra", "modules", "signalr.bicep"));
         Assert.Matches(@"disableLocalAuth:\s*true", signalr);
         Assert.Matches(@"flag:\s*'ServiceMode',\s*value:\s*'Serverless'", signalr);
-        Assert.Contains("'7e4f1700-ea5a-4f59-8f37-079cfe29dce3'", signalr);
+        Assert.Contains("'fd53cd77-2268-407a-8f46-7e7863d0f521'", signalr);
         var main = File.ReadAllText(DeploymentFiles.InRepo("infra", "main.bicep"));
         Assert.Matches(@"appPrincipalId:\s*identity\.outputs\.principalId", main);
         Assert.Matches(@"identityClientId:\s*identity\.outputs\.clientId", main);
         Assert.NotNull(build.Template);
-        Assert.Contains("7e4f1700-ea5a-4f59-8f37-079cfe29dce3", build.Template.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("fd53cd77-2268-407a-8f46-7e7863d0f521", build.Template.ToJsonString(), StringComparison.Ordinal);
 
         // Every signalR output binding sends on the app's hub through that connection, under the name the app answers with.
         var hub = new global::Crm.Functions.Realtime.RealtimeSettings().HubName;

@@ -34,6 +34,8 @@ public sealed class PackageTests(PackageFixture package)
         // Self-contained: the runtime ships in the package, nothing is expected on the worker.
         Assert.Contains("app/libcoreclr.so", entries);
         Assert.DoesNotContain(entries, e => e.EndsWith("local.settings.json", StringComparison.Ordinal) || e.EndsWith(".db", StringComparison.Ordinal));
+        // The web app is the Static Web App's to serve; building it here too would race azd's parallel web build.
+        Assert.DoesNotContain(entries, e => e.StartsWith("app/wwwroot/", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -107,10 +107,14 @@ resource leases 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2
   }
 }
 
+// One at a time, and after every container: Cosmos answers 412 ("another operation is in progress
+// requiring an exclusive lock") to role assignments that overlap each other or container creation.
+@batchSize(1)
 resource dataContributors 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = [
   for principalId in dataContributorPrincipalIds: {
     parent: account
     name: guid(account.id, principalId, dataContributorRoleId)
+    dependsOn: [containers, bookkeeping, leases]
     properties: {
       principalId: principalId
       roleDefinitionId: '${account.id}/sqlRoleDefinitions/${dataContributorRoleId}'

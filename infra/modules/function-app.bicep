@@ -50,7 +50,13 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     keyVaultReferenceIdentity: identityId
     siteConfig: {
       minTlsVersion: '1.2'
-      cors: { allowedOrigins: corsAllowedOrigins }
+      // The platform answers CORS (preflights never reach the handler: no function accepts OPTIONS), so it
+      // must allow credentials: the SignalR browser client negotiates with credentials, and without
+      // Access-Control-Allow-Credentials the browser drops the answer. Origins must then be explicit (no '*').
+      cors: {
+        allowedOrigins: corsAllowedOrigins
+        supportCredentials: true
+      }
     }
     functionAppConfig: {
       deployment: {

@@ -1,16 +1,17 @@
 // Azure SignalR Service in Serverless mode: clients negotiate through the app's /negotiate and the app
 // sends messages through the service's REST API (and the change-feed functions' signalR output binding).
 // Access keys are off, so every call is authorized by the app's identity through RBAC. It holds
-// "SignalR Service Owner", the built-in role for a Serverless negotiation server: it needs the REST API
-// (users/{user}/:send), client token generation (:generateToken) and, for the binding, key generation.
-// "SignalR App Server" alone grants neither :generateToken nor the REST sends.
+// "SignalR REST API Owner", the least role that covers what the app and the output binding call: the REST
+// API (users/{user}/:send, connection management) and client token generation (:generateToken). "SignalR
+// App Server" grants neither; "SignalR Service Owner" adds server connections and access-key actions that a
+// Serverless service with local auth off never uses.
 param name string
 param location string
 param tags object
 param appPrincipalId string
 param corsAllowedOrigins array
 
-var signalRServiceOwner = '7e4f1700-ea5a-4f59-8f37-079cfe29dce3'
+var signalRRestApiOwner = 'fd53cd77-2268-407a-8f46-7e7863d0f521'
 
 resource signalr 'Microsoft.SignalRService/signalR@2024-03-01' = {
   name: name
@@ -34,13 +35,13 @@ resource signalr 'Microsoft.SignalRService/signalR@2024-03-01' = {
   }
 }
 
-resource serviceOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(signalr.id, appPrincipalId, signalRServiceOwner)
+resource restApiOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(signalr.id, appPrincipalId, signalRRestApiOwner)
   scope: signalr
   properties: {
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', signalRServiceOwner)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', signalRRestApiOwner)
   }
 }
 

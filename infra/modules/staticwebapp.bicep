@@ -1,7 +1,8 @@
 // The CRM web app (web/dist) as an Azure Static Web App. The app is built with VITE_API_ROOT set to the
 // Function App's URL (see web/README.md), so it calls /parse and /negotiate there; the Function App's
-// CORS (corsAllowedOrigins) must admit this site's origin. The navigation fallback serves index.html for
-// client-side routes.
+// CORS (corsAllowedOrigins) must admit this site's origin. Client-side routes (/pipeline, /deals/…) are
+// answered with index.html by the navigation fallback in web/public/staticwebapp.config.json, which the
+// build copies into dist/ and the Static Web App reads at deployment.
 param name string
 
 @description('Static Web Apps run in a few regions only.')

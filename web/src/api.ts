@@ -2,11 +2,12 @@
 import Parse from 'parse';
 import * as signalR from '@microsoft/signalr';
 import { activityFromJson, type ActivityView, dealFromJson, type DealView, type JsonObject, type Stage } from './lib/model';
+import { apiRoot } from './lib/apiRoot';
 import { ensureOnline } from './lib/offline';
 
 export const APP_ID = (import.meta.env.VITE_PARSE_APP_ID as string | undefined) ?? 'crm';
 /** The backend's root (same origin when the app server serves the SPA; set at build time for a static host). */
-export const API_ROOT = ((import.meta.env.VITE_API_ROOT as string | undefined) ?? window.location.origin).replace(/\/$/, '');
+export const API_ROOT = apiRoot(import.meta.env.VITE_API_ROOT as string | undefined, window.location.origin);
 
 Parse.initialize(APP_ID, '');
 Parse.serverURL = `${API_ROOT}/parse`;
