@@ -370,7 +370,8 @@ internal sealed class DataService(
     /// Adds the operators' results (an Increment's new value, the array after Add or Remove) to a write answer where a
     /// read would show them: only to a caller who may get the object, and never for a field hidden from it. They are
     /// stored values, so echoing them to a write-only caller (ACL write without read) let it read the object through an
-    /// Increment by 0 or an Add of nothing. Parse SDKs keep their own estimate of a field the answer leaves out.
+    /// Increment by 0 or an Add of nothing. For a field the answer leaves out, the JS SDK applies the operation to nothing
+    /// (an Increment's amount), which is all a caller who cannot read the object could know anyway.
     /// </summary>
     private static void AddReadableEcho(JsonObject response, JsonObject echo, Auth auth, ClassSchema schema, StoredObject obj)
     {
