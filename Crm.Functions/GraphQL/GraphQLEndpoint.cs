@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Crm.Functions.Core;
+using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Users;
 using Crm.Functions.Http;
 using GraphQL;
@@ -62,6 +63,8 @@ internal static class GraphQLEndpoint
             return;
         }
 
+        using var budget = RequestBudget.Begin(BudgetLimits.From(parse.Limits)); // one budget per document
+
         GraphQLRequest? request;
         try
         {
@@ -110,7 +113,6 @@ internal static class GraphQLEndpoint
                 Sessions = services.GetRequiredService<SessionService>(),
                 RateLimiter = services.GetRequiredService<AuthRateLimiter>(),
                 Loader = new PointerLoader(services.GetRequiredService<DataService>(), auth, parse.Limits.MaxLimit),
-                RemoteIp = context.Connection.RemoteIpAddress?.ToString(),
             },
             UnhandledExceptionDelegate = failure =>
             {

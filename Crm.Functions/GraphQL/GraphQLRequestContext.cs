@@ -1,7 +1,6 @@
 using Crm.Functions.Core;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Users;
-using Crm.Functions.Http;
 using GraphQL;
 
 namespace Crm.Functions.GraphQL;
@@ -15,13 +14,9 @@ internal sealed class GraphQLRequestContext : Dictionary<string, object?>
     public required SessionService Sessions { get; init; }
     public required AuthRateLimiter RateLimiter { get; init; }
     public required PointerLoader Loader { get; init; }
-    public string? RemoteIp { get; init; }
 
     public static GraphQLRequestContext Of(IResolveFieldContext context) => (GraphQLRequestContext)context.UserContext;
 
-    /// <summary>Log-in and sign-up share the REST rate limit, so GraphQL is no way around it.</summary>
-    public void CheckRateLimit() => RateLimiter.Check(new ParseCall
-    {
-        Method = "POST", Path = "/graphql", Body = [], Auth = Auth, Route = new Dictionary<string, string>(), ServerUrl = "", RemoteIp = RemoteIp,
-    });
+    /// <summary>Log-in shares the REST rate limit, so GraphQL is no way around it (sign-ups are charged by the core).</summary>
+    public void CheckRateLimit() => RateLimiter.Check(Auth);
 }

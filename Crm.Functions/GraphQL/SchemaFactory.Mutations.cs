@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
+using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
+using Crm.Functions.Core.Store;
 using GraphQL;
 using GraphQL.Types;
 
@@ -51,17 +53,16 @@ internal sealed partial class SchemaFactory
 
         mutation.AddField(Mutation("Create", Input("Create", types.CreateFields, false), async (ctx, rc, args) =>
         {
-            if (types.ClassName == "_User") rc.CheckRateLimit();
             var body = await WriteBodyAsync(types, Fields(args), rc, ctx.CancellationToken);
             var written = await rc.Data.CreateAsync(rc.Auth, types.ClassName, body, ctx.CancellationToken);
-            return await ReloadAsync(rc, types, written, ctx.CancellationToken);
+            return await ReloadAsync(rc, types, body, written, ctx.CancellationToken);
         }));
         mutation.AddField(Mutation("Update", Input("Update", types.UpdateFields, true), async (ctx, rc, args) =>
         {
             var objectId = GlobalIds.ObjectIdFor(GlobalIds.Text(args["id"]), types.ClassName);
             var body = await WriteBodyAsync(types, Fields(args), rc, ctx.CancellationToken);
             var written = await rc.Data.UpdateAsync(rc.Auth, types.ClassName, objectId, body, ctx.CancellationToken);
-            return await ReloadAsync(rc, types, written, ctx.CancellationToken);
+            return await ReloadAsync(rc, types, body, written, ctx.CancellationToken);
         }));
         mutation.AddField(Mutation("Delete", Input("Delete", null, true), async (ctx, rc, args) =>
         {
@@ -93,7 +94,6 @@ internal sealed partial class SchemaFactory
         signUp.Resolver = Async(async ctx =>
         {
             var rc = GraphQLRequestContext.Of(ctx);
-            rc.CheckRateLimit();
             var args = (IDictionary<string, object?>)Arg(ctx, "input")!;
             var body = await WriteBodyAsync(user, Fields(args), rc, ctx.CancellationToken);
             var written = await rc.Data.CreateAsync(rc.Auth, "_User", body, ctx.CancellationToken);
@@ -140,8 +140,13 @@ internal sealed partial class SchemaFactory
     private static IDictionary<string, object?> Fields(IDictionary<string, object?> args) =>
         args.TryGetValue("fields", out var f) && f is IDictionary<string, object?> fields ? fields : new Dictionary<string, object?>();
 
-    /// <summary>The object after a write, read back through the core so selected fields are complete; when the caller may not read it, what it wrote.</summary>
-    private static async Task<ParseObj> ReloadAsync(GraphQLRequestContext rc, ClassTypes types, WriteResult written, CancellationToken ct)
+    /// <summary>
+    /// The object after a write, read back through the core so selected fields are complete. A caller who may write
+    /// the object but not read it (ACL write without read) gets the write answer instead, as REST gives it (objectId,
+    /// the dates, the core's answer) plus the plain values it sent itself: the stored object is exactly what its ACL
+    /// hides. Fields it did not send resolve to null, rather than failing a write that has already happened.
+    /// </summary>
+    private static async Task<ParseObj> ReloadAsync(GraphQLRequestContext rc, ClassTypes types, JsonObject body, WriteResult written, CancellationToken ct)
     {
         try
         {
@@ -149,8 +154,18 @@ internal sealed partial class SchemaFactory
         }
         catch (ParseException e) when (e.Code == ParseError.ObjectNotFound)
         {
+            var sent = new JsonObject();
+            foreach (var (key, value) in body)
+                if (key != "ACL" && !(value is JsonObject o && o.ContainsKey("__op"))) sent[key] = value?.DeepClone();
             var schema = rc.Data.Schemas.Get(types.ClassName) ?? types.Schema;
-            return new ParseObj(types.ClassName, rc.Data.Encode(rc.Auth, schema, written.Object, AccessPolicy.ProtectedFields(rc.Auth, schema)));
+            // Encoded like any answer, so what never leaves the server (a password, protected fields) stays in.
+            var answer = rc.Data.Encode(rc.Auth, schema, new StoredObject
+            {
+                ClassName = types.ClassName, ObjectId = written.Object.ObjectId, OwnerId = written.Object.OwnerId,
+                CreatedAt = written.Object.CreatedAt, UpdatedAt = written.Object.UpdatedAt, Acl = body["ACL"] as JsonObject, Data = sent,
+            }, AccessPolicy.ProtectedFields(rc.Auth, schema));
+            foreach (var (key, value) in written.Response) answer[key] = value?.DeepClone();
+            return new ParseObj(types.ClassName, answer);
         }
     }
 
@@ -215,6 +230,7 @@ internal sealed partial class SchemaFactory
         if (create is not null)
         {
             var target = targets[0];
+            RequestBudget.Current?.ChargeNestedCreate();
             var created = await rc.Data.CreateAsync(rc.Auth, target.ClassName, await WriteBodyAsync(target, create, rc, ct), ct);
             return Pointer(target.ClassName, created.Object.ObjectId);
         }
@@ -234,6 +250,7 @@ internal sealed partial class SchemaFactory
         if (input.TryGetValue("createAndAdd", out var c) && c is IEnumerable<object?> creates)
             foreach (var fields in creates.OfType<IDictionary<string, object?>>())
             {
+                RequestBudget.Current?.ChargeNestedCreate();
                 var created = await rc.Data.CreateAsync(rc.Auth, target.ClassName, await WriteBodyAsync(target, fields, rc, ct), ct);
                 add.Add(Pointer(target.ClassName, created.Object.ObjectId));
             }

@@ -44,7 +44,10 @@ internal sealed class RequestAuthenticator(
     private readonly IReadOnlyList<IPNetwork> _masterKeyNetworks = options.Value.EffectiveMasterKeyIps.Select(IPNetwork.Parse).ToList();
 
     /// <summary>Throws <see cref="UnauthorizedException"/> (bare 403) or <see cref="ParseException"/> 209.</summary>
-    public async Task<Auth> AuthenticateAsync(HttpContext context, BodyCredentials envelope, SessionTokenUse tokenUse, CancellationToken ct)
+    public async Task<Auth> AuthenticateAsync(HttpContext context, BodyCredentials envelope, SessionTokenUse tokenUse, CancellationToken ct) =>
+        (await CallerAsync(context, envelope, tokenUse, ct)).At(context.Connection.RemoteIpAddress?.ToString());
+
+    private async Task<Auth> CallerAsync(HttpContext context, BodyCredentials envelope, SessionTokenUse tokenUse, CancellationToken ct)
     {
         var headers = context.Request.Headers;
         string? Header(string name) => headers.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;

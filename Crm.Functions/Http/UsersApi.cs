@@ -14,23 +14,19 @@ internal static class UsersApi
             if (call.Auth.UserId is null) throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
             return ApiResult.Ok(await users.MeAsync(call.Auth.UserId, call.Auth.SessionToken, ct));
         });
-        // Sign-up is a create of _User; UserRules hashes the password and adds the session token.
-        ParseHandler signUp = (call, ct) =>
-        {
-            limiter.Check(call);
-            return ObjectsApi.Create(data, call, "_User", ct);
-        };
+        // Sign-up is a create of _User; UserRules charges the sign-up limit, hashes the password and adds the session token.
+        ParseHandler signUp = (call, ct) => ObjectsApi.Create(data, call, "_User", ct);
         router.Add("users", "POST", "/users", signUp);
         router.Add("classes", "POST", "/classes/_User", signUp);
 
         router.Add("login", "GET,POST", "/login", async (call, ct) =>
         {
-            limiter.Check(call);
+            limiter.Check(call.Auth);
             return ApiResult.Ok(await users.LogInAsync(Text(call.Body, "username"), Text(call.Body, "email"), Text(call.Body, "password"), call.InstallationId, true, ct));
         });
         router.Add("verifyPassword", "GET,POST", "/verifyPassword", async (call, ct) =>
         {
-            limiter.Check(call);
+            limiter.Check(call.Auth);
             return ApiResult.Ok(await users.LogInAsync(Text(call.Body, "username"), Text(call.Body, "email"), Text(call.Body, "password"), call.InstallationId, false, ct));
         });
         router.Add("loginAs", "POST", "/loginAs", async (call, ct) =>

@@ -37,19 +37,7 @@ internal sealed class RealtimeFanout(DataService data, UserService users)
     public ClassSchema? Schema(string className) => data.Schemas.Get(className);
 
     /// <summary>"May this user read this object", decided by the same restriction a REST find applies.</summary>
-    public static bool CanRead(Auth auth, ClassSchema schema, StoredObject obj)
-    {
-        QueryNode restriction;
-        try
-        {
-            restriction = AccessPolicy.ReadRestriction(auth, schema, AccessPolicy.Find);
-        }
-        catch (ParseException)
-        {
-            return false; // the CLP refuses find outright (or the class is internal): nothing is readable
-        }
-        return QueryMatcher.Matches(restriction, obj);
-    }
+    public static bool CanRead(Auth auth, ClassSchema schema, StoredObject obj) => AccessPolicy.CanRead(auth, schema, obj);
 
     /// <summary>
     /// The event one user gets for a change, under LiveQuery's table (livequery.md §3) with

@@ -305,7 +305,7 @@ internal sealed class DataService(
         Changed?.Invoke(new ObjectChange("created", className, null, obj));
 
         var response = new JsonObject { ["objectId"] = objectId, ["createdAt"] = now };
-        foreach (var (k, v) in echo) response[k] = v?.DeepClone();
+        AddReadableEcho(response, echo, auth, schema, obj);
         foreach (var (k, v) in e.Response) response[k] = v?.DeepClone();
         return new WriteResult(response, obj);
     }
@@ -361,9 +361,24 @@ internal sealed class DataService(
         Changed?.Invoke(new ObjectChange("updated", className, saved.Original, updated));
 
         var response = new JsonObject { ["updatedAt"] = updated.UpdatedAt };
-        foreach (var (k, v) in echo) response[k] = v?.DeepClone();
+        AddReadableEcho(response, echo, auth, schema, updated);
         foreach (var (k, v) in saved.Response) response[k] = v?.DeepClone();
         return new WriteResult(response, updated);
+    }
+
+    /// <summary>
+    /// Adds the operators' results (an Increment's new value, the array after Add or Remove) to a write answer where a
+    /// read would show them: only to a caller who may get the object, and never for a field hidden from it. They are
+    /// stored values, so echoing them to a write-only caller (ACL write without read) let it read the object through an
+    /// Increment by 0 or an Add of nothing. For a field the answer leaves out, the JS SDK applies the operation to nothing
+    /// (an Increment's amount), which is all a caller who cannot read the object could know anyway.
+    /// </summary>
+    private static void AddReadableEcho(JsonObject response, JsonObject echo, Auth auth, ClassSchema schema, StoredObject obj)
+    {
+        if (echo.Count == 0 || !AccessPolicy.CanRead(auth, schema, obj, AccessPolicy.Get)) return;
+        var hidden = AccessPolicy.HiddenFields(auth, schema, obj.ObjectId, name => obj.Data[name], AccessPolicy.ProtectedFields(auth, schema));
+        foreach (var (path, value) in echo)
+            if (!hidden.Contains(path.Split('.')[0])) response[path] = value?.DeepClone();
     }
 
     public async Task DeleteAsync(Auth auth, string className, string objectId, CancellationToken ct)

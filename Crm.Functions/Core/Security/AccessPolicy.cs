@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Crm.Functions.Core.Json;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
+using Crm.Functions.Core.Store;
 
 namespace Crm.Functions.Core.Security;
 
@@ -95,6 +96,21 @@ internal sealed class AccessPolicy
 
         nodes.Add(new AclNode(auth.AclGroups, write));
         return QueryNode.And(nodes);
+    }
+
+    /// <summary>"May this caller read this object" (with operation get or find), decided in memory by the same restriction a REST read applies.</summary>
+    public static bool CanRead(Auth auth, ClassSchema schema, StoredObject obj, string op = Find)
+    {
+        QueryNode restriction;
+        try
+        {
+            restriction = ReadRestriction(auth, schema, op);
+        }
+        catch (ParseException)
+        {
+            return false; // the CLP refuses the read outright (or the class is internal): nothing is readable
+        }
+        return QueryMatcher.Matches(restriction, obj);
     }
 
     /// <summary>Fields hidden from the caller before any per-object userField scopes (security.md §6).</summary>

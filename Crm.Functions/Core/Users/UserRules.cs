@@ -9,7 +9,7 @@ namespace Crm.Functions.Core.Users;
 /// The built-in rules of _User, _Role and _Session, registered as ordinary hooks so they run on every door
 /// (REST, batch, GraphQL). Passwords become bcrypt hashes in an internal field before anything is stored.
 /// </summary>
-internal sealed partial class UserRules(SessionService sessions, RoleService roles, IOptions<ParseSettings> options)
+internal sealed partial class UserRules(SessionService sessions, RoleService roles, AuthRateLimiter limiter, IOptions<ParseSettings> options)
 {
     private AccountSettings Accounts => options.Value.Accounts;
 
@@ -34,6 +34,9 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
 
     private ValueTask BeforeSaveUser(SaveEvent e, CancellationToken ct)
     {
+        // Every sign-up is charged here, whichever door it came through (REST, batch, GraphQL signUp, a user created
+        // inside another GraphQL write), before any bcrypt work.
+        if (e.IsCreate) limiter.Check(e.Auth);
         var data = e.Object.Data;
         if (e.ChangedFields.Contains("emailVerified") && !e.Auth.IsMaster)
             throw new ParseException(ParseError.OperationForbidden, "Clients aren't allowed to manually update email verification.");
