@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Store;
@@ -9,19 +8,13 @@ namespace Crm.Functions.Realtime;
 /// Who might read an object, for the paths that cannot ask "who is connected" (Azure SignalR Service in
 /// Serverless mode, the change feed): users named by its ACL (directly or through roles), users its
 /// pointers name (pointer permissions), its owner, and — for public objects — users who negotiated
-/// recently. This is a superset: every candidate still goes through <see cref="RealtimeFanout.CanRead"/>,
-/// so a wrong guess here can only lose an event, never leak one.
+/// recently on any instance (<see cref="Presence"/>). This is a superset: every candidate still goes through
+/// <see cref="RealtimeFanout.CanRead"/>, so a wrong guess here can only lose an event, never leak one.
 /// </summary>
-internal sealed class ReaderCandidates(IObjectStore store, TimeProvider time)
+internal sealed class ReaderCandidates(IObjectStore store, Presence presence)
 {
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _presence = new(StringComparer.Ordinal);
-
-    /// <summary>Notes that a user negotiated (per instance; see docs/realtime.md).</summary>
-    public void Seen(string userId, TimeSpan keep)
-    {
-        if (_presence.Count > 100_000) _presence.Clear();
-        _presence[userId] = time.GetUtcNow() + keep;
-    }
+    /// <summary>Notes that a user negotiated, for every instance (docs/realtime.md).</summary>
+    public Task SeenAsync(string userId, TimeSpan keep, CancellationToken ct) => presence.NoteAsync(userId, keep, ct);
 
     public async Task<HashSet<string>> ForAsync(StoredObject? before, StoredObject? after, CancellationToken ct)
     {
@@ -46,11 +39,7 @@ internal sealed class ReaderCandidates(IObjectStore store, TimeProvider time)
                 if (!key.StartsWith('_')) CollectUserPointers(value, users);
         }
         if (roles.Count > 0) users.UnionWith(await RoleHoldersAsync(roles, ct));
-        if (isPublic)
-        {
-            var now = time.GetUtcNow();
-            users.UnionWith(_presence.Where(p => p.Value > now).Select(p => p.Key));
-        }
+        if (isPublic) users.UnionWith(await presence.UsersAsync(ct));
         return users;
     }
 

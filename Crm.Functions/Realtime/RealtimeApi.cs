@@ -37,7 +37,7 @@ internal static class RealtimeApi
         var settings = sp.GetRequiredService<IOptions<RealtimeSettings>>().Value;
         var userId = auth.UserId!;
         var lifetime = TimeSpan.FromMinutes(settings.TokenMinutes);
-        sp.GetRequiredService<ReaderCandidates>().Seen(userId, TimeSpan.FromHours(settings.PresenceHours));
+        await sp.GetRequiredService<ReaderCandidates>().SeenAsync(userId, TimeSpan.FromHours(settings.PresenceHours), ct);
         var azure = sp.GetRequiredService<AzureConnection>().Service;
         if (azure is null)
         {

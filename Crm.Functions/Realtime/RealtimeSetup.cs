@@ -19,6 +19,7 @@ internal static class RealtimeSetup
         services.AddSingleton<SubscriptionStore>();
         services.AddSingleton<SubscriptionEvents>();
         services.AddSingleton<RealtimeFanout>();
+        services.AddSingleton<Presence>();
         services.AddSingleton<ReaderCandidates>();
         services.AddSingleton<RecipientQueues>();
         // Parsed here so that a malformed setting stops the app at startup rather than at the first event.

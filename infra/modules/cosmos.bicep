@@ -20,6 +20,7 @@ param classContainers array = [
   '_Session'
   '_Installation'
   '_Subscription'
+  '_Presence'
   'Company'
   'Contact'
   'Deal'

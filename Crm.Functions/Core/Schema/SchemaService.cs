@@ -362,6 +362,12 @@ internal static class SystemSchemas
             ["where"] = new(FieldType.String),
             ["expiresAt"] = new(FieldType.String),
         });
+        // Server-internal (master-only): who negotiated recently, which every instance must see (Realtime/Presence.cs).
+        yield return Make("_Presence", new()
+        {
+            ["user"] = new(FieldType.String),
+            ["expiresAt"] = new(FieldType.String),
+        });
     }
 
     private static ClassSchema Make(string className, Dictionary<string, FieldDefinition> fields, params (string Field, bool IgnoreCase)[] unique)
