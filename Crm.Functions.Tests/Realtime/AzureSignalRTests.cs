@@ -68,7 +68,7 @@ public sealed class AzureSignalRTests
     private static string UserOf(ServiceCall call) => Uri.UnescapeDataString(call.Path.Split('/')[^2]);
 
     [Fact]
-    public async Task With_an_access_key_negotiate_and_pushes_are_signed_by_the_app()
+    public async Task with_an_access_key_negotiate_and_pushes_are_signed_by_the_app()
     {
         await using var service = new SignalRServiceStandIn((authorization, url) =>
             authorization?.StartsWith("Bearer ", StringComparison.Ordinal) == true && SignedWithAccessKeyAsync(authorization[7..], url).GetAwaiter().GetResult() is not null);
@@ -104,7 +104,7 @@ public sealed class AzureSignalRTests
     }
 
     [Fact]
-    public async Task With_entra_id_negotiate_returns_the_service_client_token_for_users_and_refuses_others()
+    public async Task with_entra_id_negotiate_returns_the_service_client_token_for_users_and_refuses_others()
     {
         var credential = new TestTokenCredential();
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
@@ -144,7 +144,7 @@ public sealed class AzureSignalRTests
     }
 
     [Fact]
-    public async Task With_entra_id_creates_and_updates_come_from_the_change_feed_and_deletes_are_pushed_once_to_the_readers()
+    public async Task with_entra_id_creates_and_updates_come_from_the_change_feed_and_deletes_are_pushed_once_to_the_readers()
     {
         var credential = new TestTokenCredential();
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
@@ -199,7 +199,7 @@ public sealed class AzureSignalRTests
     }
 
     [Fact]
-    public async Task With_entra_id_http_subscriptions_get_events_from_the_change_feed_and_the_delete_pushes()
+    public async Task with_entra_id_http_subscriptions_get_events_from_the_change_feed_and_the_delete_pushes()
     {
         var credential = new TestTokenCredential();
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
@@ -240,7 +240,7 @@ public sealed class AzureSignalRTests
     }
 
     [Fact]
-    public async Task With_entra_id_subscriptions_of_a_class_without_change_feed_are_pushed_by_the_writing_instance()
+    public async Task with_entra_id_subscriptions_of_a_class_without_change_feed_are_pushed_by_the_writing_instance()
     {
         var credential = new TestTokenCredential();
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
@@ -262,7 +262,7 @@ public sealed class AzureSignalRTests
     }
 
     [Fact]
-    public async Task A_recipient_whose_sends_hang_does_not_hold_up_the_others_and_still_gets_its_events_in_order()
+    public async Task a_recipient_whose_sends_hang_does_not_hold_up_the_others_and_still_gets_its_events_in_order()
     {
         var credential = new TestTokenCredential();
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
@@ -289,7 +289,7 @@ public sealed class AzureSignalRTests
     }
 
     [Fact]
-    public async Task Without_an_entra_token_negotiate_answers_a_parse_error_and_recovers_when_the_identity_does()
+    public async Task without_an_entra_token_negotiate_answers_a_parse_error_and_recovers_when_the_identity_does()
     {
         var credential = new TestTokenCredential { Fail = true };
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);

@@ -47,7 +47,7 @@ public sealed class ChangeFeedTests
     };
 
     [Fact]
-    public async Task A_change_feed_batch_becomes_per_user_signalr_messages_including_removals()
+    public async Task a_change_feed_batch_becomes_per_user_signalr_messages_including_removals()
     {
         // The previous-state hook is on by default only on the Cosmos store (the one with a change feed).
         using var server = new CrmServer(new Dictionary<string, string?> { ["Realtime:PushFromWrites"] = "false", ["Realtime:KeepPreviousState"] = "true" });
@@ -100,7 +100,7 @@ public sealed class ChangeFeedTests
     }
 
     [Fact]
-    public async Task Previous_state_is_kept_only_where_a_change_feed_exists()
+    public async Task previous_state_is_kept_only_where_a_change_feed_exists()
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
@@ -113,7 +113,7 @@ public sealed class ChangeFeedTests
     }
 
     [Fact]
-    public async Task The_change_feed_endpoint_refuses_strangers_and_tolerates_bad_payloads()
+    public async Task the_change_feed_endpoint_refuses_strangers_and_tolerates_bad_payloads()
     {
         using var server = new CrmServer();
         var (status, _) = await InvokeAsync(server, "DealChanges", Invocation(), master: false);

@@ -49,7 +49,7 @@ public sealed class HttpSubscriptionTests
     }
 
     [Fact]
-    public async Task A_subscription_made_over_http_reaches_the_hub_client_for_matching_readable_deals_only()
+    public async Task a_subscription_made_over_http_reaches_the_hub_client_for_matching_readable_deals_only()
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
@@ -82,7 +82,7 @@ public sealed class HttpSubscriptionTests
     }
 
     [Fact]
-    public async Task Subscriptions_are_private_to_their_user_and_refusals_are_parse_errors()
+    public async Task subscriptions_are_private_to_their_user_and_refusals_are_parse_errors()
     {
         using var server = new CrmServer(new Dictionary<string, string?> { ["Realtime:MaxSubscriptionsPerUser"] = "2" });
         await CreateDealClassAsync(server, new JsonObject
@@ -149,7 +149,7 @@ public sealed class HttpSubscriptionTests
     }
 
     [Fact]
-    public async Task Subscriptions_expire_after_a_day_unless_renewed()
+    public async Task subscriptions_expire_after_a_day_unless_renewed()
     {
         var time = new AdjustableTime();
         using var server = new CrmServer(services: services => services.AddSingleton<TimeProvider>(time));

@@ -11,7 +11,7 @@ namespace Crm.Functions.Tests.Realtime;
 public sealed class LatencyTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Latency_from_http_write_to_client_event_is_measured_over_200_writes()
+    public async Task latency_from_http_write_to_client_event_is_measured_over_200_writes()
     {
         const int writes = 200;
         using var server = new CrmServer();

@@ -25,7 +25,7 @@ public sealed class NegotiateTests
     }
 
     [Fact]
-    public async Task Negotiate_refuses_callers_without_a_user_and_returns_url_and_token_for_a_session()
+    public async Task negotiate_refuses_callers_without_a_user_and_returns_url_and_token_for_a_session()
     {
         using var server = new CrmServer();
         var (_, _, token) = await UserAsync(server, "alice");
@@ -58,7 +58,7 @@ public sealed class NegotiateTests
     }
 
     [Fact]
-    public async Task The_hub_accepts_its_own_tokens_and_refuses_forged_expired_and_missing_ones()
+    public async Task the_hub_accepts_its_own_tokens_and_refuses_forged_expired_and_missing_ones()
     {
         using var server = new CrmServer();
         var (_, userId, token) = await UserAsync(server, "alice");

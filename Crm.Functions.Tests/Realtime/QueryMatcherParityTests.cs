@@ -18,7 +18,7 @@ namespace Crm.Functions.Tests.Realtime;
 public sealed class QueryMatcherParityTests
 {
     [Fact]
-    public async Task The_matcher_selects_exactly_what_the_store_selects_for_filters_and_read_restrictions()
+    public async Task the_matcher_selects_exactly_what_the_store_selects_for_filters_and_read_restrictions()
     {
         using var server = new CrmServer();
         using var master = server.Client().AsMaster();

@@ -9,7 +9,7 @@ namespace Crm.Functions.Tests.Realtime;
 public sealed class RealtimeFanoutTests
 {
     [Fact]
-    public async Task Owner_and_role_reader_get_create_move_delete_in_order_and_an_outsider_gets_nothing()
+    public async Task owner_and_role_reader_get_create_move_delete_in_order_and_an_outsider_gets_nothing()
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
@@ -53,7 +53,7 @@ public sealed class RealtimeFanoutTests
     }
 
     [Fact]
-    public async Task Reassigning_a_deal_reaches_the_new_owner_and_removes_it_from_the_old_one()
+    public async Task reassigning_a_deal_reaches_the_new_owner_and_removes_it_from_the_old_one()
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
@@ -96,7 +96,7 @@ public sealed class RealtimeFanoutTests
     }
 
     [Fact]
-    public async Task Pointer_permissions_and_protected_fields_apply_to_events_as_to_rest()
+    public async Task pointer_permissions_and_protected_fields_apply_to_events_as_to_rest()
     {
         using var server = new CrmServer();
         var clp = new JsonObject
@@ -125,7 +125,7 @@ public sealed class RealtimeFanoutTests
     }
 
     [Fact]
-    public async Task Role_membership_granted_later_starts_the_feed_without_reconnecting()
+    public async Task role_membership_granted_later_starts_the_feed_without_reconnecting()
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);

@@ -11,7 +11,7 @@ namespace Crm.Functions.Tests.Realtime;
 public sealed class SubscriptionTests
 {
     [Fact]
-    public async Task A_stage_filter_sends_enter_update_and_leave_as_deals_move_through_it()
+    public async Task a_stage_filter_sends_enter_update_and_leave_as_deals_move_through_it()
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
@@ -42,7 +42,7 @@ public sealed class SubscriptionTests
     }
 
     [Fact]
-    public async Task Filters_that_need_the_store_touch_protected_fields_or_are_malformed_are_refused_with_parse_codes()
+    public async Task filters_that_need_the_store_touch_protected_fields_or_are_malformed_are_refused_with_parse_codes()
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server, new JsonObject
