@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Store;
 using Crm.Functions.Tests.Infrastructure;
+using static Crm.Functions.Tests.Infrastructure.Wire;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Crm.Functions.Tests;
@@ -12,7 +13,6 @@ public sealed class AccountsTests(FastServerFixture fixture) : IClassFixture<Fas
 {
     private const string Password = "correct horse battery";
     private CrmServer Server => fixture.Server;
-    private static string Unique(string prefix) => FastServerFixture.Unique(prefix);
 
     private static void AssertSessionToken(JsonNode? token) =>
         Assert.Matches("^r:[0-9a-f]{32}$", token?.GetValue<string>() ?? "");
@@ -149,7 +149,7 @@ public sealed class AccountsTests(FastServerFixture fixture) : IClassFixture<Fas
         var chosen = "r:" + Guid.NewGuid().ToString("N");
         var body = new JsonObject
         {
-            ["user"] = new JsonObject { ["__type"] = "Pointer", ["className"] = "_User", ["objectId"] = victimId },
+            ["user"] = PointerTo("_User", victimId),
             ["sessionToken"] = chosen,
             ["expiresAt"] = new JsonObject { ["__type"] = "Date", ["iso"] = "2999-01-01T00:00:00.000Z" },
         };
@@ -238,7 +238,7 @@ public sealed class AccountsTests(FastServerFixture fixture) : IClassFixture<Fas
         var userId = signUp.Json["objectId"]!.GetValue<string>();
         using var master = Server.Client().AsMaster();
         var className = Unique("Note");
-        var pointer = new JsonObject { ["__type"] = "Pointer", ["className"] = "_User", ["objectId"] = userId };
+        var pointer = PointerTo("_User", userId);
         var note = (await master.PostAsync($"classes/{className}", new JsonObject { ["owner"] = pointer })).EnsureStatus(HttpStatusCode.Created);
         var noteId = note.Json!["objectId"]!.GetValue<string>();
         using var anonymous = Server.Client();

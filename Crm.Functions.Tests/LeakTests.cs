@@ -53,20 +53,20 @@ public sealed class LeakTests(ITestOutputHelper output)
         for (var i = 0; i < UserCount; i++)
         {
             using var c = server.Client();
-            var (id, token) = await c.SignUpAsync(FastServerFixture.Unique($"leak{i}_"));
+            var (id, token) = await c.SignUpAsync(Wire.Unique($"leak{i}_"));
             userIds.Add(id);
             tokens.Add(token);
         }
-        var roleNames = Enumerable.Range(0, RoleCount).Select(i => FastServerFixture.Unique($"LeakRole{i}_")).ToList();
+        var roleNames = Enumerable.Range(0, RoleCount).Select(i => Wire.Unique($"LeakRole{i}_")).ToList();
         var roleUsers = roleNames.Select(_ => userIds.Where(_ => random.NextDouble() < 0.25).ToHashSet()).ToList();
         var roleIds = new List<string>();
         for (var i = 0; i < RoleCount; i++)
-            roleIds.Add(await MatrixFixture.CreateRoleAsync(master, roleNames[i], [.. roleUsers[i]]));
+            roleIds.Add(await server.CreateRoleAsync(roleNames[i], [.. roleUsers[i]]));
         var childRoles = new Dictionary<int, int[]> { [0] = [3], [1] = [2], [2] = [1] };
         foreach (var (parent, children) in childRoles)
             (await master.PutAsync($"roles/{roleIds[parent]}", new JsonObject
             {
-                ["roles"] = MatrixFixture.AddRelation("_Role", children.Select(c => roleIds[c]).ToArray()),
+                ["roles"] = Wire.AddRelation("_Role", children.Select(c => roleIds[c]).ToArray()),
             })).EnsureStatus(HttpStatusCode.OK);
 
         // Reference role resolution: direct membership, then parents of held roles until nothing changes.
@@ -120,7 +120,7 @@ public sealed class LeakTests(ITestOutputHelper output)
                     var acl = RandomAcl();
                     var (targetId, tk) = extra(n);
                     var body = new JsonObject { ["n"] = n, ["bucket"] = n % 7, ["k"] = n, ["tk"] = tk };
-                    if (targetId is not null) body["target"] = MatrixFixture.PointerTo("LeakTarget", targetId);
+                    if (targetId is not null) body["target"] = Wire.PointerTo("LeakTarget", targetId);
                     if (acl is not null) body["ACL"] = acl.DeepClone();
                     pending.Add((n, acl, targetId, tk, body));
                 }

@@ -1,110 +1,31 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Infrastructure;
+using Crm.Functions.Tests.Matrix;
+using Xunit.Abstractions;
 
 namespace Crm.Functions.Tests;
 
-/// <summary>One caller of the matrix: its session (or master) and the ACL keys it holds.</summary>
-public sealed record Principal(string Name, string? UserId, string? Token, bool Master, IReadOnlyList<string> Groups)
-{
-    public bool CanRead(JsonObject? acl) => Master || acl is null || Groups.Any(g => acl[g]?["read"]?.GetValue<bool>() == true);
-    public bool CanWrite(JsonObject? acl) => Master || acl is null || Groups.Any(g => acl[g]?["write"]?.GetValue<bool>() == true);
-}
-
 /// <summary>
-/// Users and roles for the matrix: owner, other, a member of Sales (users relation), a member of Leads
-/// (Leads is in Sales.roles, so its members inherit role:Sales), anonymous and master.
+/// The permission matrix (<see cref="MatrixFixture"/>): the same principals, ACLs, CLPs, pointer permissions and
+/// protected fields checked through every door of <see cref="MatrixDoors"/> — REST, /batch, GraphQL (class queries and
+/// node), the SignalR feed, hub subscriptions and HTTP subscriptions — against one expectation table; then REST's own
+/// operations (count, include, $inQuery, $select, $or, writes), each rule from both sides.
 /// </summary>
-public sealed class MatrixFixture : IAsyncLifetime
-{
-    public CrmServer Server { get; } = new(TestSettings.Fast(("Parse:DefaultAcls:Memo", """{"$owner":{"read":true,"write":true}}""")));
-    public List<Principal> Principals { get; } = [];
-    public Principal Owner => Principals.Single(p => p.Name == "owner");
-    public Principal Other => Principals.Single(p => p.Name == "other");
-    public Principal Member => Principals.Single(p => p.Name == "member");
-    public Principal Inheritor => Principals.Single(p => p.Name == "inheritor");
-    public Principal Anonymous => Principals.Single(p => p.Name == "anonymous");
-
-    public async Task InitializeAsync()
-    {
-        var users = new Dictionary<string, (string Id, string Token)>();
-        foreach (var name in new[] { "owner", "other", "member", "inheritor" })
-        {
-            using var client = Server.Client();
-            users[name] = await client.SignUpAsync(FastServerFixture.Unique(name));
-        }
-        using var master = Server.Client().AsMaster();
-        var sales = await CreateRoleAsync(master, "Sales", users["member"].Id);
-        var leads = await CreateRoleAsync(master, "Leads", users["inheritor"].Id);
-        (await master.PutAsync($"roles/{sales}", new JsonObject { ["roles"] = AddRelation("_Role", leads) })).EnsureStatus(HttpStatusCode.OK);
-
-        Principals.Add(new Principal("anonymous", null, null, false, ["*"]));
-        Principals.Add(new Principal("owner", users["owner"].Id, users["owner"].Token, false, ["*", users["owner"].Id]));
-        Principals.Add(new Principal("other", users["other"].Id, users["other"].Token, false, ["*", users["other"].Id]));
-        Principals.Add(new Principal("member", users["member"].Id, users["member"].Token, false, ["*", users["member"].Id, "role:Sales"]));
-        Principals.Add(new Principal("inheritor", users["inheritor"].Id, users["inheritor"].Token, false,
-            ["*", users["inheritor"].Id, "role:Leads", "role:Sales"]));
-        Principals.Add(new Principal("master", null, null, true, ["*"]));
-    }
-
-    public static JsonObject AddRelation(string className, params string[] ids) => new()
-    {
-        ["__op"] = "AddRelation",
-        ["objects"] = new JsonArray(ids.Select(id => (JsonNode)PointerTo(className, id)).ToArray()),
-    };
-
-    public static JsonObject PointerTo(string className, string id) => new() { ["__type"] = "Pointer", ["className"] = className, ["objectId"] = id };
-
-    public static async Task<string> CreateRoleAsync(ParseClient master, string name, params string[] userIds)
-    {
-        var body = new JsonObject { ["name"] = name, ["ACL"] = new JsonObject { ["*"] = new JsonObject { ["read"] = true } } };
-        if (userIds.Length > 0) body["users"] = AddRelation("_User", userIds);
-        return (await master.PostAsync("roles", body)).EnsureStatus(HttpStatusCode.Created).Json!["objectId"]!.GetValue<string>();
-    }
-
-    public ParseClient Client(Principal p)
-    {
-        var client = Server.Client().WithSession(p.Token);
-        if (p.Master) client.AsMaster();
-        return client;
-    }
-
-    public Task DisposeAsync()
-    {
-        Server.Dispose();
-        return Task.CompletedTask;
-    }
-}
-
-/// <summary>
-/// Every door (get, find, count, update, delete, include, $inQuery, $select, $or, batch) for every principal
-/// against ACLs, CLPs, pointer permissions and protected fields, each rule from both sides.
-/// </summary>
-public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture<MatrixFixture>
+public sealed class PermissionMatrixTests(MatrixFixture fixture, ITestOutputHelper output) : IClassFixture<MatrixFixture>
 {
     private CrmServer Server => fixture.Server;
     private static JsonObject R => new() { ["read"] = true };
-    private static JsonObject W => new() { ["write"] = true };
     private static JsonObject RW => new() { ["read"] = true, ["write"] = true };
 
-    /// <summary>The ACL kinds of the matrix, keyed by the "code" the objects carry.</summary>
-    private Dictionary<string, JsonObject?> AclKinds() => new(StringComparer.Ordinal)
-    {
-        ["none"] = null,
-        ["publicRead"] = new JsonObject { ["*"] = R },
-        ["ownerOnly"] = new JsonObject { [fixture.Owner.UserId!] = RW },
-        ["salesRead"] = new JsonObject { ["role:Sales"] = R, [fixture.Owner.UserId!] = RW },
-        ["salesWrite"] = new JsonObject { ["role:Sales"] = RW },
-        ["leadsOnly"] = new JsonObject { ["role:Leads"] = RW },
-        ["writeOnlyOther"] = new JsonObject { [fixture.Other.UserId!] = W },
-        ["empty"] = new JsonObject(),
-    };
+    /// <summary>The ACL kinds of the matrix (its ACL case), keyed by the "code" the objects carry.</summary>
+    private Dictionary<string, JsonObject?> AclKinds() => fixture.AclCase.Objects.ToDictionary(o => o.Code, o => o.Acl, StringComparer.Ordinal);
 
     /// <summary>A fresh class with one object per ACL kind (and a public Holder class pointing at each).</summary>
     private async Task<(string ClassName, Dictionary<string, string> Ids, string Holder)> SeedAsync()
     {
         using var master = Server.Client().AsMaster();
-        var className = FastServerFixture.Unique("Doc");
+        var className = Wire.Unique("Doc");
         var holder = className + "Holder";
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (code, acl) in AclKinds())
@@ -112,7 +33,7 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
             var body = new JsonObject { ["code"] = code, ["secret"] = "s-" + code };
             if (acl is not null) body["ACL"] = acl.DeepClone();
             ids[code] = (await master.PostAsync($"classes/{className}", body)).EnsureStatus(HttpStatusCode.Created).Json!["objectId"]!.GetValue<string>();
-            (await master.PostAsync($"classes/{holder}", new JsonObject { ["code"] = code, ["target"] = MatrixFixture.PointerTo(className, ids[code]) }))
+            (await master.PostAsync($"classes/{holder}", new JsonObject { ["code"] = code, ["target"] = Wire.PointerTo(className, ids[code]) }))
                 .EnsureStatus(HttpStatusCode.Created);
         }
         return (className, ids, holder);
@@ -133,6 +54,98 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
     }
 
     private static JsonObject Where(string field, object value) => new() { [field] = JsonValue.Create(value) };
+
+    // ---- every door against the one expectation table ---------------------------------------------------
+
+    public static TheoryData<string> QueryDoorNames => new(MatrixDoors.QueryDoorNames);
+    public static TheoryData<string> EventDoorNames => new(MatrixDoors.EventDoorNames);
+
+    /// <summary>Whether a door's view of an object matches the expectation: shown at all, and exactly the right secrets.</summary>
+    private static string? Disagreement(Expectation expected, JsonObject? view)
+    {
+        if (view is null) return expected.Visible ? "hidden, expected visible" : null;
+        if (!expected.Visible) return $"visible, expected hidden: {view.ToJsonString()}";
+        var shown = MatrixCase.Secrets.Where(f => view[f] is not null).ToHashSet(StringComparer.Ordinal);
+        return shown.SetEquals(expected.Shown) ? null
+            : $"shows [{string.Join(",", shown.Order())}], expected [{string.Join(",", expected.Shown.Order())}]";
+    }
+
+    [Theory]
+    [MemberData(nameof(QueryDoorNames))]
+    public async Task every_query_door_shows_each_principal_exactly_the_objects_and_fields_the_matrix_allows(string doorName)
+    {
+        var door = MatrixDoors.QueryDoors(fixture).Single(d => d.Name == doorName);
+        var seeded = fixture.Seeded;
+        var mismatches = new List<string>();
+        var checks = 0;
+        foreach (var p in fixture.Principals.Where(door.Serves))
+            foreach (var c in fixture.Cases)
+            {
+                var found = await door.FindAsync(p, c.ClassName, new JsonObject { ["run"] = seeded.Run });
+                var foundById = found?.ToDictionary(o => o["objectId"]!.GetValue<string>(), StringComparer.Ordinal);
+                if (found is not null && foundById!.Count != found.Count) mismatches.Add($"find {c.ClassName} as {p.Name}: duplicates");
+                foreach (var o in c.Objects)
+                {
+                    var expected = MatrixFixture.Expect(p, c, o);
+                    var id = seeded.Ids[(c.ClassName, o.Code)];
+                    checks++;
+                    if (Disagreement(expected, await door.ReadAsync(p, c.ClassName, id)) is { } read)
+                        mismatches.Add($"{door.Name} read {c.ClassName}.{o.Code} as {p.Name}: {read}");
+                    if (foundById is null) continue;
+                    checks++;
+                    if (Disagreement(expected, foundById.GetValueOrDefault(id)) is { } find)
+                        mismatches.Add($"{door.Name} find {c.ClassName}.{o.Code} as {p.Name}: {find}");
+                }
+            }
+        output.WriteLine($"{door.Name}: {checks} (principal × object × operation) checks, {mismatches.Count} disagreements");
+        AssertSame(mismatches);
+    }
+
+    [Theory]
+    [MemberData(nameof(EventDoorNames))]
+    public async Task every_realtime_door_sends_each_user_exactly_the_events_and_fields_the_matrix_allows(string doorName)
+    {
+        var door = MatrixDoors.EventDoors(fixture).Single(d => d.Name == doorName);
+        var run = Wire.Unique("events");
+        var classes = fixture.Cases.Select(c => c.ClassName).Append(MatrixFixture.SentinelClass).ToList();
+        var listeners = new Dictionary<Principal, IEventListener>();
+        try
+        {
+            foreach (var p in fixture.Principals.Where(door.Serves))
+                listeners[p] = await door.ListenAsync(p, classes, new JsonObject { ["run"] = run });
+            var seeded = await fixture.SeedAsync(run);
+            await fixture.UpdateThenDeleteAsync(seeded);
+            var sentinel = await fixture.SentinelAsync(run);
+
+            var mismatches = new List<string>();
+            var checks = 0;
+            foreach (var (p, listener) in listeners)
+            {
+                var events = await listener.UntilAsync(sentinel);
+                foreach (var c in fixture.Cases)
+                    foreach (var o in c.Objects)
+                    {
+                        var expected = MatrixFixture.Expect(p, c, o);
+                        var id = seeded.Ids[(c.ClassName, o.Code)];
+                        var received = events.Where(e => e.ClassName == c.ClassName && e.ObjectId == id).ToList();
+                        // Readability does not change between the writes: a reader sees all three, anyone else none.
+                        string[] ops = expected.Visible ? ["create", "update", "delete"] : [];
+                        checks += 3;
+                        if (!received.Select(e => e.Op).SequenceEqual(ops))
+                            mismatches.Add($"{door.Name} {c.ClassName}.{o.Code} to {p.Name}: got [{string.Join(",", received.Select(e => e.Op))}], expected [{string.Join(",", ops)}]");
+                        foreach (var e in received)
+                            if (Disagreement(expected, e.View) is { } fields)
+                                mismatches.Add($"{door.Name} {e.Op} {c.ClassName}.{o.Code} to {p.Name}: {fields}");
+                    }
+            }
+            output.WriteLine($"{door.Name}: {checks} (user × object × operation) checks, {mismatches.Count} disagreements");
+            AssertSame(mismatches);
+        }
+        finally
+        {
+            foreach (var listener in listeners.Values) await listener.DisposeAsync();
+        }
+    }
 
     // ---- ACL: reads ------------------------------------------------------------------------------------
 
@@ -293,7 +306,7 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
     private async Task<string> ClassWithClpAsync(JsonObject clp, JsonObject? fields = null)
     {
         using var master = Server.Client().AsMaster();
-        var className = FastServerFixture.Unique("Clp");
+        var className = Wire.Unique("Clp");
         (await master.PostAsync($"schemas/{className}", new JsonObject
         {
             ["className"] = className,
@@ -364,8 +377,8 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
         });
         using var master = Server.Client().AsMaster();
         var secretId = (await master.PostAsync($"classes/{secretClass}", new JsonObject { ["code"] = "hidden" })).Json!["objectId"]!.GetValue<string>();
-        var holder = FastServerFixture.Unique("Holder");
-        (await master.PostAsync($"classes/{holder}", new JsonObject { ["code"] = "h", ["target"] = MatrixFixture.PointerTo(secretClass, secretId) }))
+        var holder = Wire.Unique("Holder");
+        (await master.PostAsync($"classes/{holder}", new JsonObject { ["code"] = "h", ["target"] = Wire.PointerTo(secretClass, secretId) }))
             .EnsureStatus(HttpStatusCode.Created);
         using var other = fixture.Client(fixture.Other);
         using var member = fixture.Client(fixture.Member);
@@ -405,7 +418,7 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
         async Task<string> Create(string code, string? userId, JsonObject? acl = null)
         {
             var body = new JsonObject { ["code"] = code };
-            if (userId is not null) body["assignedTo"] = MatrixFixture.PointerTo("_User", userId);
+            if (userId is not null) body["assignedTo"] = Wire.PointerTo("_User", userId);
             if (acl is not null) body["ACL"] = acl;
             return (await master.PostAsync($"classes/{deal}", body)).EnsureStatus(HttpStatusCode.Created).Json!["objectId"]!.GetValue<string>();
         }
@@ -443,9 +456,9 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
         Assert.Equal("other", (await master.GetAsync($"classes/{deal}/{otherDeal}")).Json!["code"]!.GetValue<string>());
 
         // Sub-queries and includes see the same restriction.
-        var holder = FastServerFixture.Unique("DealHolder");
+        var holder = Wire.Unique("DealHolder");
         foreach (var id in new[] { ownerDeal, otherDeal })
-            await master.PostAsync($"classes/{holder}", new JsonObject { ["deal"] = MatrixFixture.PointerTo(deal, id) });
+            await master.PostAsync($"classes/{holder}", new JsonObject { ["deal"] = Wire.PointerTo(deal, id) });
         var inQuery = await owner.QueryAsync(holder, new JsonObject
         {
             ["deal"] = new JsonObject { ["$inQuery"] = new JsonObject { ["className"] = deal, ["where"] = new JsonObject() } },
@@ -455,7 +468,7 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
         Assert.Equal(new[] { "owner" }, included.Where(h => h!["deal"]?["code"] is not null).Select(h => h!["deal"]!["code"]!.GetValue<string>()).ToArray());
 
         // Anyone logged in may create; anonymous may not (requiresAuthentication → 101).
-        (await other.PostAsync($"classes/{deal}", new JsonObject { ["code"] = "new", ["assignedTo"] = MatrixFixture.PointerTo("_User", fixture.Other.UserId!) }))
+        (await other.PostAsync($"classes/{deal}", new JsonObject { ["code"] = "new", ["assignedTo"] = Wire.PointerTo("_User", fixture.Other.UserId!) }))
             .EnsureStatus(HttpStatusCode.Created);
         (await anonymous.PostAsync($"classes/{deal}", new JsonObject { ["code"] = "new" })).EnsureError(101);
     }
@@ -475,7 +488,7 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
         });
         using var master = Server.Client().AsMaster();
         foreach (var user in new[] { fixture.Owner, fixture.Other, fixture.Other, fixture.Member })
-            await master.PostAsync($"classes/{deal}", new JsonObject { ["code"] = user.Name, ["assignedTo"] = MatrixFixture.PointerTo("_User", user.UserId!) });
+            await master.PostAsync($"classes/{deal}", new JsonObject { ["code"] = user.Name, ["assignedTo"] = Wire.PointerTo("_User", user.UserId!) });
         using var owner = fixture.Client(fixture.Owner);
         using var other = fixture.Client(fixture.Other);
         using var anonymous = fixture.Client(fixture.Anonymous);
@@ -529,10 +542,10 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
         using var master = Server.Client().AsMaster();
         var id = (await master.PostAsync($"classes/{contact}", new JsonObject
         {
-            ["code"] = "c1", ["phone"] = "555-0100", ["notes"] = "top secret", ["manager"] = MatrixFixture.PointerTo("_User", fixture.Owner.UserId!),
+            ["code"] = "c1", ["phone"] = "555-0100", ["notes"] = "top secret", ["manager"] = Wire.PointerTo("_User", fixture.Owner.UserId!),
         })).Json!["objectId"]!.GetValue<string>();
-        var holder = FastServerFixture.Unique("ContactHolder");
-        await master.PostAsync($"classes/{holder}", new JsonObject { ["contact"] = MatrixFixture.PointerTo(contact, id) });
+        var holder = Wire.Unique("ContactHolder");
+        await master.PostAsync($"classes/{holder}", new JsonObject { ["contact"] = Wire.PointerTo(contact, id) });
 
         var mismatches = new List<string>();
         foreach (var p in fixture.Principals)
@@ -594,7 +607,7 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
     {
         using var master = Server.Client().AsMaster();
         using var someone = Server.Client();
-        var name = FastServerFixture.Unique("mailer");
+        var name = Wire.Unique("mailer");
         var (userId, _) = await someone.SignUpAsync(name, email: $"{name}@example.com");
         // Make the user readable by everyone: the row shows, the email still does not.
         (await master.PutAsync($"users/{userId}", new JsonObject { ["ACL"] = new JsonObject { ["*"] = R, [userId] = RW } })).EnsureStatus(HttpStatusCode.OK);
@@ -639,27 +652,27 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
     public async Task adding_a_user_to_a_role_takes_effect_on_the_next_request_and_removing_it_too()
     {
         using var master = Server.Client().AsMaster();
-        var roleName = FastServerFixture.Unique("Temp");
-        var roleId = await MatrixFixture.CreateRoleAsync(master, roleName);
-        var className = FastServerFixture.Unique("RoleDoc");
+        var roleName = Wire.Unique("Temp");
+        var roleId = await Server.CreateRoleAsync(roleName);
+        var className = Wire.Unique("RoleDoc");
         var id = (await master.PostAsync($"classes/{className}", new JsonObject { ["code"] = "r", ["ACL"] = new JsonObject { [$"role:{roleName}"] = RW } }))
             .Json!["objectId"]!.GetValue<string>();
         using var other = fixture.Client(fixture.Other);
         (await other.GetAsync($"classes/{className}/{id}")).EnsureError(101);
 
-        (await master.PutAsync($"roles/{roleId}", new JsonObject { ["users"] = MatrixFixture.AddRelation("_User", fixture.Other.UserId!) })).EnsureStatus(HttpStatusCode.OK);
+        (await master.PutAsync($"roles/{roleId}", new JsonObject { ["users"] = Wire.AddRelation("_User", fixture.Other.UserId!) })).EnsureStatus(HttpStatusCode.OK);
         (await other.GetAsync($"classes/{className}/{id}")).EnsureStatus(HttpStatusCode.OK);
 
         // Inherited through a parent role added later, too.
-        var parentName = FastServerFixture.Unique("Parent");
-        var parentId = await MatrixFixture.CreateRoleAsync(master, parentName);
+        var parentName = Wire.Unique("Parent");
+        var parentId = await Server.CreateRoleAsync(parentName);
         var parentDoc = (await master.PostAsync($"classes/{className}", new JsonObject { ["code"] = "p", ["ACL"] = new JsonObject { [$"role:{parentName}"] = R } }))
             .Json!["objectId"]!.GetValue<string>();
         (await other.GetAsync($"classes/{className}/{parentDoc}")).EnsureError(101);
-        (await master.PutAsync($"roles/{parentId}", new JsonObject { ["roles"] = MatrixFixture.AddRelation("_Role", roleId) })).EnsureStatus(HttpStatusCode.OK);
+        (await master.PutAsync($"roles/{parentId}", new JsonObject { ["roles"] = Wire.AddRelation("_Role", roleId) })).EnsureStatus(HttpStatusCode.OK);
         (await other.GetAsync($"classes/{className}/{parentDoc}")).EnsureStatus(HttpStatusCode.OK);
 
-        var remove = MatrixFixture.AddRelation("_User", fixture.Other.UserId!);
+        var remove = Wire.AddRelation("_User", fixture.Other.UserId!);
         remove["__op"] = "RemoveRelation";
         (await master.PutAsync($"roles/{roleId}", new JsonObject { ["users"] = remove })).EnsureStatus(HttpStatusCode.OK);
         (await other.GetAsync($"classes/{className}/{id}")).EnsureError(101);
@@ -716,7 +729,7 @@ public sealed class PermissionMatrixTests(MatrixFixture fixture) : IClassFixture
     [Fact]
     public async Task a_class_that_does_not_exist_is_119_for_clients_through_every_door()
     {
-        var missing = FastServerFixture.Unique("Missing");
+        var missing = Wire.Unique("Missing");
         foreach (var p in new[] { fixture.Anonymous, fixture.Owner })
         {
             using var client = fixture.Client(p);

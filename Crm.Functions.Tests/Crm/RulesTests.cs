@@ -15,7 +15,11 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
 {
     private readonly CrmServer _server = fixture.Server;
 
-    private Task<(ParseClient Client, string Id)> User(string prefix = "user") => Tools.UserAsync(_server, prefix);
+    private async Task<(ParseClient Client, string Id)> User(string prefix = "user")
+    {
+        var (client, id, _) = await _server.UserAsync(prefix);
+        return (client, id);
+    }
 
     // ---- class-level permissions -------------------------------------------------------------------------
 
@@ -44,7 +48,7 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
     {
         var (alice, aliceId) = await User("alice");
         var (_, bobId) = await User("bob");
-        var id = await Tools.CreateAsync(alice, "Company", new JsonObject { ["name"] = "Acme", ["createdBy"] = Tools.Pointer("_User", bobId) });
+        var id = await Tools.CreateAsync(alice, "Company", new JsonObject { ["name"] = "Acme", ["createdBy"] = Wire.PointerTo("_User", bobId) });
         var company = (await alice.GetAsync($"classes/Company/{id}")).EnsureStatus(HttpStatusCode.OK).Json!;
         Assert.Equal(aliceId, company["createdBy"]!["objectId"]!.GetValue<string>());
     }
@@ -55,8 +59,8 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         var (alice, aliceId) = await User("alice");
         var (_, bobId) = await User("bob");
         var id = await Tools.CreateAsync(alice, "Contact", new JsonObject { ["name"] = "Ada" });
-        (await alice.PutAsync($"classes/Contact/{id}", new JsonObject { ["createdBy"] = Tools.Pointer("_User", bobId) })).EnsureError(136);
-        (await alice.PutAsync($"classes/Contact/{id}", new JsonObject { ["createdBy"] = Tools.Pointer("_User", aliceId), ["phone"] = "1" }))
+        (await alice.PutAsync($"classes/Contact/{id}", new JsonObject { ["createdBy"] = Wire.PointerTo("_User", bobId) })).EnsureError(136);
+        (await alice.PutAsync($"classes/Contact/{id}", new JsonObject { ["createdBy"] = Wire.PointerTo("_User", aliceId), ["phone"] = "1" }))
             .EnsureStatus(HttpStatusCode.OK);
         var contact = (await alice.GetAsync($"classes/Contact/{id}")).Json!;
         Assert.Equal(aliceId, contact["createdBy"]!["objectId"]!.GetValue<string>());
@@ -112,7 +116,7 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         var (alice, _) = await User("alice");
         var (bob, bobId) = await User("bob");
         var (carol, _) = await User("carol");
-        var id = await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "Renewal", ["assignedTo"] = Tools.Pointer("_User", bobId) });
+        var id = await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "Renewal", ["assignedTo"] = Wire.PointerTo("_User", bobId) });
 
         (await bob.GetAsync($"classes/Deal/{id}")).EnsureStatus(HttpStatusCode.OK);
         (await bob.PutAsync($"classes/Deal/{id}", new JsonObject { ["stage"] = "qualified" })).EnsureStatus(HttpStatusCode.OK);
@@ -127,9 +131,9 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         var (alice, aliceId) = await User("alice");
         var (bob, bobId) = await User("bob");
         var (carol, carolId) = await User("carol");
-        var id = await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "Expansion", ["assignedTo"] = Tools.Pointer("_User", bobId) });
+        var id = await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "Expansion", ["assignedTo"] = Wire.PointerTo("_User", bobId) });
 
-        (await bob.PutAsync($"classes/Deal/{id}", new JsonObject { ["assignedTo"] = Tools.Pointer("_User", carolId) })).EnsureStatus(HttpStatusCode.OK);
+        (await bob.PutAsync($"classes/Deal/{id}", new JsonObject { ["assignedTo"] = Wire.PointerTo("_User", carolId) })).EnsureStatus(HttpStatusCode.OK);
 
         (await bob.GetAsync($"classes/Deal/{id}")).EnsureError(101);
         var deal = (await carol.GetAsync($"classes/Deal/{id}")).EnsureStatus(HttpStatusCode.OK).Json!;
@@ -161,7 +165,7 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
                 new JsonObject
                 {
                     ["method"] = "POST", ["path"] = "/parse/classes/Deal",
-                    ["body"] = new JsonObject { ["title"] = "Batched", ["createdBy"] = Tools.Pointer("_User", bobId) },
+                    ["body"] = new JsonObject { ["title"] = "Batched", ["createdBy"] = Wire.PointerTo("_User", bobId) },
                 },
                 new JsonObject
                 {
@@ -195,12 +199,12 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         var (alice, aliceId) = await User("alice");
         var contact = await Tools.CreateAsync(alice, "Contact", new JsonObject { ["name"] = "Ada" });
         var deal = await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "Pilot" });
-        await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["relatedTo"] = Tools.Pointer("Contact", contact) });
-        var id = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "email", ["relatedTo"] = Tools.Pointer("Deal", deal) });
+        await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["relatedTo"] = Wire.PointerTo("Contact", contact) });
+        var id = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "email", ["relatedTo"] = Wire.PointerTo("Deal", deal) });
         var activity = (await alice.GetAsync($"classes/Activity/{id}")).Json!;
         Assert.Equal(aliceId, activity["createdBy"]!["objectId"]!.GetValue<string>());
 
-        var listed = await alice.QueryAsync("Activity", new JsonObject { ["relatedTo"] = Tools.Pointer("Deal", deal) });
+        var listed = await alice.QueryAsync("Activity", new JsonObject { ["relatedTo"] = Wire.PointerTo("Deal", deal) });
         Assert.Single(listed.Results);
     }
 
@@ -212,13 +216,13 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         var hidden = await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "Secret" });
         var company = await Tools.CreateAsync(bob, "Company", new JsonObject { ["name"] = "Acme" });
 
-        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["relatedTo"] = Tools.Pointer("Deal", hidden) })).EnsureError(142);
-        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["relatedTo"] = Tools.Pointer("Contact", "doesNotExist") })).EnsureError(142);
+        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["relatedTo"] = Wire.PointerTo("Deal", hidden) })).EnsureError(142);
+        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["relatedTo"] = Wire.PointerTo("Contact", "doesNotExist") })).EnsureError(142);
         // A pointer to another class is already a type error for the schema (Pointer<Contact|Deal>).
-        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["relatedTo"] = Tools.Pointer("Company", company) })).EnsureError(111);
+        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["relatedTo"] = Wire.PointerTo("Company", company) })).EnsureError(111);
 
         var own = await Tools.CreateAsync(bob, "Activity", new JsonObject { ["type"] = "note" });
-        (await bob.PutAsync($"classes/Activity/{own}", new JsonObject { ["relatedTo"] = Tools.Pointer("Deal", hidden) })).EnsureError(142);
+        (await bob.PutAsync($"classes/Activity/{own}", new JsonObject { ["relatedTo"] = Wire.PointerTo("Deal", hidden) })).EnsureError(142);
     }
 
     // ---- delete rule -------------------------------------------------------------------------------------
@@ -229,8 +233,8 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         var (alice, _) = await User();
         var contact = await Tools.CreateAsync(alice, "Contact", new JsonObject { ["name"] = "Ada" });
         var deal = await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "Pilot" });
-        var onContact = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["relatedTo"] = Tools.Pointer("Contact", contact) });
-        var onDeal = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["relatedTo"] = Tools.Pointer("Deal", deal) });
+        var onContact = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["relatedTo"] = Wire.PointerTo("Contact", contact) });
+        var onDeal = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["relatedTo"] = Wire.PointerTo("Deal", deal) });
 
         var refused = (await alice.DeleteAsync($"classes/Contact/{contact}")).EnsureError(142);
         Assert.Contains("1 activity refers to it", refused.Json!["error"]!.GetValue<string>(), StringComparison.Ordinal);
@@ -269,7 +273,7 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "A1", ["amount"] = 100, ["stage"] = "lead" });
         await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "A2", ["amount"] = 250.5, ["stage"] = "lead" });
         await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "A3", ["amount"] = 1000, ["stage"] = "won" });
-        await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "For bob", ["amount"] = 40, ["stage"] = "won", ["assignedTo"] = Tools.Pointer("_User", bobId) });
+        await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "For bob", ["amount"] = 40, ["stage"] = "won", ["assignedTo"] = Wire.PointerTo("_User", bobId) });
         await Tools.CreateAsync(bob, "Deal", new JsonObject { ["title"] = "B1", ["amount"] = 7, ["stage"] = "proposal" });
         await Tools.CreateAsync(bob, "Deal", new JsonObject { ["title"] = "B2", ["stage"] = "proposal" });
 
@@ -297,7 +301,7 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
     {
         // A page limit of 10 makes 35 deals span four pages per stage.
         using var server = Tools.TemplateServer(extra: new Dictionary<string, string?> { ["Parse:Limits:MaxLimit"] = "10" });
-        var (alice, _) = await Tools.UserAsync(server, "alice");
+        var (alice, _, _) = await server.UserAsync("alice");
         var requests = new JsonArray();
         for (var i = 1; i <= 35; i++)
             requests.Add(new JsonObject

@@ -33,18 +33,6 @@ internal static class Tools
         try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    public static string Unique(string prefix) => prefix + Guid.NewGuid().ToString("N")[..10];
-
-    /// <summary>A signed-up user with its own client.</summary>
-    public static async Task<(ParseClient Client, string Id)> UserAsync(CrmServer server, string prefix = "user")
-    {
-        var client = server.Client();
-        var (id, _) = await client.SignUpAsync(Unique(prefix));
-        return (client, id);
-    }
-
-    public static JsonObject Pointer(string className, string id) => new() { ["__type"] = "Pointer", ["className"] = className, ["objectId"] = id };
-
     public static async Task<string> CreateAsync(ParseClient client, string className, JsonObject body)
     {
         var response = await client.PostAsync($"classes/{className}", body);
@@ -59,7 +47,7 @@ internal static class Tools
         var roleId = found.Results[0]!["objectId"]!.GetValue<string>();
         (await master.PutAsync($"roles/{roleId}", new JsonObject
         {
-            ["users"] = new JsonObject { ["__op"] = "AddRelation", ["objects"] = new JsonArray(Pointer("_User", userId)) },
+            ["users"] = Wire.AddRelation("_User", userId),
         })).EnsureStatus(HttpStatusCode.OK);
     }
 

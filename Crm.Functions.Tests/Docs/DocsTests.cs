@@ -92,7 +92,7 @@ public sealed class DocsTests
     public async Task openapi_create_examples_are_accepted_by_the_server_and_read_back_unchanged()
     {
         using var server = Tools.TemplateServer();
-        var (client, _) = await Tools.UserAsync(server);
+        var (client, _, _) = await server.UserAsync();
         var openApi = JsonNode.Parse(await GetTextAsync(server, "/docs/openapi.json"))!;
         var tried = 0;
         foreach (var (path, item) in openApi["paths"]!.AsObject())

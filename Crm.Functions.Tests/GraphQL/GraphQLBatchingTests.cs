@@ -62,7 +62,7 @@ public sealed class GraphQLBatchingTests(ITestOutputHelper output)
     private static async Task<(string UserId, string Token)> SignUpAsync(CrmServer server)
     {
         using var rest = server.Client();
-        return await rest.SignUpAsync("batch" + Guid.NewGuid().ToString("N")[..8]);
+        return await rest.SignUpAsync(Wire.Unique("batch"));
     }
 }
 

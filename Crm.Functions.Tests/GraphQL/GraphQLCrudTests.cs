@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Crm.Functions.Tests.Infrastructure;
 
 namespace Crm.Functions.Tests.GraphQL;
 

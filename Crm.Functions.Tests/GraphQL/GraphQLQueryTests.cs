@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Crm.Functions.Tests.Infrastructure;
 
 namespace Crm.Functions.Tests.GraphQL;
 
@@ -118,7 +119,7 @@ public sealed class GraphQLQueryTests(CrmGraphQLFixture fixture) : IClassFixture
     {
         var (client, _) = await fixture.UserAsync("ops");
         using var _c = client;
-        var tag = Guid.NewGuid().ToString("N")[..8];
+        var tag = Wire.Unique("t");
         var company = (await client.SendAsync("""mutation($n: String!) { createCompany(input: {fields: {name: $n}}) { company { id } } }""",
             new JsonObject { ["n"] = "Co " + tag })).Ok()["createCompany"]!["company"]!["id"]!.GetValue<string>();
         await CreateDealAsync(client, $"{tag} small", "lead", "2034-01-01T00:00:00.000Z", 100);

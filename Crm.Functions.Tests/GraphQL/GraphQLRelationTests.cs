@@ -18,8 +18,8 @@ public sealed class GraphQLRelationTests
                 ["className"] = "Deal", ["fields"] = new JsonObject { ["watchers"] = new JsonObject { ["type"] = "Relation", ["targetClass"] = "_User" } },
             })).EnsureStatus(HttpStatusCode.OK);
         using var rest = server.Client();
-        var (bobId, _) = await rest.SignUpAsync("bob" + Guid.NewGuid().ToString("N")[..6]);
-        var (aliceId, token) = await rest.SignUpAsync("alice" + Guid.NewGuid().ToString("N")[..6]);
+        var (bobId, _) = await rest.SignUpAsync(Wire.Unique("bob"));
+        var (aliceId, token) = await rest.SignUpAsync(Wire.Unique("alice"));
         using var client = new GraphQLClient(server).WithSession(token);
 
         var dealId = (await client.SendAsync("""

@@ -11,7 +11,7 @@ public sealed class GraphQLSecurityTests(CrmGraphQLFixture fixture) : IClassFixt
     public async Task sign_up_gives_a_token_that_viewer_accepts_and_log_out_revokes_it()
     {
         using var anonymous = new GraphQLClient(fixture.Server);
-        var name = "flow" + Guid.NewGuid().ToString("N")[..10];
+        var name = Wire.Unique("flow");
         var signUp = (await anonymous.SendAsync("""
             mutation($u: String!) { signUp(input: {clientMutationId: "s1", fields: {username: $u, password: "correct horse battery", email: "f@example.com"}}) {
               clientMutationId viewer { sessionToken user { id username email } } } }
@@ -71,7 +71,7 @@ public sealed class GraphQLSecurityTests(CrmGraphQLFixture fixture) : IClassFixt
         var (other, _) = await fixture.UserAsync("oth");
         using var _o = owner;
         using var _t = other;
-        var tag = Guid.NewGuid().ToString("N")[..8];
+        var tag = Wire.Unique("t");
         var dealId = (await owner.SendAsync("""
             mutation($t: String!, $me: ID!) { createDeal(input: {fields: {title: $t, ACL: {users: [{userId: $me, read: true, write: true}]}}}) { deal { id } } }
             """, new JsonObject { ["t"] = "secret " + tag, ["me"] = ownerId })).Ok()["createDeal"]!["deal"]!["id"]!.GetValue<string>();

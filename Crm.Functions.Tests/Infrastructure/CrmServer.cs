@@ -1,3 +1,5 @@
+using System.Net;
+using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Storage;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -75,6 +77,23 @@ public sealed class CrmServer : WebApplicationFactory<Program>
 
     /// <summary>A Parse client with the application id set; add a session or master key per call.</summary>
     public ParseClient Client() => new(new HttpClient { BaseAddress = new Uri(ParseUrl + "/") });
+
+    /// <summary>A newly signed-up user (named from the prefix) with its own client holding its session.</summary>
+    public async Task<(ParseClient Client, string UserId, string Token)> UserAsync(string prefix = "user")
+    {
+        var client = Client();
+        var (id, token) = await client.SignUpAsync(Wire.Unique(prefix));
+        return (client, id, token);
+    }
+
+    /// <summary>Creates a publicly readable role holding these users, with the master key; returns its id.</summary>
+    public async Task<string> CreateRoleAsync(string name, params string[] userIds)
+    {
+        using var master = Client().AsMaster();
+        var body = new JsonObject { ["name"] = name, ["ACL"] = new JsonObject { ["*"] = new JsonObject { ["read"] = true } } };
+        if (userIds.Length > 0) body["users"] = Wire.AddRelation("_User", userIds);
+        return (await master.PostAsync("roles", body)).EnsureStatus(HttpStatusCode.Created).Json!["objectId"]!.GetValue<string>();
+    }
 
     protected override void Dispose(bool disposing)
     {

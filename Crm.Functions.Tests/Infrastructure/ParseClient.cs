@@ -187,21 +187,4 @@ public sealed class FastServerFixture : IDisposable
 {
     public CrmServer Server { get; } = new(TestSettings.Fast());
     public void Dispose() => Server.Dispose();
-
-    /// <summary>A unique, readable name for users, classes and roles made by one test.</summary>
-    public static string Unique(string prefix) => prefix + Guid.NewGuid().ToString("N")[..10];
-}
-
-/// <summary>Parse wire values and unique names for tests that share one server.</summary>
-public static class Wire
-{
-    /// <summary>A class or user name no other test uses (tests share a server per test class).</summary>
-    public static string Unique(string prefix) => prefix + Guid.NewGuid().ToString("N")[..10];
-
-    public static JsonObject PointerTo(string className, string objectId) =>
-        new() { ["__type"] = "Pointer", ["className"] = className, ["objectId"] = objectId };
-
-    public static JsonObject Date(string iso) => new() { ["__type"] = "Date", ["iso"] = iso };
-
-    public static JsonObject Op(string op, params JsonNode?[] objects) => new() { ["__op"] = op, ["objects"] = new JsonArray(objects) };
 }

@@ -78,8 +78,8 @@ public sealed class AzureSignalRTests
             ["Realtime:PushFromWrites"] = "true",
         });
         await CreateDealClassAsync(server);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
-        var (_, bId, _) = await UserAsync(server, "bob");
+        var (a, aId, aToken) = await server.UserAsync("alice");
+        var (_, bId, _) = await server.UserAsync("bob");
 
         var (status, text) = await NegotiateAsync(server, ("X-Parse-Session-Token", aToken));
         Assert.Equal(HttpStatusCode.OK, status);
@@ -109,7 +109,7 @@ public sealed class AzureSignalRTests
         var credential = new TestTokenCredential();
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
         using var server = EntraServer(service, credential);
-        var (_, aId, aToken) = await UserAsync(server, "alice");
+        var (_, aId, aToken) = await server.UserAsync("alice");
 
         // Callers without a user get Parse errors and cost no call to the service.
         var (status, text) = await NegotiateAsync(server);
@@ -150,10 +150,10 @@ public sealed class AzureSignalRTests
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
         using var server = EntraServer(service, credential);
         await CreateDealClassAsync(server);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
-        var (_, bId, _) = await UserAsync(server, "bob");
-        var (_, cId, _) = await UserAsync(server, "carol");
-        await CreateRoleAsync(server, "Sales", cId);
+        var (a, aId, aToken) = await server.UserAsync("alice");
+        var (_, bId, _) = await server.UserAsync("bob");
+        var (_, cId, _) = await server.UserAsync("carol");
+        await server.CreateRoleAsync("Sales", cId);
 
         var deals = new List<string>();
         for (var i = 0; i < 3; i++)
@@ -205,9 +205,9 @@ public sealed class AzureSignalRTests
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
         using var server = EntraServer(service, credential);
         await CreateDealClassAsync(server);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
-        var (_, bId, bToken) = await UserAsync(server, "bob");
-        var (_, _, cToken) = await UserAsync(server, "carol");
+        var (a, aId, aToken) = await server.UserAsync("alice");
+        var (_, bId, bToken) = await server.UserAsync("bob");
+        var (_, _, cToken) = await server.UserAsync("carol");
         // Alice's filter matches; bob's does not; carol may not read the deal at all.
         var aliceSubscription = await HttpSubscriptionTests.SubscribeAsync(server, aToken, "Deal", """{"stage":{"$in":["proposal","negotiation"]}}""");
         await HttpSubscriptionTests.SubscribeAsync(server, bToken, "Deal", """{"stage":"won"}""");
@@ -248,7 +248,7 @@ public sealed class AzureSignalRTests
         using (var master = server.Client().AsMaster())
             (await master.PostAsync("schemas/Company", new JsonObject { ["className"] = "Company", ["fields"] = new JsonObject { ["name"] = new JsonObject { ["type"] = "String" } } }))
                 .EnsureStatus(HttpStatusCode.OK);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
+        var (a, aId, aToken) = await server.UserAsync("alice");
         var subscriptionId = await HttpSubscriptionTests.SubscribeAsync(server, aToken, "Company", null);
 
         var response = await a.PostAsync("classes/Company", new JsonObject { ["name"] = "Globex", ["ACL"] = Acl((aId, true)) });
@@ -268,9 +268,9 @@ public sealed class AzureSignalRTests
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
         using var server = EntraServer(service, credential);
         await CreateDealClassAsync(server);
-        var (a, aId, _) = await UserAsync(server, "alice");
-        var (_, cId, _) = await UserAsync(server, "carol");
-        await CreateRoleAsync(server, "Sales", cId);
+        var (a, aId, _) = await server.UserAsync("alice");
+        var (_, cId, _) = await server.UserAsync("carol");
+        await server.CreateRoleAsync("Sales", cId);
         var deals = new List<string>();
         for (var i = 0; i < 3; i++)
             deals.Add(await CreateDealAsync(a, new JsonObject { ["title"] = $"Deal {i}", ["ACL"] = Acl((aId, true), ("role:Sales", false)) }));
@@ -295,7 +295,7 @@ public sealed class AzureSignalRTests
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null && authorization == credential.Bearer);
         using var server = EntraServer(service, credential);
         await CreateDealClassAsync(server);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
+        var (a, aId, aToken) = await server.UserAsync("alice");
 
         var (status, text) = await NegotiateAsync(server, ("X-Parse-Session-Token", aToken));
         Assert.Equal(HttpStatusCode.BadRequest, status);
@@ -319,7 +319,7 @@ public sealed class AzureSignalRTests
         // A service that refuses the identity (no role assignment yet) is the same Parse error.
         await using var refusing = new SignalRServiceStandIn((_, _) => false);
         using var refused = EntraServer(refusing, new TestTokenCredential());
-        var (_, _, token) = await UserAsync(refused, "dave");
+        var (_, _, token) = await refused.UserAsync("dave");
         (status, text) = await NegotiateAsync(refused, ("X-Parse-Session-Token", token));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal(100, JsonNode.Parse(text)!["code"]!.GetValue<int>());

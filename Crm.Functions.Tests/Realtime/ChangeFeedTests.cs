@@ -52,10 +52,10 @@ public sealed class ChangeFeedTests
         // The previous-state hook is on by default only on the Cosmos store (the one with a change feed).
         using var server = new CrmServer(new Dictionary<string, string?> { ["Realtime:PushFromWrites"] = "false", ["Realtime:KeepPreviousState"] = "true" });
         await CreateDealClassAsync(server);
-        var (a, aId, _) = await UserAsync(server, "alice");
-        var (_, bId, _) = await UserAsync(server, "bob");
-        var (_, cId, _) = await UserAsync(server, "carol");
-        await CreateRoleAsync(server, "Sales", cId);
+        var (a, aId, _) = await server.UserAsync("alice");
+        var (_, bId, _) = await server.UserAsync("bob");
+        var (_, cId, _) = await server.UserAsync("carol");
+        await server.CreateRoleAsync("Sales", cId);
 
         var dealId = await CreateDealAsync(a, new JsonObject { ["title"] = "Stark", ["stage"] = "lead", ["ACL"] = Acl((aId, true), ("role:Sales", false)) });
         var (status, created) = await InvokeAsync(server, "DealChanges", Invocation(await DocumentAsync(server, "Deal", dealId)));
@@ -104,7 +104,7 @@ public sealed class ChangeFeedTests
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (a, aId, _) = await UserAsync(server, "dora");
+        var (a, aId, _) = await server.UserAsync("dora");
         var dealId = await CreateDealAsync(a, new JsonObject { ["title"] = "Kept", ["stage"] = "lead", ["ACL"] = Acl((aId, true)) });
         (await a.PutAsync($"classes/Deal/{dealId}", new JsonObject { ["stage"] = "proposal" })).EnsureStatus(HttpStatusCode.OK);
         var stored = (await DocumentAsync(server, "Deal", dealId))["data"]!.AsObject();

@@ -53,8 +53,8 @@ public sealed class HttpSubscriptionTests
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
-        var (b, bId, _) = await UserAsync(server, "bob");
+        var (a, aId, aToken) = await server.UserAsync("alice");
+        var (b, bId, _) = await server.UserAsync("bob");
         await using var live = await RealtimeClient.ConnectAsync(server, aToken);
 
         var (status, json) = await CallAsync(server, HttpMethod.Post, "", $$"""{"className":"Deal","where":{{InPlay}}}""", ("Authorization", "Bearer " + aToken));
@@ -91,8 +91,8 @@ public sealed class HttpSubscriptionTests
             ["update"] = new JsonObject { ["*"] = true }, ["delete"] = new JsonObject { ["*"] = true }, ["addField"] = new JsonObject { ["*"] = true },
             ["protectedFields"] = new JsonObject { ["*"] = new JsonArray("amount") },
         });
-        var (_, _, aToken) = await UserAsync(server, "alice");
-        var (_, _, bToken) = await UserAsync(server, "bob");
+        var (_, _, aToken) = await server.UserAsync("alice");
+        var (_, _, bToken) = await server.UserAsync("bob");
         var mine = await SubscribeAsync(server, aToken, "Deal", """{"stage":"won"}""");
 
         // Bob can neither see, renew nor delete alice's subscription: to him it does not exist.
@@ -154,7 +154,7 @@ public sealed class HttpSubscriptionTests
         var time = new AdjustableTime();
         using var server = new CrmServer(services: services => services.AddSingleton<TimeProvider>(time));
         await CreateDealClassAsync(server);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
+        var (a, aId, aToken) = await server.UserAsync("alice");
         var renewed = await SubscribeAsync(server, aToken, "Deal", InPlay);
         var lapsed = await SubscribeAsync(server, aToken, "Deal", InPlay);
 

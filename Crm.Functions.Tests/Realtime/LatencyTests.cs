@@ -16,7 +16,7 @@ public sealed class LatencyTests(ITestOutputHelper output)
         const int writes = 200;
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
+        var (a, aId, aToken) = await server.UserAsync("alice");
         await using var live = await RealtimeClient.ConnectAsync(server, aToken);
         var dealId = await CreateDealAsync(a, new JsonObject { ["title"] = "Latency", ["amount"] = 0, ["ACL"] = Acl((aId, true)) });
         await live.NextAsync("created", "the create");

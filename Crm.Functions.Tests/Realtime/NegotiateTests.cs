@@ -6,7 +6,6 @@ using Crm.Functions.Realtime;
 using Crm.Functions.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Options;
-using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
 
 namespace Crm.Functions.Tests.Realtime;
 
@@ -28,7 +27,7 @@ public sealed class NegotiateTests
     public async Task negotiate_refuses_callers_without_a_user_and_returns_url_and_token_for_a_session()
     {
         using var server = new CrmServer();
-        var (_, _, token) = await UserAsync(server, "alice");
+        var (_, _, token) = await server.UserAsync("alice");
 
         var (status, json) = await NegotiateAsync(server, new Dictionary<string, string>());
         Assert.Equal(HttpStatusCode.Unauthorized, status);
@@ -61,7 +60,7 @@ public sealed class NegotiateTests
     public async Task the_hub_accepts_its_own_tokens_and_refuses_forged_expired_and_missing_ones()
     {
         using var server = new CrmServer();
-        var (_, userId, token) = await UserAsync(server, "alice");
+        var (_, userId, token) = await server.UserAsync("alice");
         var (_, json) = await NegotiateAsync(server, new Dictionary<string, string> { ["X-Parse-Session-Token"] = token });
         var url = json!["url"]!.GetValue<string>();
 

@@ -22,13 +22,13 @@ public sealed class QueryMatcherParityTests
     {
         using var server = new CrmServer();
         using var master = server.Client().AsMaster();
-        var (_, aId, _) = await UserAsync(server, "alice");
-        var (_, bId, _) = await UserAsync(server, "bob");
+        var (_, aId, _) = await server.UserAsync("alice");
+        var (_, bId, _) = await server.UserAsync("bob");
         var rows = new JsonObject[]
         {
-            new() { ["title"] = "a", ["stage"] = "lead", ["amount"] = 10, ["won"] = false, ["tags"] = new JsonArray("x", "y"), ["owner"] = Pointer("_User", aId),
+            new() { ["title"] = "a", ["stage"] = "lead", ["amount"] = 10, ["won"] = false, ["tags"] = new JsonArray("x", "y"), ["owner"] = Wire.PointerTo("_User", aId),
                     ["due"] = new JsonObject { ["__type"] = "Date", ["iso"] = "2026-01-01T00:00:00.000Z" }, ["meta"] = new JsonObject { ["level"] = 2 }, ["ACL"] = Acl((aId, true)) },
-            new() { ["title"] = "Beta", ["stage"] = "proposal", ["amount"] = 20.5, ["won"] = true, ["tags"] = new JsonArray("y"), ["owner"] = Pointer("_User", bId),
+            new() { ["title"] = "Beta", ["stage"] = "proposal", ["amount"] = 20.5, ["won"] = true, ["tags"] = new JsonArray("y"), ["owner"] = Wire.PointerTo("_User", bId),
                     ["due"] = new JsonObject { ["__type"] = "Date", ["iso"] = "2026-06-01T00:00:00.000Z" }, ["ACL"] = Acl(("role:Sales", false)) },
             new() { ["title"] = "gamma", ["stage"] = "won", ["tags"] = new JsonArray(), ["meta"] = new JsonObject { ["level"] = "2" } },
             new() { ["title"] = "5", ["amount"] = 5, ["stage"] = null, ["ACL"] = new JsonObject() },

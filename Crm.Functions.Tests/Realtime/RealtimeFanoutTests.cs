@@ -13,10 +13,10 @@ public sealed class RealtimeFanoutTests
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
-        var (_, _, bToken) = await UserAsync(server, "bob");
-        var (_, cId, cToken) = await UserAsync(server, "carol");
-        await CreateRoleAsync(server, "Sales", cId);
+        var (a, aId, aToken) = await server.UserAsync("alice");
+        var (_, _, bToken) = await server.UserAsync("bob");
+        var (_, cId, cToken) = await server.UserAsync("carol");
+        await server.CreateRoleAsync("Sales", cId);
         await using var aLive = await RealtimeClient.ConnectAsync(server, aToken);
         await using var bLive = await RealtimeClient.ConnectAsync(server, bToken);
         await using var cLive = await RealtimeClient.ConnectAsync(server, cToken);
@@ -57,21 +57,21 @@ public sealed class RealtimeFanoutTests
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
-        var (_, bId, bToken) = await UserAsync(server, "bob");
+        var (a, aId, aToken) = await server.UserAsync("alice");
+        var (_, bId, bToken) = await server.UserAsync("bob");
         await using var aLive = await RealtimeClient.ConnectAsync(server, aToken);
         await using var bLive = await RealtimeClient.ConnectAsync(server, bToken);
 
         var dealId = await CreateDealAsync(a, new JsonObject
         {
-            ["title"] = "Globex", ["stage"] = "qualified", ["assignedTo"] = Pointer("_User", aId), ["ACL"] = Acl((aId, true)),
+            ["title"] = "Globex", ["stage"] = "qualified", ["assignedTo"] = Wire.PointerTo("_User", aId), ["ACL"] = Acl((aId, true)),
         });
         Assert.Equal("created", (await aLive.NextAsync("A's create")).Target);
         await bLive.ExpectNothingAsync(300);
 
         (await a.PutAsync($"classes/Deal/{dealId}", new JsonObject
         {
-            ["assignedTo"] = Pointer("_User", bId), ["stage"] = "proposal", ["ACL"] = Acl((bId, true)),
+            ["assignedTo"] = Wire.PointerTo("_User", bId), ["stage"] = "proposal", ["ACL"] = Acl((bId, true)),
         })).EnsureStatus(HttpStatusCode.OK);
 
         var (bTarget, entered) = await bLive.NextAsync("B's deal arriving");
@@ -109,13 +109,13 @@ public sealed class RealtimeFanoutTests
             ["protectedFields"] = new JsonObject { ["*"] = new JsonArray("amount") },
         };
         await CreateDealClassAsync(server, clp);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
-        var (_, _, bToken) = await UserAsync(server, "bob");
+        var (a, aId, aToken) = await server.UserAsync("alice");
+        var (_, _, bToken) = await server.UserAsync("bob");
         await using var aLive = await RealtimeClient.ConnectAsync(server, aToken);
         await using var bLive = await RealtimeClient.ConnectAsync(server, bToken);
 
         // Public ACL, but the CLP lets only the assigned user read: B must get nothing although the ACL says "*".
-        await CreateDealAsync(a, new JsonObject { ["title"] = "Initech", ["amount"] = 5, ["assignedTo"] = Pointer("_User", aId), ["ACL"] = Acl(("*", true)) });
+        await CreateDealAsync(a, new JsonObject { ["title"] = "Initech", ["amount"] = 5, ["assignedTo"] = Wire.PointerTo("_User", aId), ["ACL"] = Acl(("*", true)) });
         var (_, created) = await aLive.NextAsync("the assigned user's create");
         Assert.Equal("Initech", created["object"]!["title"]!.GetValue<string>());
         Assert.Null(created["object"]!["amount"]); // protected for everyone, as in a REST find
@@ -129,13 +129,13 @@ public sealed class RealtimeFanoutTests
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (a, aId, _) = await UserAsync(server, "alice");
-        var (_, cId, cToken) = await UserAsync(server, "carol");
+        var (a, aId, _) = await server.UserAsync("alice");
+        var (_, cId, cToken) = await server.UserAsync("carol");
         await using var cLive = await RealtimeClient.ConnectAsync(server, cToken);
         await CreateDealAsync(a, new JsonObject { ["title"] = "Before", ["ACL"] = Acl((aId, true), ("role:Managers", false)) });
         await cLive.ExpectNothingAsync(300);
 
-        await CreateRoleAsync(server, "Managers", cId);
+        await server.CreateRoleAsync("Managers", cId);
         await CreateDealAsync(a, new JsonObject { ["title"] = "After", ["ACL"] = Acl((aId, true), ("role:Managers", false)) });
         var (_, created) = await cLive.NextAsync("the deal readable through the new role");
         Assert.Equal("After", created["object"]!["title"]!.GetValue<string>());

@@ -7,8 +7,6 @@ namespace Crm.Functions.Tests.Realtime;
 /// <summary>Small builders shared by the real-time tests; everything goes through the REST API.</summary>
 internal static class RealtimeFixtures
 {
-    public static JsonObject Pointer(string className, string id) => new() { ["__type"] = "Pointer", ["className"] = className, ["objectId"] = id };
-
     public static JsonObject Acl(params (string Key, bool Write)[] entries)
     {
         var acl = new JsonObject();
@@ -32,25 +30,6 @@ internal static class RealtimeFixtures
         };
         if (clp is not null) body["classLevelPermissions"] = clp;
         (await master.PostAsync("schemas/Deal", body)).EnsureStatus(HttpStatusCode.OK);
-    }
-
-    public static async Task CreateRoleAsync(CrmServer server, string name, params string[] userIds)
-    {
-        using var master = server.Client().AsMaster();
-        var body = new JsonObject
-        {
-            ["name"] = name,
-            ["ACL"] = Acl(("*", false)),
-            ["users"] = new JsonObject { ["__op"] = "AddRelation", ["objects"] = new JsonArray(userIds.Select(id => (JsonNode)Pointer("_User", id)).ToArray()) },
-        };
-        (await master.PostAsync("roles", body)).EnsureStatus(HttpStatusCode.Created);
-    }
-
-    public static async Task<(ParseClient Client, string UserId, string Token)> UserAsync(CrmServer server, string name)
-    {
-        var client = server.Client();
-        var (id, token) = await client.SignUpAsync(name + Guid.NewGuid().ToString("N")[..6]);
-        return (client, id, token);
     }
 
     public static async Task<string> CreateDealAsync(ParseClient client, JsonObject body)

@@ -15,7 +15,7 @@ public sealed class SubscriptionTests
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
+        var (a, aId, aToken) = await server.UserAsync("alice");
         await using var live = await RealtimeClient.ConnectAsync(server, aToken);
         var subscriptionId = await live.Connection.InvokeAsync<string>("Subscribe", "Deal", """{"stage":{"$in":["proposal","negotiation"]}}""");
         Assert.False(string.IsNullOrEmpty(subscriptionId));
@@ -51,7 +51,7 @@ public sealed class SubscriptionTests
             ["update"] = new JsonObject { ["*"] = true }, ["delete"] = new JsonObject { ["*"] = true }, ["addField"] = new JsonObject { ["*"] = true },
             ["protectedFields"] = new JsonObject { ["*"] = new JsonArray("amount") },
         });
-        var (_, _, token) = await UserAsync(server, "alice");
+        var (_, _, token) = await server.UserAsync("alice");
         await using var live = await RealtimeClient.ConnectAsync(server, token);
 
         async Task Refused(string className, string where, int code)

@@ -149,7 +149,7 @@ public sealed class WebEdgeTests
             services => services.AddSingleton<ILoggerProvider>(logs));
         const string Password = "hunter2-very-secret-pw";
         using var client = server.Client();
-        var (_, signUpToken) = await client.SignUpAsync("logged" + Guid.NewGuid().ToString("N")[..8], Password);
+        var (_, signUpToken) = await client.SignUpAsync(Wire.Unique("logged"), Password);
         var username = (await client.GetAsync("users/me")).Json!["username"]!.GetValue<string>();
         var login = await client.LogInAsync(username, Password);
         login.EnsureStatus(HttpStatusCode.OK);

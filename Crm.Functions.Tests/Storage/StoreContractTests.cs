@@ -3,6 +3,7 @@ using global::Crm.Functions.Core;
 using global::Crm.Functions.Core.Query;
 using global::Crm.Functions.Core.Schema;
 using global::Crm.Functions.Core.Store;
+using static Crm.Functions.Tests.Infrastructure.Wire;
 
 namespace Crm.Functions.Tests.Storage;
 
@@ -82,8 +83,6 @@ public abstract class StoreContractTests : IAsyncLifetime
         return found.Select(o => o.ObjectId).ToList();
     }
 
-    private static JsonObject Pointer(string className, string id) => new() { ["__type"] = "Pointer", ["className"] = className, ["objectId"] = id };
-    private static JsonObject Date(string iso) => new() { ["__type"] = "Date", ["iso"] = iso };
 
     private static FieldRef F(ClassSchema schema, string name) => WhereParser.ResolveField(name, schema);
 
@@ -190,8 +189,8 @@ public abstract class StoreContractTests : IAsyncLifetime
     public async Task in_and_nin_cover_strings_numbers_dates_pointers_and_object_ids()
     {
         var s = await Deals();
-        var a = await Insert("Deal", new JsonObject { ["stage"] = "lead", ["amount"] = 1, ["closeDate"] = Date("2026-01-02T00:00:00.000Z"), ["company"] = Pointer("Company", "c1") });
-        var b = await Insert("Deal", new JsonObject { ["stage"] = "won", ["amount"] = 2, ["closeDate"] = Date("2026-01-03T00:00:00.000Z"), ["company"] = Pointer("Company", "c2") });
+        var a = await Insert("Deal", new JsonObject { ["stage"] = "lead", ["amount"] = 1, ["closeDate"] = Date("2026-01-02T00:00:00.000Z"), ["company"] = PointerTo("Company", "c1") });
+        var b = await Insert("Deal", new JsonObject { ["stage"] = "won", ["amount"] = 2, ["closeDate"] = Date("2026-01-03T00:00:00.000Z"), ["company"] = PointerTo("Company", "c2") });
         var c = await Insert("Deal", new JsonObject { ["stage"] = "lost" });
 
         SameSet([a.ObjectId, b.ObjectId], await Ids("Deal", new InNode(F(s, "stage"), [new StringValue("lead"), new StringValue("won")], false)));
@@ -212,7 +211,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         var bc = await Insert("Deal", new JsonObject { ["tags"] = new JsonArray("b", "c", 3) });
         // Pointers live in an array field of their own: the SQLite store fails ("malformed JSON") when a pointer
         // is looked for in an array field whose elements include plain strings.
-        var ptrs = await Insert("Deal", new JsonObject { ["refs"] = new JsonArray(Pointer("Company", "c9")) });
+        var ptrs = await Insert("Deal", new JsonObject { ["refs"] = new JsonArray(PointerTo("Company", "c9")) });
 
         SameSet([ab.ObjectId, bc.ObjectId], await Ids("Deal", new CompareNode(F(s, "tags"), CompareOp.Eq, new StringValue("b"))));
         SameSet([bc.ObjectId], await Ids("Deal", new CompareNode(F(s, "tags"), CompareOp.Eq, new NumberValue(3))));
@@ -243,8 +242,8 @@ public abstract class StoreContractTests : IAsyncLifetime
     public async Task pointers_dates_booleans_and_documents_compare_by_value()
     {
         var s = await Deals();
-        var early = await Insert("Deal", new JsonObject { ["closeDate"] = Date("2026-01-01T00:00:00.000Z"), ["company"] = Pointer("Company", "c1"), ["won"] = true, ["meta"] = new JsonObject { ["a"] = 1 } });
-        var late = await Insert("Deal", new JsonObject { ["closeDate"] = Date("2026-06-01T00:00:00.000Z"), ["company"] = Pointer("Company", "c2"), ["won"] = false });
+        var early = await Insert("Deal", new JsonObject { ["closeDate"] = Date("2026-01-01T00:00:00.000Z"), ["company"] = PointerTo("Company", "c1"), ["won"] = true, ["meta"] = new JsonObject { ["a"] = 1 } });
+        var late = await Insert("Deal", new JsonObject { ["closeDate"] = Date("2026-06-01T00:00:00.000Z"), ["company"] = PointerTo("Company", "c2"), ["won"] = false });
 
         SameSet([late.ObjectId], await Ids("Deal", new CompareNode(F(s, "closeDate"), CompareOp.Gt, new DateValue("2026-03-01T00:00:00.000Z"))));
         SameSet([early.ObjectId], await Ids("Deal", new CompareNode(F(s, "company"), CompareOp.Eq, new PointerValue("Company", "c1"))));
@@ -283,8 +282,8 @@ public abstract class StoreContractTests : IAsyncLifetime
     public async Task pointer_permissions_restrict_to_objects_naming_the_caller()
     {
         var s = await Deals();
-        var mine = await Insert("Deal", new JsonObject { ["owner"] = Pointer("_User", "u1") }, Acl(("*", true, true)));
-        await Insert("Deal", new JsonObject { ["owner"] = Pointer("_User", "u2") }, Acl(("*", true, true)));
+        var mine = await Insert("Deal", new JsonObject { ["owner"] = PointerTo("_User", "u1") }, Acl(("*", true, true)));
+        await Insert("Deal", new JsonObject { ["owner"] = PointerTo("_User", "u2") }, Acl(("*", true, true)));
         await Insert("Deal", new JsonObject { ["title"] = "no owner" });
         var restriction = QueryNode.And(new CompareNode(F(s, "owner"), CompareOp.Eq, new PointerValue("_User", "u1")), new AclNode(["*", "u1"], false));
         SameSet([mine.ObjectId], await Ids("Deal", restriction));
@@ -402,9 +401,9 @@ public abstract class StoreContractTests : IAsyncLifetime
         var vip = await Insert("Company", new JsonObject { ["name"] = "Acme", ["vip"] = true });
         var hiddenVip = await Insert("Company", new JsonObject { ["name"] = "Hidden", ["vip"] = true }, new JsonObject());
         var plain = await Insert("Company", new JsonObject { ["name"] = "Plain", ["vip"] = false });
-        var d1 = await Insert("Deal", new JsonObject { ["company"] = Pointer("Company", vip.ObjectId), ["title"] = "Plain" });
-        var d2 = await Insert("Deal", new JsonObject { ["company"] = Pointer("Company", hiddenVip.ObjectId), ["title"] = "x" });
-        var d3 = await Insert("Deal", new JsonObject { ["company"] = Pointer("Company", plain.ObjectId), ["title"] = "Acme" });
+        var d1 = await Insert("Deal", new JsonObject { ["company"] = PointerTo("Company", vip.ObjectId), ["title"] = "Plain" });
+        var d2 = await Insert("Deal", new JsonObject { ["company"] = PointerTo("Company", hiddenVip.ObjectId), ["title"] = "x" });
+        var d3 = await Insert("Deal", new JsonObject { ["company"] = PointerTo("Company", plain.ObjectId), ["title"] = "Acme" });
 
         var vipReadable = QueryNode.And(new CompareNode(F(companies, "vip"), CompareOp.Eq, new BoolValue(true)), new AclNode(["*"], false));
         SameSet([d1.ObjectId], await Ids("Deal", new InQueryNode(F(s, "company"), "Company", vipReadable, false)));

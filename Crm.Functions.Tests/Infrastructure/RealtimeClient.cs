@@ -1,9 +1,8 @@
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
-using Crm.Functions.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
-namespace Crm.Functions.Tests.Realtime;
+namespace Crm.Functions.Tests.Infrastructure;
 
 /// <summary>
 /// A dashboard as a real client would be: the .NET SignalR client pointed at the server's root with the
