@@ -51,6 +51,8 @@ public static class MatrixDoors
         new BatchDoor(fixture),
         new GraphQLDoor(fixture.Server),
         new GraphQLNodeDoor(fixture.Server),
+        new RestIncludeDoor(fixture),
+        new GraphQLPointerDoor(fixture.Server),
     ];
 
     public static IReadOnlyList<IEventDoor> EventDoors(MatrixFixture fixture) =>
@@ -60,7 +62,7 @@ public static class MatrixDoors
         new HttpSubscriptionDoor(fixture.Server),
     ];
 
-    public static readonly string[] QueryDoorNames = ["rest", "batch", "graphql", "graphql node"];
+    public static readonly string[] QueryDoorNames = ["rest", "batch", "graphql", "graphql node", "rest include", "graphql pointer"];
     public static readonly string[] EventDoorNames = ["signalr feed", "signalr subscription", "http subscription"];
 
     /// <summary>

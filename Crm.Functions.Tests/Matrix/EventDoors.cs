@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
@@ -85,9 +84,9 @@ public sealed class HttpSubscriptionDoor(CrmServer server) : IEventDoor
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var className in classNames)
         {
-            var (status, json, raw) = await CallAsync(p, HttpMethod.Post, "", new JsonObject { ["className"] = className, ["where"] = where.DeepClone() });
+            var (status, json) = await CallAsync(p, HttpMethod.Post, "", new JsonObject { ["className"] = className, ["where"] = where.DeepClone() });
             if (status == HttpStatusCode.Created) ids.Add(json!["subscriptionId"]!.GetValue<string>());
-            else MatrixDoors.EnsureParseRefusal(Name, status, json, raw);
+            else MatrixDoors.EnsureParseRefusal(Name, status, json, json?.ToJsonString() ?? "");
         }
         // Stored subscriptions outlive the connection: remove them so later tests of this server do not carry them.
         return new HubListener(live, (target, payload) => target == "event" && ids.Contains(payload["subscriptionId"]?.GetValue<string>() ?? ""),
@@ -97,17 +96,6 @@ public sealed class HttpSubscriptionDoor(CrmServer server) : IEventDoor
             });
     }
 
-    private async Task<(HttpStatusCode Status, JsonNode? Json, string Raw)> CallAsync(Principal p, HttpMethod method, string path, JsonObject? body)
-    {
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(method, server.BaseUrl + "/realtime/subscriptions" + path);
-        request.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);
-        request.Headers.Add("X-Parse-Session-Token", p.Token);
-        if (body is not null) request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        using var response = await http.SendAsync(request);
-        var raw = await response.Content.ReadAsStringAsync();
-        JsonNode? json = null;
-        try { json = raw.Length == 0 ? null : JsonNode.Parse(raw); } catch (System.Text.Json.JsonException) { }
-        return (response.StatusCode, json, raw);
-    }
+    private Task<(HttpStatusCode Status, JsonNode? Json)> CallAsync(Principal p, HttpMethod method, string path, JsonObject? body) =>
+        HttpSubscriptions.CallAsync(server, method, path, body?.ToJsonString(), ("X-Parse-Application-Id", CrmServer.AppId), ("X-Parse-Session-Token", p.Token!));
 }

@@ -33,7 +33,7 @@ public sealed record MatrixCase(
 /// <summary>What one principal must get of one object, whatever the door: whether it shows, and which secrets show.</summary>
 public sealed record Expectation(bool Visible, IReadOnlySet<string> Shown);
 
-/// <summary>The objects one seeding made: (class, code) → objectId, all tagged with the same run.</summary>
+/// <summary>The objects one seeding made: (class, code) → objectId, all tagged with the same run (their holders too).</summary>
 public sealed record MatrixRun(string Run, IReadOnlyDictionary<(string ClassName, string Code), string> Ids);
 
 /// <summary>
@@ -44,6 +44,12 @@ public sealed record MatrixRun(string Run, IReadOnlyDictionary<(string ClassName
 /// </summary>
 public sealed class MatrixFixture : IAsyncLifetime
 {
+    /// <summary>
+    /// A public class with one object per matrix object, pointing at it (field <see cref="HolderField"/>) and naming its
+    /// objectId in "ref", so a door finds the holder by a plain field whether or not it may read the target.
+    /// </summary>
+    public const string HolderClass = "MatrixHolder";
+
     /// <summary>A public class whose event, written last, tells a listener that every earlier event has arrived.</summary>
     public const string SentinelClass = "MatrixSentinel";
 
@@ -92,6 +98,12 @@ public sealed class MatrixFixture : IAsyncLifetime
         Cases.AddRange(BuildCases());
         foreach (var c in Cases) await CreateClassAsync(c.ClassName, c.Clp);
         await CreateClassAsync(SentinelClass, Clp(read: new JsonObject { ["*"] = true }));
+        var holderFields = new JsonObject { ["run"] = new JsonObject { ["type"] = "String" }, ["ref"] = new JsonObject { ["type"] = "String" } };
+        foreach (var c in Cases) holderFields[HolderField(c.ClassName)] = new JsonObject { ["type"] = "Pointer", ["targetClass"] = c.ClassName };
+        (await master.PostAsync($"schemas/{HolderClass}", new JsonObject
+        {
+            ["className"] = HolderClass, ["fields"] = holderFields, ["classLevelPermissions"] = Clp(read: new JsonObject { ["*"] = true }),
+        })).EnsureStatus(HttpStatusCode.OK);
         Seeded = await SeedAsync(Wire.Unique("read"));
     }
 
@@ -152,6 +164,9 @@ public sealed class MatrixFixture : IAsyncLifetime
         ], Anyone, (p, o) => p.Holds("role:Sales") ? [] : o.Manager == p.Name ? ["notes"] : MatrixCase.Secrets);
     }
 
+    /// <summary>The field of <see cref="HolderClass"/> that points at objects of a case's class: matrixAcl, ….</summary>
+    public static string HolderField(string className) => char.ToLowerInvariant(className[0]) + className[1..];
+
     /// <summary>The expectation table: the one answer every door must give for this principal and object.</summary>
     public static Expectation Expect(Principal p, MatrixCase c, MatrixObject o)
     {
@@ -198,7 +213,8 @@ public sealed class MatrixFixture : IAsyncLifetime
                 if (o.Acl is not null) body["ACL"] = o.Acl.DeepClone();
                 if (o.AssignedTo is not null) body["assignedTo"] = Wire.PointerTo("_User", UserIdOf(o.AssignedTo));
                 if (o.Manager is not null) body["manager"] = Wire.PointerTo("_User", UserIdOf(o.Manager));
-                ids[(c.ClassName, o.Code)] = await master.CreateAsync(c.ClassName, body);
+                var id = ids[(c.ClassName, o.Code)] = await master.CreateAsync(c.ClassName, body);
+                await master.CreateAsync(HolderClass, new JsonObject { ["run"] = run, ["ref"] = id, [HolderField(c.ClassName)] = Wire.PointerTo(c.ClassName, id) });
             }
         return new MatrixRun(run, ids);
     }

@@ -108,3 +108,49 @@ public sealed class GraphQLNodeDoor(CrmServer server) : GraphQLDoor(server)
     public override Task<IReadOnlyList<JsonObject>?> FindAsync(Principal p, string className, JsonObject where) =>
         Task.FromResult<IReadOnlyList<JsonObject>?>(null);
 }
+
+/// <summary>
+/// An object reached through a pointer: GET /classes/MatrixHolder?where={"ref":id}&amp;include=pointer. An unreadable
+/// target stays a bare pointer, which shows none of the object's data.
+/// </summary>
+public sealed class RestIncludeDoor(MatrixFixture fixture) : IQueryDoor
+{
+    public string Name => "rest include";
+    public bool Serves(Principal p) => true;
+
+    public async Task<JsonObject?> ReadAsync(Principal p, string className, string objectId)
+    {
+        using var client = fixture.Client(p);
+        var field = MatrixFixture.HolderField(className);
+        var r = await client.QueryAsync(MatrixFixture.HolderClass, new JsonObject { ["ref"] = objectId }, "include=" + field);
+        if (r.Status != HttpStatusCode.OK)
+        {
+            // A class whose CLP refuses get refuses the whole include: a Parse error, so nothing of the target shows.
+            MatrixDoors.EnsureParseRefusal(Name, r.Status, r.Json, r.Raw);
+            return null;
+        }
+        var target = Assert.Single(r.Results)![field];
+        return target?["__type"]?.GetValue<string>() == "Object" ? target.AsObject() : null;
+    }
+
+    public Task<IReadOnlyList<JsonObject>?> FindAsync(Principal p, string className, JsonObject where) => Task.FromResult<IReadOnlyList<JsonObject>?>(null);
+}
+
+/// <summary>An object reached through a pointer field of another GraphQL object (its holder, found by "ref").</summary>
+public sealed class GraphQLPointerDoor(CrmServer server) : GraphQLDoor(server)
+{
+    public override string Name => "graphql pointer";
+
+    public override async Task<JsonObject?> ReadAsync(Principal p, string className, string objectId)
+    {
+        var field = MatrixFixture.HolderField(className);
+        var holders = Get(MatrixFixture.HolderClass) + "s";
+        var data = await SendAsync(p, $"query($id: String!) {{ {holders}(where: {{ref: {{equalTo: $id}}}}) {{ edges {{ node {{ {field} {{ {Fields} }} }} }} }} }}",
+            new JsonObject { ["id"] = objectId });
+        var edges = data?[holders]!["edges"]!.AsArray();
+        return edges is null ? null : Assert.Single(edges)!["node"]![field] as JsonObject;
+    }
+
+    public override Task<IReadOnlyList<JsonObject>?> FindAsync(Principal p, string className, JsonObject where) =>
+        Task.FromResult<IReadOnlyList<JsonObject>?>(null);
+}

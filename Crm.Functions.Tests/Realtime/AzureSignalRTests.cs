@@ -209,9 +209,9 @@ public sealed class AzureSignalRTests
         var (_, bId, bToken) = await server.UserAsync("bob");
         var (_, _, cToken) = await server.UserAsync("carol");
         // Alice's filter matches; bob's does not; carol may not read the deal at all.
-        var aliceSubscription = await HttpSubscriptionTests.SubscribeAsync(server, aToken, "Deal", """{"stage":{"$in":["proposal","negotiation"]}}""");
-        await HttpSubscriptionTests.SubscribeAsync(server, bToken, "Deal", """{"stage":"won"}""");
-        await HttpSubscriptionTests.SubscribeAsync(server, cToken, "Deal", null);
+        var aliceSubscription = await HttpSubscriptions.SubscribeAsync(server, aToken, "Deal", """{"stage":{"$in":["proposal","negotiation"]}}""");
+        await HttpSubscriptions.SubscribeAsync(server, bToken, "Deal", """{"stage":"won"}""");
+        await HttpSubscriptions.SubscribeAsync(server, cToken, "Deal", null);
         Assert.Empty(service.Calls);
 
         var dealId = await CreateDealAsync(a, new JsonObject { ["title"] = "Acme", ["stage"] = "lead", ["ACL"] = Acl((aId, true), (bId, false)) });
@@ -249,7 +249,7 @@ public sealed class AzureSignalRTests
             (await master.PostAsync("schemas/Company", new JsonObject { ["className"] = "Company", ["fields"] = new JsonObject { ["name"] = new JsonObject { ["type"] = "String" } } }))
                 .EnsureStatus(HttpStatusCode.OK);
         var (a, aId, aToken) = await server.UserAsync("alice");
-        var subscriptionId = await HttpSubscriptionTests.SubscribeAsync(server, aToken, "Company", null);
+        var subscriptionId = await HttpSubscriptions.SubscribeAsync(server, aToken, "Company", null);
 
         var response = await a.PostAsync("classes/Company", new JsonObject { ["name"] = "Globex", ["ACL"] = Acl((aId, true)) });
         response.EnsureStatus(HttpStatusCode.Created);
@@ -332,7 +332,7 @@ public sealed class AzureSignalRTests
     [InlineData("Endpoint=https://x.service.signalr.net;AuthType=azure.msi;Version=1.0;", "https://x.service.signalr.net/", null, "azure.msi", null)]
     [InlineData("Endpoint=https://x.service.signalr.net;AuthType=azure;Version=1.0;", "https://x.service.signalr.net/", null, "azure", null)]
     [InlineData("Endpoint=http://localhost;Port=8080;AccessKey=k;", "http://localhost:8080/", "k", null, null)]
-    public void Connection_strings_in_the_services_format_are_read(string text, string endpoint, string? accessKey, string? authType, string? clientId)
+    public void connection_strings_in_the_services_format_are_read(string text, string endpoint, string? accessKey, string? authType, string? clientId)
     {
         var parsed = SignalRConnectionString.Parse(text)!;
         Assert.Equal(endpoint, parsed.Endpoint.ToString());
@@ -347,7 +347,7 @@ public sealed class AzureSignalRTests
     [InlineData("Endpoint=https://x.service.signalr.net;Version=1.0;")]
     [InlineData("Endpoint=https://x.service.signalr.net;AuthType=azure.app;ClientId=a;ClientSecret=s;TenantId=t")]
     [InlineData("Endpoint=ftp://x;AccessKey=k")]
-    public void Unusable_connection_strings_stop_the_app_with_the_setting_named(string text)
+    public void unusable_connection_strings_stop_the_app_with_the_setting_named(string text)
     {
         var e = Assert.Throws<InvalidOperationException>(() => SignalRConnectionString.Parse(text));
         Assert.Contains("Azure:SignalR:ConnectionString", e.Message, StringComparison.Ordinal);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,28 +13,6 @@ namespace Crm.Functions.Tests.Realtime;
 public sealed class HttpSubscriptionTests
 {
     private const string InPlay = """{"stage":{"$in":["proposal","negotiation"]}}""";
-
-    /// <summary>One call to the subscriptions door with the given credentials header(s).</summary>
-    internal static async Task<(HttpStatusCode Status, JsonNode? Json)> CallAsync(CrmServer server, HttpMethod method, string path, string? body,
-        params (string Name, string Value)[] headers)
-    {
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(method, server.BaseUrl + "/realtime/subscriptions" + path);
-        foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
-        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
-        using var response = await http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
-    }
-
-    internal static async Task<string> SubscribeAsync(CrmServer server, string token, string className, string? where)
-    {
-        var body = new JsonObject { ["className"] = className };
-        if (where is not null) body["where"] = JsonNode.Parse(where);
-        var (status, json) = await CallAsync(server, HttpMethod.Post, "", body.ToJsonString(), ("X-Parse-Session-Token", token));
-        Assert.True(status == HttpStatusCode.Created, $"subscribe answered {(int)status}: {json?.ToJsonString()}");
-        return json!["subscriptionId"]!.GetValue<string>();
-    }
 
     private static async Task ExpectEventsAsync(RealtimeClient live, string subscriptionId, params (string Op, string? PreviousStage)[] expected)
     {
@@ -57,7 +34,7 @@ public sealed class HttpSubscriptionTests
         var (b, bId, _) = await server.UserAsync("bob");
         await using var live = await RealtimeClient.ConnectAsync(server, aToken);
 
-        var (status, json) = await CallAsync(server, HttpMethod.Post, "", $$"""{"className":"Deal","where":{{InPlay}}}""", ("Authorization", "Bearer " + aToken));
+        var (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Post, "", $$"""{"className":"Deal","where":{{InPlay}}}""", ("Authorization", "Bearer " + aToken));
         Assert.Equal(HttpStatusCode.Created, status);
         var subscriptionId = json!["subscriptionId"]!.GetValue<string>();
         Assert.Equal("Deal", json["className"]!.GetValue<string>());
@@ -74,7 +51,7 @@ public sealed class HttpSubscriptionTests
         (await a.DeleteAsync($"classes/Deal/{matching}")).EnsureStatus(HttpStatusCode.OK);
         await ExpectEventsAsync(live, subscriptionId, ("enter", "lead"), ("update", "proposal"), ("leave", null), ("create", null), ("delete", null));
 
-        (status, _) = await CallAsync(server, HttpMethod.Delete, "/" + subscriptionId, null, ("X-Parse-Session-Token", aToken));
+        (status, _) = await HttpSubscriptions.CallAsync(server, HttpMethod.Delete, "/" + subscriptionId, null, ("X-Parse-Session-Token", aToken));
         Assert.Equal(HttpStatusCode.OK, status);
         await CreateDealAsync(a, new JsonObject { ["title"] = "Late", ["stage"] = "proposal", ["ACL"] = Acl((aId, true)) });
         Assert.Equal("created", (await live.NextAsync("the feed's create")).Target);
@@ -93,17 +70,17 @@ public sealed class HttpSubscriptionTests
         });
         var (_, _, aToken) = await server.UserAsync("alice");
         var (_, _, bToken) = await server.UserAsync("bob");
-        var mine = await SubscribeAsync(server, aToken, "Deal", """{"stage":"won"}""");
+        var mine = await HttpSubscriptions.SubscribeAsync(server, aToken, "Deal", """{"stage":"won"}""");
 
         // Bob can neither see, renew nor delete alice's subscription: to him it does not exist.
-        var (status, json) = await CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", bToken));
+        var (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", bToken));
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Empty(json!["results"]!.AsArray());
-        (status, json) = await CallAsync(server, HttpMethod.Delete, "/" + mine, null, ("X-Parse-Session-Token", bToken));
+        (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Delete, "/" + mine, null, ("X-Parse-Session-Token", bToken));
         Assert.Equal((HttpStatusCode.NotFound, 101), (status, json!["code"]!.GetValue<int>()));
-        (status, json) = await CallAsync(server, HttpMethod.Post, "", $$"""{"className":"Deal","subscriptionId":"{{mine}}"}""", ("X-Parse-Session-Token", bToken));
+        (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Post, "", $$"""{"className":"Deal","subscriptionId":"{{mine}}"}""", ("X-Parse-Session-Token", bToken));
         Assert.Equal((HttpStatusCode.NotFound, 101), (status, json!["code"]!.GetValue<int>()));
-        (status, json) = await CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", aToken));
+        (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", aToken));
         var listed = Assert.Single(json!["results"]!.AsArray());
         Assert.Equal(mine, listed!["subscriptionId"]!.GetValue<string>());
         Assert.Equal("won", listed["where"]!["stage"]!.GetValue<string>());
@@ -111,7 +88,7 @@ public sealed class HttpSubscriptionTests
         // The hub method's refusals, with the same codes, as Parse error bodies.
         async Task Refused(string body, int code, HttpStatusCode? http = null)
         {
-            var (s, j) = await CallAsync(server, HttpMethod.Post, "", body, ("X-Parse-Session-Token", aToken));
+            var (s, j) = await HttpSubscriptions.CallAsync(server, HttpMethod.Post, "", body, ("X-Parse-Session-Token", aToken));
             Assert.True(j is JsonObject { Count: 2 } && j["code"]!.GetValue<int>() == code && j["error"] is JsonValue, $"{body}: {(int)s} {j?.ToJsonString()}");
             if (http is { } expected) Assert.Equal(expected, s);
         }
@@ -125,23 +102,23 @@ public sealed class HttpSubscriptionTests
         await Refused("""{"className":"_Subscription"}""", 103);
         await Refused("""{}""", 103);
         // At most MaxSubscriptionsPerUser live ones; renewing one is not a new one.
-        await SubscribeAsync(server, aToken, "Deal", null);
+        await HttpSubscriptions.SubscribeAsync(server, aToken, "Deal", null);
         await Refused("""{"className":"Deal"}""", 102);
-        (status, _) = await CallAsync(server, HttpMethod.Post, "", $$"""{"className":"Deal","subscriptionId":"{{mine}}"}""", ("X-Parse-Session-Token", aToken));
+        (status, _) = await HttpSubscriptions.CallAsync(server, HttpMethod.Post, "", $$"""{"className":"Deal","subscriptionId":"{{mine}}"}""", ("X-Parse-Session-Token", aToken));
         Assert.Equal(HttpStatusCode.OK, status);
 
         // Callers are resolved exactly as /negotiate does.
-        (status, json) = await CallAsync(server, HttpMethod.Get, "", null);
+        (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null);
         Assert.Equal((HttpStatusCode.Unauthorized, 209), (status, json!["code"]!.GetValue<int>()));
-        (status, json) = await CallAsync(server, HttpMethod.Post, "", """{"className":"Deal"}""", ("X-Parse-Session-Token", "r:not-a-session"));
+        (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Post, "", """{"className":"Deal"}""", ("X-Parse-Session-Token", "r:not-a-session"));
         Assert.Equal((HttpStatusCode.BadRequest, 209), (status, json!["code"]!.GetValue<int>()));
-        (status, _) = await CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Master-Key", CrmServer.MasterKey));
+        (status, _) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Master-Key", CrmServer.MasterKey));
         Assert.Equal(HttpStatusCode.Unauthorized, status);
 
         // Alice deletes her own, once; the store's class stays out of every client door, master's included.
-        (status, _) = await CallAsync(server, HttpMethod.Delete, "/" + mine, null, ("X-Parse-Session-Token", aToken));
+        (status, _) = await HttpSubscriptions.CallAsync(server, HttpMethod.Delete, "/" + mine, null, ("X-Parse-Session-Token", aToken));
         Assert.Equal(HttpStatusCode.OK, status);
-        (status, json) = await CallAsync(server, HttpMethod.Delete, "/" + mine, null, ("X-Parse-Session-Token", aToken));
+        (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Delete, "/" + mine, null, ("X-Parse-Session-Token", aToken));
         Assert.Equal((HttpStatusCode.NotFound, 101), (status, json!["code"]!.GetValue<int>()));
         using var master = server.Client().AsMaster();
         Assert.NotEqual(HttpStatusCode.OK, (await master.GetAsync("classes/_Subscription")).Status);
@@ -155,18 +132,18 @@ public sealed class HttpSubscriptionTests
         using var server = new CrmServer(services: services => services.AddSingleton<TimeProvider>(time));
         await CreateDealClassAsync(server);
         var (a, aId, aToken) = await server.UserAsync("alice");
-        var renewed = await SubscribeAsync(server, aToken, "Deal", InPlay);
-        var lapsed = await SubscribeAsync(server, aToken, "Deal", InPlay);
+        var renewed = await HttpSubscriptions.SubscribeAsync(server, aToken, "Deal", InPlay);
+        var lapsed = await HttpSubscriptions.SubscribeAsync(server, aToken, "Deal", InPlay);
 
         time.Offset = TimeSpan.FromHours(23);
-        var (status, json) = await CallAsync(server, HttpMethod.Post, "", $$"""{"className":"Deal","where":{{InPlay}},"subscriptionId":"{{renewed}}"}""", ("X-Parse-Session-Token", aToken));
+        var (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Post, "", $$"""{"className":"Deal","where":{{InPlay}},"subscriptionId":"{{renewed}}"}""", ("X-Parse-Session-Token", aToken));
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(renewed, json!["subscriptionId"]!.GetValue<string>());
 
         time.Offset = TimeSpan.FromHours(25);
-        (_, json) = await CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", aToken));
+        (_, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", aToken));
         Assert.Equal(new[] { renewed }, json!["results"]!.AsArray().Select(s => s!["subscriptionId"]!.GetValue<string>()));
-        (status, json) = await CallAsync(server, HttpMethod.Post, "", $$"""{"className":"Deal","subscriptionId":"{{lapsed}}"}""", ("X-Parse-Session-Token", aToken));
+        (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Post, "", $$"""{"className":"Deal","subscriptionId":"{{lapsed}}"}""", ("X-Parse-Session-Token", aToken));
         Assert.Equal((HttpStatusCode.NotFound, 101), (status, json!["code"]!.GetValue<int>()));
 
         await using var live = await RealtimeClient.ConnectAsync(server, aToken);
