@@ -219,12 +219,30 @@ public sealed class MatrixFixture : IAsyncLifetime
         return new MatrixRun(run, ids);
     }
 
-    /// <summary>Updates every object of a run (a field no rule looks at), then deletes them all.</summary>
+    /// <summary>
+    /// The ACL the second update gives an object: in the ACL case the next kind's (so every principal gains some objects
+    /// and loses others: real time's enter and leave), elsewhere its own. No ACL becomes its equivalent, public read/write.
+    /// </summary>
+    public MatrixObject Changed(MatrixCase c, MatrixObject o)
+    {
+        if (c != AclCase) return o;
+        var next = c.Objects[(c.Objects.ToList().IndexOf(o) + 1) % c.Objects.Count];
+        return o with { Acl = next.Acl?.DeepClone().AsObject() ?? new JsonObject { ["*"] = RW } };
+    }
+
+    /// <summary>Updates every object of a run (a field no rule looks at), updates it again with its changed ACL, then deletes them all.</summary>
     public async Task UpdateThenDeleteAsync(MatrixRun seeded)
     {
         using var master = Server.Client().AsMaster();
         foreach (var ((className, _), id) in seeded.Ids)
             (await master.PutAsync($"classes/{className}/{id}", new JsonObject { ["step"] = "updated" })).EnsureStatus(HttpStatusCode.OK);
+        foreach (var c in Cases)
+            foreach (var o in c.Objects)
+            {
+                var body = new JsonObject { ["step"] = "changed" };
+                if (Changed(c, o) is { Acl: { } acl } changed && changed != o) body["ACL"] = acl.DeepClone();
+                (await master.PutAsync($"classes/{c.ClassName}/{seeded.Ids[(c.ClassName, o.Code)]}", body)).EnsureStatus(HttpStatusCode.OK);
+            }
         foreach (var ((className, _), id) in seeded.Ids)
             (await master.DeleteAsync($"classes/{className}/{id}")).EnsureStatus(HttpStatusCode.OK);
     }
