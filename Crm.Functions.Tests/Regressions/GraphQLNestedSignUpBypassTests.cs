@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Crm.Functions.Tests.GraphQL;
 using Crm.Functions.Tests.Infrastructure;
 
 namespace Crm.Functions.Tests.Regressions;

@@ -22,9 +22,9 @@ public sealed class PresenceAcrossInstancesTests
         await CreateDealClassAsync(negotiating);
         // The second instance starts on the same store once the class exists (each instance loads the schema at start).
         using var feeding = new CrmServer(new Dictionary<string, string?>(settings) { ["Parse:DataFolder"] = negotiating.DataFolder });
-        var (alice, aliceId, _) = await UserAsync(negotiating, "alice");
-        var (_, bobId, bobToken) = await UserAsync(negotiating, "bob");
-        var (_, carolId, _) = await UserAsync(negotiating, "carol");
+        var (alice, aliceId, _) = await negotiating.UserAsync("alice");
+        var (_, bobId, bobToken) = await negotiating.UserAsync("bob");
+        var (_, carolId, _) = await negotiating.UserAsync("carol");
 
         // Bob negotiates on the first instance; Carol never does.
         using (var http = new HttpClient())
