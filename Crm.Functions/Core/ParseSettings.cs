@@ -115,6 +115,14 @@ internal sealed class LimitSettings
     public long MaxObjectsPerRequest { get; set; } = 100_000;
     /// <summary>Objects one request may create inside another write (GraphQL createAndAdd, nested pointers).</summary>
     public int MaxNestedCreates { get; set; } = 20;
+    /// <summary>Passwords one request (not the master key's) may hash or verify: sign-ups, password changes, log-ins.</summary>
+    public int MaxPasswordHashesPerRequest { get; set; } = 5;
+    /// <summary>Expensive operations (password hashing, queries with $regex) one caller (user, or IP when anonymous) may run at once.</summary>
+    public int MaxExpensivePerCaller { get; set; } = 2;
+    /// <summary>How long an expensive operation waits for one of its caller's slots before code 155.</summary>
+    public int ExpensiveWaitMilliseconds { get; set; } = 2_000;
+    /// <summary>Values in one where, summed over every $in, $all, $or branch and sub-query (the statement's bound values).</summary>
+    public int MaxQueryValues { get; set; } = 20_000;
 }
 
 /// <summary>Which browser origins may call the API (CORS). Non-browser clients send no Origin and are not affected.</summary>

@@ -7,8 +7,6 @@ using GraphQL;
 using GraphQL.SystemTextJson;
 using GraphQL.Transport;
 using GraphQL.Validation;
-using GraphQL.Validation.Complexity;
-using GraphQL.Validation.Rules.Custom;
 using GraphQLParser.AST;
 using GraphQLParser.Exceptions;
 using Microsoft.Extensions.Options;
@@ -24,7 +22,6 @@ internal static class GraphQLEndpoint
 {
     private static readonly GraphQLSerializer Serializer = new(new ParseErrorInfoProvider());
     private static readonly DocumentExecuter Executer = new();
-    private static readonly Func<FieldImpactContext, FieldComplexityResult> DefaultImpact = new ComplexityOptions().DefaultComplexityImpactDelegate;
 
     public static void MapGraphQL(this WebApplication app)
     {
@@ -95,16 +92,7 @@ internal static class GraphQLEndpoint
             CancellationToken = ct,
             RequestServices = services,
             ThrowOnUnhandledException = false,
-            ValidationRules = DocumentValidator.CoreRules.Append(new ComplexityValidationRule(new ComplexityOptions
-            {
-                MaxDepth = settings.MaxDepth,
-                MaxComplexity = settings.MaxComplexity,
-                // Introspection reads the in-memory schema only: it must not count (the standard query alone scores millions).
-                DefaultComplexityImpactDelegate = field => field.FieldDefinition.Name.StartsWith("__", StringComparison.Ordinal)
-                                                           || field.ParentType.Name.StartsWith("__", StringComparison.Ordinal)
-                    ? new FieldComplexityResult(0, 0)
-                    : DefaultImpact(field),
-            })),
+            ValidationRules = DocumentValidator.CoreRules.Concat(GraphQLLimits.Rules(settings, auth.IsMaster)),
             UserContext = new GraphQLRequestContext
             {
                 Auth = auth,
@@ -116,6 +104,12 @@ internal static class GraphQLEndpoint
             },
             UnhandledExceptionDelegate = failure =>
             {
+                // A document nested past the parser's depth limit is the caller's mistake: a 400 with a Parse code, not logged.
+                if (failure.OriginalException is GraphQLParserException)
+                {
+                    failure.Exception = new ParseException(ParseError.InvalidJson, "The GraphQL document is nested too deeply.");
+                    return Task.CompletedTask;
+                }
                 if (failure.OriginalException is not (ParseException or UnauthorizedException or OperationCanceledException))
                     services.GetRequiredService<ILogger<GraphQLRequestContext>>().LogError(failure.OriginalException, "GraphQL resolver failed");
                 return Task.CompletedTask;
@@ -127,11 +121,25 @@ internal static class GraphQLEndpoint
             return;
         }
 
-        var result = await Executer.ExecuteAsync(options);
+        ExecutionResult result;
+        // One budget for the whole document, every field and alias included (the doors' shared opening may replace this line).
+        using (RequestBudget.Begin(BudgetLimits.From(parse.Limits), ParseMiddleware.BudgetCaller(auth, context)))
+            result = await Executer.ExecuteAsync(options);
+        using var answer = new GraphQLLimits.BoundedBuffer(settings.MaxResponseBytes);
+        try
+        {
+            await Serializer.WriteAsync(answer, result, ct);
+        }
+        catch (GraphQLLimits.ResponseTooLargeException e)
+        {
+            await WriteErrorAsync(context, 400, e.Message, ct, ParseError.InvalidQuery);
+            return;
+        }
         // Documents that fail to parse or validate never run: 400, as Apollo answers them; executed ones are 200.
         context.Response.StatusCode = result.Executed ? 200 : 400;
         context.Response.ContentType = "application/json; charset=utf-8";
-        await Serializer.WriteAsync(context.Response.Body, result, ct);
+        answer.Position = 0;
+        await answer.CopyToAsync(context.Response.Body, ct);
     }
 
     private static async Task<GraphQLRequest?> ReadRequestAsync(HttpRequest request, CancellationToken ct)
@@ -163,11 +171,11 @@ internal static class GraphQLEndpoint
         }
     }
 
-    private static async Task WriteErrorAsync(HttpContext context, int status, string message, CancellationToken ct)
+    private static async Task WriteErrorAsync(HttpContext context, int status, string message, CancellationToken ct, object? code = null)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
-        var body = new { errors = new[] { new { message, extensions = new { code = "BAD_REQUEST" } } } };
+        var body = new { errors = new[] { new { message, extensions = new { code = code ?? "BAD_REQUEST" } } } };
         await JsonSerializer.SerializeAsync(context.Response.Body, body, cancellationToken: ct);
     }
 }

@@ -19,4 +19,15 @@ internal sealed class GraphQLSettings
     /// <c>first</c>/<c>last</c> argument or by 5 — so nesting lists multiplies the estimate as it would the work.
     /// </summary>
     public int MaxComplexity { get; set; } = 20_000;
+    /// <summary>Aliased fields per document (aliases repeat work the complexity estimate cannot always see).</summary>
+    public int MaxAliases { get; set; } = 50;
+    /// <summary>Fields written in one document, fragments included.</summary>
+    public int MaxFields { get; set; } = 500;
+    /// <summary>Largest answer; a larger one is replaced by a 102 error (ask for fewer fields or pages).</summary>
+    public long MaxResponseBytes { get; set; } = 16 * 1024 * 1024;
+    /// <summary>
+    /// Let any caller introspect (<c>__schema</c>, <c>__type</c>); by default only the master key may, as in Parse
+    /// Server 8. GraphiQL's documentation pane needs one or the other.
+    /// </summary>
+    public bool PublicIntrospection { get; set; }
 }

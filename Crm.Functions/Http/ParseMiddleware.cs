@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
+using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Security;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -24,6 +25,7 @@ internal sealed class ParseMiddleware(
     public static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64, AllowDuplicateProperties = false };
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
     private readonly ParseSettings _settings = options.Value;
+    private readonly BudgetLimits _budget = BudgetLimits.From(options.Value.Limits);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -113,6 +115,8 @@ internal sealed class ParseMiddleware(
         var (route, values) = match;
         var auth = route.Function == "health" ? Auth.Anonymous : await authenticator.AuthenticateAsync(context, envelope, TokenUse(route), ct);
         if (route.MasterOnly && !auth.IsMaster) throw new UnauthorizedException("unauthorized: master key is required");
+        // One budget for the whole request, /batch sub-requests included (the doors' shared opening may replace this line).
+        using var budget = RequestBudget.Begin(_budget, BudgetCaller(auth, context));
 
         var call = new ParseCall
         {
@@ -149,6 +153,10 @@ internal sealed class ParseMiddleware(
                 break;
         }
     }
+
+    /// <summary>Who a request's expensive work is counted against: the user, or the client IP when anonymous; nobody for the master key.</summary>
+    internal static string? BudgetCaller(Auth auth, HttpContext context) =>
+        auth.IsMaster ? null : auth.UserId ?? "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 
     // /login ignores any token sent with it; /logout and /sessions/me judge it themselves.
     private static SessionTokenUse TokenUse(ParseRoute route) => route.Function switch

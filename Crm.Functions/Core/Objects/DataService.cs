@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Crm.Functions.Core.Json;
 using Crm.Functions.Core.Query;
+using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Triggers;
@@ -66,9 +67,15 @@ internal sealed class DataService(
         var parsed = _parser.Parse(request.Where, schema, new Scope(auth, schemas));
         var order = ParseOrder(request.Order, schema);
 
-        var stored = findRestriction is null || limit == 0 ? []
-            : await store.FindAsync(new StoreQuery(className, QueryNode.And(parsed, findRestriction), order, request.Skip, limit), ct);
-        long? count = countRestriction is null ? null : await store.CountAsync(className, QueryNode.And(parsed, countRestriction), ct);
+        IReadOnlyList<StoredObject> stored;
+        long? count;
+        // A $regex scans rows at a cost the caller chooses: one caller runs only a few such queries at once.
+        using (QueryCost.HasRegex(parsed) ? await RequestBudget.ExpensiveAsync(ct) : default)
+        {
+            stored = findRestriction is null || limit == 0 ? []
+                : await store.FindAsync(new StoreQuery(className, QueryNode.And(parsed, findRestriction), order, request.Skip, limit), ct);
+            count = countRestriction is null ? null : await store.CountAsync(className, QueryNode.And(parsed, countRestriction), ct);
+        }
 
         var found = new FoundObjects(_encoder, auth, schema, stored, AccessPolicy.ProtectedFields(auth, schema));
         if (request.Include is not { Count: > 0 } && request.Keys is not { Count: > 0 } && request.ExcludeKeys is not { Count: > 0 })

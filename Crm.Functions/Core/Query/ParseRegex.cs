@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.RegularExpressions;
+using Crm.Functions.Core.Requests;
 
 namespace Crm.Functions.Core.Query;
 
@@ -35,8 +36,28 @@ internal static class ParseRegex
         return regex;
     }
 
-    /// <summary>Matches under the timeout; a timed-out match is reported as a query timeout, never as a server fault.</summary>
+    /// <summary>
+    /// Matches under the timeout; a timed-out match is reported as a query timeout, never as a server fault.
+    /// Every match, wherever it runs (inside SQLite, in memory), is charged to the request's regex time, so a
+    /// request cannot multiply the per-match timeout over rows, statements, batch entries or GraphQL aliases.
+    /// </summary>
     public static bool IsMatch(string pattern, string options, string input)
+    {
+        var budget = RequestBudget.Current;
+        if (budget is null) return Match(pattern, options, input);
+        budget.ChargeRegex(TimeSpan.Zero); // a spent budget stops before the next match
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            return Match(pattern, options, input);
+        }
+        finally
+        {
+            budget.AddRegexTime(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private static bool Match(string pattern, string options, string input)
     {
         try
         {

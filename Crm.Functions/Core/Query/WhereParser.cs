@@ -31,7 +31,15 @@ internal sealed partial class WhereParser(LimitSettings limits)
     [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")]
     private static partial Regex KeyPattern();
 
-    public QueryNode Parse(JsonNode? where, ClassSchema schema, IQueryScope scope) => ParseObject(where, schema, scope, 0);
+    public QueryNode Parse(JsonNode? where, ClassSchema schema, IQueryScope scope)
+    {
+        var node = ParseObject(where, schema, scope, 0);
+        // Each list is bounded on its own (MaxInValues), but $or/$and multiply them: 100 branches of 10,000 values
+        // made one statement of a million terms (seconds of CPU, or more bound values than SQLite allows).
+        if (QueryCost.Values(node) is var values && values > limits.MaxQueryValues)
+            throw new ParseException(ParseError.InvalidQuery, $"The query holds {values} values in all; at most {limits.MaxQueryValues} are allowed (Parse:Limits:MaxQueryValues).");
+        return node;
+    }
 
     public static FieldRef ResolveField(string key, ClassSchema schema)
     {

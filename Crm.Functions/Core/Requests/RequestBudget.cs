@@ -21,19 +21,30 @@ internal sealed class RequestBudget
     private int _statements;
     private long _objects;
     private int _nestedCreates;
+    private int _passwordHashes;
 
-    private RequestBudget(BudgetLimits limits) => Limits = limits;
+    private RequestBudget(BudgetLimits limits, string? caller)
+    {
+        Limits = limits;
+        Caller = caller;
+    }
 
     public BudgetLimits Limits { get; }
+
+    /// <summary>
+    /// Who pays for expensive work: the user id, or the client IP for anonymous callers. Null for the master key
+    /// and for work outside any caller, which are not held to the per-caller limits.
+    /// </summary>
+    public string? Caller { get; }
 
     /// <summary>The budget of the request running on this async flow, or null outside any request.</summary>
     public static RequestBudget? Current => Ambient.Value;
 
     /// <summary>Opens a budget for the rest of this async flow; disposing the scope restores the previous one.</summary>
-    public static Scope Begin(BudgetLimits limits)
+    public static Scope Begin(BudgetLimits limits, string? caller = null)
     {
         var previous = Ambient.Value;
-        Ambient.Value = new RequestBudget(limits);
+        Ambient.Value = new RequestBudget(limits, caller);
         return new Scope(previous);
     }
 
@@ -64,12 +75,15 @@ internal sealed class RequestBudget
         CheckTime();
     }
 
-    /// <summary>Time spent matching regular expressions.</summary>
+    /// <summary>Time spent matching regular expressions; throws 124 once the request's regex time is spent.</summary>
     public void ChargeRegex(TimeSpan spent)
     {
         if (Interlocked.Add(ref _regexTicks, spent.Ticks) > Limits.RegexTime.Ticks)
-            throw new ParseException(ParseError.Timeout, $"The request spent more than {Limits.RegexTime.TotalMilliseconds:0} ms matching $regex (Parse:Limits:RegexMillisecondsPerRequest).");
+            throw new ParseException(ParseError.Timeout, $"$regex evaluation timed out: the request spent more than {Limits.RegexTime.TotalMilliseconds:0} ms matching (Parse:Limits:RegexMillisecondsPerRequest).");
     }
+
+    /// <summary>Records matching time without judging it (the next <see cref="ChargeRegex"/> does), for use in a finally.</summary>
+    public void AddRegexTime(TimeSpan spent) => Interlocked.Add(ref _regexTicks, spent.Ticks);
 
     /// <summary>Objects read or returned.</summary>
     public void ChargeObjects(int count)
@@ -85,6 +99,26 @@ internal sealed class RequestBudget
             throw new ParseException(ParseError.InvalidQuery, $"The request creates more than {Limits.NestedCreates} nested objects (Parse:Limits:MaxNestedCreates).");
     }
 
+    /// <summary>
+    /// One bcrypt hash or verification. A caller's requests may hash only a few passwords each (a /batch of password
+    /// changes would otherwise buy seconds of CPU), and at most a few such requests of one caller run at once.
+    /// </summary>
+    public static ValueTask<CallerGates.Lease> PasswordHashAsync(CancellationToken ct)
+    {
+        if (Current is not { Caller: { } caller } budget) return ValueTask.FromResult(default(CallerGates.Lease));
+        if (Interlocked.Increment(ref budget._passwordHashes) > budget.Limits.PasswordHashes)
+            throw new ParseException(ParseError.RequestLimitExceeded, $"The request hashes more than {budget.Limits.PasswordHashes} passwords (Parse:Limits:MaxPasswordHashesPerRequest).", 429);
+        return budget.Limits.Gates.EnterAsync(caller, ct);
+    }
+
+    /// <summary>
+    /// Work whose cost the caller controls and cannot be bounded up front (queries with <c>$regex</c>): at most
+    /// <see cref="LimitSettings.MaxExpensivePerCaller"/> of one caller's run at once, so one caller cannot occupy
+    /// every core with parallel requests or aliases.
+    /// </summary>
+    public static ValueTask<CallerGates.Lease> ExpensiveAsync(CancellationToken ct) =>
+        Current is { Caller: { } caller } budget ? budget.Limits.Gates.EnterAsync(caller, ct) : ValueTask.FromResult(default(CallerGates.Lease));
+
     /// <summary>Restores the budget that was current before <see cref="Begin"/>.</summary>
     public readonly struct Scope(RequestBudget? previous) : IDisposable
     {
@@ -93,12 +127,17 @@ internal sealed class RequestBudget
 }
 
 /// <summary>The limits of one <see cref="RequestBudget"/>, read from <c>Parse:Limits</c>.</summary>
-internal sealed record BudgetLimits(TimeSpan WallTime, TimeSpan RegexTime, int Statements, long Objects, int NestedCreates)
+internal sealed record BudgetLimits(TimeSpan WallTime, TimeSpan RegexTime, int Statements, long Objects, int NestedCreates, int PasswordHashes, CallerGates Gates)
 {
+    // One table of per-caller gates per server (its settings object), however often the limits are built.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<LimitSettings, CallerGates> GatesBySettings = [];
+
     public static BudgetLimits From(LimitSettings limits) => new(
         TimeSpan.FromMilliseconds(limits.RequestTimeoutMilliseconds),
         TimeSpan.FromMilliseconds(limits.RegexMillisecondsPerRequest),
         limits.MaxStatementsPerRequest,
         limits.MaxObjectsPerRequest,
-        limits.MaxNestedCreates);
+        limits.MaxNestedCreates,
+        limits.MaxPasswordHashesPerRequest,
+        GatesBySettings.GetValue(limits, l => new CallerGates(l.MaxExpensivePerCaller, TimeSpan.FromMilliseconds(l.ExpensiveWaitMilliseconds))));
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Triggers;
 using Microsoft.Extensions.Options;
 
@@ -32,7 +33,7 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
         });
     }
 
-    private ValueTask BeforeSaveUser(SaveEvent e, CancellationToken ct)
+    private async ValueTask BeforeSaveUser(SaveEvent e, CancellationToken ct)
     {
         // Every sign-up is charged here, whichever door it came through (REST, batch, GraphQL signUp, a user created
         // inside another GraphQL write), before any bcrypt work.
@@ -61,7 +62,8 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
             if (passwordNode is not JsonValue pv || !pv.TryGetValue(out string? password))
                 throw new ParseException(ParseError.PasswordMissing, "password is required");
             ValidatePassword(password, data["username"]?.ToString());
-            data["_hashed_password"] = BCrypt.Net.BCrypt.HashPassword(password, Accounts.BcryptCost);
+            using (await RequestBudget.PasswordHashAsync(ct))
+                data["_hashed_password"] = BCrypt.Net.BCrypt.HashPassword(password, Accounts.BcryptCost);
             data["_password_changed_at"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             data.Remove("password");
         }
@@ -74,7 +76,6 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
             e.Object.Acl = new JsonObject { [self] = new JsonObject { ["read"] = true, ["write"] = true } };
         else if (e.Object.Acl is not null && e.ChangedFields.Contains("ACL"))
             e.Object.Acl[self] = new JsonObject { ["read"] = true, ["write"] = true };
-        return ValueTask.CompletedTask;
     }
 
     public void ValidatePassword(string password, string? username)

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Crm.Functions.Core.Json;
 using Crm.Functions.Core.Query;
+using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Store;
@@ -44,7 +45,9 @@ internal sealed class UserService(DataService data, SessionService sessions, Rol
 
         var user = await FindUserAsync(username, email, ct);
         var hash = user?.Data["_hashed_password"]?.ToString();
-        var passwordOk = BCrypt.Net.BCrypt.Verify(password, hash ?? DummyHash);
+        bool passwordOk;
+        using (await RequestBudget.PasswordHashAsync(ct))
+            passwordOk = BCrypt.Net.BCrypt.Verify(password, hash ?? DummyHash);
         if (user is null || hash is null) throw new ParseException(ParseError.ObjectNotFound, InvalidCredentials);
 
         var now = time.GetUtcNow();

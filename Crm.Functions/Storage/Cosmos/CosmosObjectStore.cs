@@ -9,6 +9,7 @@ using System.Text.Json.Nodes;
 using Azure.Identity;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Query;
+using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Schema;
 using Microsoft.Azure.Cosmos;
 
@@ -113,6 +114,7 @@ internal sealed class CosmosObjectStore : IObjectStore
         using var iterator = container.GetItemQueryStreamIterator(query, null, options);
         while (iterator.HasMoreResults)
         {
+            RequestBudget.Current?.ChargeStatement(); // each page is a round trip and its own RU charge
             using var response = await iterator.ReadNextAsync(ct);
             if (response.StatusCode == HttpStatusCode.NotFound) yield break; // container dropped meanwhile: nothing to find
             if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, response.ErrorMessage);
@@ -328,6 +330,7 @@ internal sealed class CosmosObjectStore : IObjectStore
                 list.Add(FromItem(query.ClassName, (JsonObject)item!));
                 if (list.Count >= query.Limit) break;
             }
+            RequestBudget.Current?.ChargeObjects(list.Count);
             return list;
         }
         catch (MissingCompositeIndexException e)
@@ -632,6 +635,7 @@ internal sealed class CosmosObjectStore : IObjectStore
                 await ReserveAsync(key, obj.ObjectId, ct);
                 reserved.Add(key);
             }
+            RequestBudget.Current?.ChargeStatement();
             using var response = await Class(obj.ClassName).CreateItemStreamAsync(ToStream(ToItem(obj)), new PartitionKey(obj.OwnerId), NoContent, ct);
             if (response.StatusCode == HttpStatusCode.Conflict) throw new DuplicateKeyException("objectId");
             EnsureSuccess(response);
@@ -675,6 +679,7 @@ internal sealed class CosmosObjectStore : IObjectStore
                 var item = ToItem(next);
                 item["ownerId"] = current.OwnerId; // the partition never changes
                 var options = new ItemRequestOptions { IfMatchEtag = current.ETag, EnableContentResponseOnWrite = false };
+                RequestBudget.Current?.ChargeStatement();
                 using var response = await container.ReplaceItemStreamAsync(ToStream(item), objectId, new PartitionKey(current.OwnerId), options, ct);
                 if (response.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
                 {
@@ -707,6 +712,7 @@ internal sealed class CosmosObjectStore : IObjectStore
             var current = await ReadOneAsync(className, objectId, restriction, ct);
             if (current is null) return null;
             var options = new ItemRequestOptions { IfMatchEtag = current.ETag };
+            RequestBudget.Current?.ChargeStatement();
             using var response = await Class(className).DeleteItemStreamAsync(objectId, new PartitionKey(current.OwnerId), options, ct);
             if (response.StatusCode == HttpStatusCode.NotFound) return null;
             if (response.StatusCode == HttpStatusCode.PreconditionFailed) continue; // changed since read: re-check the restriction

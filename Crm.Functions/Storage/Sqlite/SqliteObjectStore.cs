@@ -1,7 +1,9 @@
 using Crm.Functions.Core.Store;
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Crm.Functions.Core;
 using Crm.Functions.Core.Query;
+using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Schema;
 using Microsoft.Data.Sqlite;
 
@@ -83,14 +85,24 @@ internal sealed class SqliteObjectStore : IObjectStore
         // A budget of matching time per statement, on top of the per-match timeout: a pattern that takes just
         // under the timeout on each of thousands of rows would otherwise hold a reader (or the write lock) for
         // minutes. Only time inside the regex counts, so fast patterns scanning large tables are not cut short.
+        // ParseRegex also charges the request's budget, which is what bounds a request of many statements.
         var budget = RegexBudgets.GetOrCreateValue(connection);
         connection.CreateFunction("crm_regex", (string pattern, string options, object? value) =>
         {
             if (value is not string text) return false;
-            if (budget.Spent > budget.Limit) throw ParseRegex.TimedOut();
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            try { return ParseRegex.IsMatch(pattern, options, text); }
-            finally { budget.Spent += System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks; }
+            try
+            {
+                if (budget.Spent > budget.Limit) throw ParseRegex.TimedOut();
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                try { return ParseRegex.IsMatch(pattern, options, text); }
+                finally { budget.Spent += System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks; }
+            }
+            catch (ParseException e)
+            {
+                // SQLite passes on only the message; the statement's caller rethrows this one (see Failed).
+                budget.Failure = e;
+                throw;
+            }
         });
         return connection;
     }
@@ -124,12 +136,23 @@ internal sealed class SqliteObjectStore : IObjectStore
     {
         public long Spent;
         public long Limit = long.MaxValue;
+        public ParseException? Failure;
     }
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, RegexBudget> RegexBudgets = [];
 
-    /// <summary>crm_regex fails inside SQLite, which reports the failure as a SqliteException carrying its message.</summary>
-    private static bool IsRegexTimeout(SqliteException e) => e.Message.Contains(ParseRegex.TimeoutMessage, StringComparison.Ordinal);
+    /// <summary>
+    /// The Parse error behind a failed statement: crm_regex's own (SQLite reports it only as a message), or a
+    /// query too large for SQLite's fixed limits, which the where parser's bounds should already have refused.
+    /// </summary>
+    private static ParseException? Failed(SqliteConnection connection, SqliteException e) =>
+        RegexBudgets.TryGetValue(connection, out var budget) && budget.Failure is { } failure ? failure
+        : e.SqliteErrorCode == 1 && (e.Message.Contains("too many SQL variables", StringComparison.Ordinal) || e.Message.Contains("Expression tree is too large", StringComparison.Ordinal))
+            ? new ParseException(ParseError.InvalidQuery, "The query is too large for this store; use fewer values or less nesting.")
+        : null;
+
+    /// <summary>One statement of the request: charged to its budget (statement count and wall time).</summary>
+    private static void Charge() => RequestBudget.Current?.ChargeStatement();
 
     /// <summary>
     /// Prepared statements of one connection by SQL text. Microsoft.Data.Sqlite keeps a command's statements
@@ -147,6 +170,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         {
             budget.Spent = 0;
             budget.Limit = ParseRegex.StatementBudget.Ticks;
+            budget.Failure = null;
         }
         var cache = Prepared.GetOrCreateValue(connection);
         if (!cache.TryGetValue(sql, out var command))
@@ -190,9 +214,9 @@ internal sealed class SqliteObjectStore : IObjectStore
         {
             throw new DuplicateKeyException(UniqueIndexName(e.Message));
         }
-        catch (SqliteException e) when (IsRegexTimeout(e))
+        catch (SqliteException e) when (Failed(_writer!, e) is { } failure)
         {
-            throw ParseRegex.TimedOut();
+            throw failure;
         }
         finally
         {
@@ -304,6 +328,7 @@ internal sealed class SqliteObjectStore : IObjectStore
     public async Task<IReadOnlyList<StoredObject>> FindAsync(StoreQuery query, CancellationToken ct)
     {
         if (!_tables.ContainsKey(query.ClassName) || query.Limit <= 0) return [];
+        Charge();
         var translator = new SqliteQueryTranslator();
         var alias = translator.NewAlias();
         var where = translator.Where(query.Where, alias, query.ClassName);
@@ -316,11 +341,12 @@ internal sealed class SqliteObjectStore : IObjectStore
             await using var rows = await command.ExecuteReaderAsync(ct);
             var list = new List<StoredObject>();
             while (await rows.ReadAsync(ct)) list.Add(Read(rows, query.ClassName));
+            RequestBudget.Current?.ChargeObjects(list.Count);
             return list;
         }
-        catch (SqliteException e) when (IsRegexTimeout(e))
+        catch (SqliteException e) when (Failed(reader, e) is { } failure)
         {
-            throw ParseRegex.TimedOut();
+            throw failure;
         }
         finally { ReturnReader(reader); }
     }
@@ -347,6 +373,7 @@ internal sealed class SqliteObjectStore : IObjectStore
     public async Task<long> CountAsync(string className, QueryNode where, CancellationToken ct)
     {
         if (!_tables.ContainsKey(className)) return 0;
+        Charge();
         var translator = new SqliteQueryTranslator();
         var alias = translator.NewAlias();
         var sql = $"SELECT COUNT(*) FROM {SqliteQueryTranslator.Table(className)} {alias} WHERE {translator.Where(where, alias, className)}";
@@ -356,9 +383,9 @@ internal sealed class SqliteObjectStore : IObjectStore
             var command = Command(reader, sql, translator);
             return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
         }
-        catch (SqliteException e) when (IsRegexTimeout(e))
+        catch (SqliteException e) when (Failed(reader, e) is { } failure)
         {
-            throw ParseRegex.TimedOut();
+            throw failure;
         }
         finally { ReturnReader(reader); }
     }
@@ -392,6 +419,7 @@ internal sealed class SqliteObjectStore : IObjectStore
 
     public Task InsertAsync(StoredObject obj, IReadOnlyList<RelationChange> relations, CancellationToken ct) => WriteAsync(async (connection, tx) =>
     {
+        Charge();
         var command = Command(connection,
             $"INSERT INTO {SqliteQueryTranslator.Table(obj.ClassName)} (id, owner_id, created_at, updated_at, version, acl, rperm, wperm, data) VALUES ($id, $owner, $created, $updated, 1, $acl, $rperm, $wperm, $data)",
             null, tx);
@@ -413,6 +441,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         Func<StoredObject, ValueTask<ObjectWrite?>> mutate, CancellationToken ct)
     {
         if (!_tables.ContainsKey(className)) return null;
+        Charge();
         return await WriteAsync<StoredObject?>(async (connection, tx) =>
         {
             var current = await ReadOneAsync(connection, tx, className, objectId, restriction, ct);
@@ -434,6 +463,7 @@ internal sealed class SqliteObjectStore : IObjectStore
     public async Task<StoredObject?> DeleteAsync(string className, string objectId, QueryNode restriction, CancellationToken ct)
     {
         if (!_tables.ContainsKey(className)) return null;
+        Charge();
         return await WriteAsync<StoredObject?>(async (connection, tx) =>
         {
             var current = await ReadOneAsync(connection, tx, className, objectId, restriction, ct);
@@ -478,6 +508,7 @@ internal sealed class SqliteObjectStore : IObjectStore
 
     public async Task<IReadOnlyList<string>> RelatedIdsAsync(string ownerClass, string ownerId, string field, CancellationToken ct)
     {
+        Charge();
         var reader = await RentReaderAsync(ct);
         try
         {

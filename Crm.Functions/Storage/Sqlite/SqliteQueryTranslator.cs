@@ -62,14 +62,14 @@ internal sealed class SqliteQueryTranslator
     public string Where(QueryNode node, string alias, string className) => node switch
     {
         ConstNode c => c.Value ? "1" : "0",
-        AndNode a => "(" + string.Join(" AND ", a.Children.Select(n => Where(n, alias, className))) + ")",
-        OrNode o => "(" + string.Join(" OR ", o.Children.Select(n => Where(n, alias, className))) + ")",
+        AndNode a => Join(" AND ", a.Children.Select(n => Where(n, alias, className)).ToList()),
+        OrNode o => Join(" OR ", o.Children.Select(n => Where(n, alias, className)).ToList()),
         NotNode n => $"NOT COALESCE({Where(n.Child, alias, className)}, 0)",
         CompareNode c => Compare(c, alias),
         InNode i => In(i, alias),
         ExistsNode e => e.Field.IsSystemColumn ? (e.Exists ? "1" : "0") : $"{JsonType(e.Field, alias)} IS {(e.Exists ? "NOT " : "")}NULL",
         RegexNode r => Regex(r, alias),
-        AllNode a => a.Values.Count == 0 ? "1" : "(" + string.Join(" AND ", a.Values.Select(v => Contains(a.Field, alias, v))) + ")",
+        AllNode a => a.Values.Count == 0 ? "1" : Join(" AND ", a.Values.Select(v => Contains(a.Field, alias, v)).ToList()),
         ContainedByNode c => $"NOT EXISTS (SELECT 1 FROM json_each({alias}.data, '{JsonPath(c.Field)}') je WHERE je.value NOT IN (SELECT value FROM json_each({ListParam(c.Values.Select(Scalar))})))",
         InQueryNode q => InQuery(q, alias, className),
         SelectNode s => Select(s, alias),
@@ -78,6 +78,15 @@ internal sealed class SqliteQueryTranslator
         AclNode a => Acl(a, alias),
         _ => throw new NotSupportedException(node.GetType().Name),
     };
+
+    /// <summary>
+    /// Terms joined by AND/OR. SQLite parses <c>a OR b OR c …</c> into a tree one level deeper per term and refuses
+    /// trees deeper than 1,000 ("Expression tree is too large"), which long lists and nested $or reached; so
+    /// long lists are joined as balanced halves (depth log n). Short ones keep their plain text.
+    /// </summary>
+    private static string Join(string op, List<string> terms) => terms.Count <= 8
+        ? "(" + string.Join(op, terms) + ")"
+        : "(" + Join(op, terms[..(terms.Count / 2)]) + op + Join(op, terms[(terms.Count / 2)..]) + ")";
 
     /// <summary>
     /// "No ACL, or the ACL names one of the caller's groups". rperm/wperm hold JSON arrays of strings written by one
