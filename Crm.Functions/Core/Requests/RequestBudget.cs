@@ -63,9 +63,15 @@ internal sealed class RequestBudget
     /// <summary>Throws 124 when the request has run longer than its wall time.</summary>
     public void CheckTime()
     {
-        if (Elapsed > Limits.WallTime)
-            throw new ParseException(ParseError.Timeout, $"The request took longer than {Limits.WallTime.TotalMilliseconds:0} ms (Parse:Limits:RequestTimeoutMilliseconds).");
+        if (OutOfTime) throw TimeExceeded();
     }
+
+    /// <summary>Whether the wall time is spent (cheap enough to ask inside a running statement).</summary>
+    public bool OutOfTime => Elapsed > Limits.WallTime;
+
+    /// <summary>The 124 of a request that ran out of wall time.</summary>
+    public ParseException TimeExceeded() =>
+        new(ParseError.Timeout, $"The request took longer than {Limits.WallTime.TotalMilliseconds:0} ms (Parse:Limits:RequestTimeoutMilliseconds).");
 
     /// <summary>One store statement (a query, a count, a write); also checks the wall time.</summary>
     public void ChargeStatement()

@@ -86,6 +86,9 @@ internal sealed class SqliteObjectStore : IObjectStore
         // under the timeout on each of thousands of rows would otherwise hold a reader (or the write lock) for
         // minutes. Only time inside the regex counts, so fast patterns scanning large tables are not cut short.
         // ParseRegex also charges the request's budget, which is what bounds a request of many statements.
+        // A single statement can run long (a large $all, a scan of a big table): SQLite asks this every few thousand
+        // instructions, and a request out of wall time interrupts its statement (SQLITE_INTERRUPT, answered 124).
+        SQLitePCL.raw.sqlite3_progress_handler(connection.Handle, 10_000, static _ => RequestBudget.Current is { OutOfTime: true } ? 1 : 0, null);
         var budget = RegexBudgets.GetOrCreateValue(connection);
         connection.CreateFunction("crm_regex", (string pattern, string options, object? value) =>
         {
@@ -142,11 +145,13 @@ internal sealed class SqliteObjectStore : IObjectStore
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, RegexBudget> RegexBudgets = [];
 
     /// <summary>
-    /// The Parse error behind a failed statement: crm_regex's own (SQLite reports it only as a message), or a
+    /// The Parse error behind a failed statement: crm_regex's own (SQLite reports it only as a message), the
+    /// request's wall time (the progress handler interrupted the statement), or a
     /// query too large for SQLite's fixed limits, which the where parser's bounds should already have refused.
     /// </summary>
     private static ParseException? Failed(SqliteConnection connection, SqliteException e) =>
         RegexBudgets.TryGetValue(connection, out var budget) && budget.Failure is { } failure ? failure
+        : e.SqliteErrorCode == 9 && RequestBudget.Current is { OutOfTime: true } request ? request.TimeExceeded()
         : e.SqliteErrorCode == 1 && (e.Message.Contains("too many SQL variables", StringComparison.Ordinal) || e.Message.Contains("Expression tree is too large", StringComparison.Ordinal))
             ? new ParseException(ParseError.InvalidQuery, "The query is too large for this store; use fewer values or less nesting.")
         : null;
