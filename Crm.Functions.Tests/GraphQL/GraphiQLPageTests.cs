@@ -36,7 +36,8 @@ public sealed class GraphiQLPageTests(ITestOutputHelper output)
     public async Task a_query_run_from_graphiql_in_headless_chromium_returns_data()
     {
         var folder = Tools.NodeProject("browser");
-        using var server = new CrmServer();
+        // GraphiQL introspects on load; anonymous introspection is refused unless the setting opens it.
+        using var server = new CrmServer(new Dictionary<string, string?> { ["GraphQL:PublicIntrospection"] = "true" });
         using (var master = server.Client().AsMaster())
         {
             (await master.PostAsync("schemas/Note", new JsonObject { ["className"] = "Note", ["fields"] = new JsonObject { ["text"] = new JsonObject { ["type"] = "String" } } }))
