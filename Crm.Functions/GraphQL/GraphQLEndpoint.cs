@@ -67,7 +67,8 @@ internal static class GraphQLEndpoint
         {
             request = await ReadRequestAsync(context.Request, ct);
         }
-        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or FormatException)
+        // ArgumentException: a key repeated inside "variables" (the serializer builds a dictionary of them).
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or FormatException or ArgumentException)
         {
             await WriteErrorAsync(context, 400, "The request body is not a GraphQL request (JSON with a \"query\" string).", ct);
             return;
