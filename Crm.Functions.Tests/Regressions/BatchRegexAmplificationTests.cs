@@ -16,7 +16,7 @@ public sealed class BatchRegexAmplificationTests
         using var server = new CrmServer(TestSettings.Fast(
             ("Parse:Limits:RegexTimeoutMilliseconds", "5000"), ("Parse:Limits:RegexMillisecondsPerRequest", "1")));
         using var master = server.Client().AsMaster();
-        for (var i = 0; i < 3; i++) await master.CreateAsync("Slow", new JsonObject { ["title"] = new string('a', 20) + "!" });
+        for (var i = 0; i < 3; i++) await master.CreateAsync("Slow", new JsonObject { ["title"] = new string('a', 14) + "!" });
         using var client = server.Client();
         await client.SignUpAsync(Wire.Unique("batch"));
         var where = Uri.EscapeDataString("""{"title":{"$regex":"^(?=(a+)+$)"}}""");

@@ -23,7 +23,7 @@ public sealed class GraphQLRegexAliasAmplificationTests : IAsyncLifetime, IDispo
         await CrmClasses.CreateAsync(_server);
         using var client = _server.Client();
         (_, _token) = await client.SignUpAsync(Wire.Unique("regex"));
-        for (var i = 0; i < 3; i++) await client.CreateAsync("Deal", new JsonObject { ["title"] = new string('a', 20) + "!" });
+        for (var i = 0; i < 3; i++) await client.CreateAsync("Deal", new JsonObject { ["title"] = new string('a', 14) + "!" });
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
