@@ -1,5 +1,4 @@
 using System.Net;
-using Crm.Functions.Tests.GraphQL;
 using Crm.Functions.Tests.Infrastructure;
 
 namespace Crm.Functions.Tests.Regressions;

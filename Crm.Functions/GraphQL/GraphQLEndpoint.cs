@@ -60,7 +60,8 @@ internal static class GraphQLEndpoint
             return;
         }
 
-        using var budget = RequestBudget.Begin(BudgetLimits.From(parse.Limits)); // one budget per document
+        // One budget for the whole document, every field and alias included; expensive work is counted against the caller.
+        using var budget = RequestBudget.Begin(BudgetLimits.From(parse.Limits), ParseMiddleware.BudgetCaller(auth, context));
 
         GraphQLRequest? request;
         try
@@ -122,10 +123,7 @@ internal static class GraphQLEndpoint
             return;
         }
 
-        ExecutionResult result;
-        // One budget for the whole document, every field and alias included (the doors' shared opening may replace this line).
-        using (RequestBudget.Begin(BudgetLimits.From(parse.Limits), ParseMiddleware.BudgetCaller(auth, context)))
-            result = await Executer.ExecuteAsync(options);
+        var result = await Executer.ExecuteAsync(options);
         using var answer = new GraphQLLimits.BoundedBuffer(settings.MaxResponseBytes);
         try
         {
