@@ -25,8 +25,8 @@ public sealed class TemplatePlugInTests
     private static async Task<Observed> ObserveAsync(CrmServer server, bool templateMadeDeal)
     {
         if (!templateMadeDeal) await CreateDealClassAsync(server);
-        var (a, aId, aToken) = await UserAsync(server, "alice");
-        var (_, bId, _) = await UserAsync(server, "bob");
+        var (a, aId, aToken) = await server.UserAsync("alice");
+        var (_, bId, _) = await server.UserAsync("bob");
 
         // The change-feed endpoint the Functions host would call for Deal, with an empty batch.
         using var http = new HttpClient();
@@ -49,7 +49,7 @@ public sealed class TemplatePlugInTests
 
         // A deal the master key creates for someone else.
         using var master = server.Client().AsMaster();
-        var assigned = await master.PostAsync("classes/Deal", new JsonObject { ["title"] = "Globex", ["stage"] = "lead", ["assignedTo"] = Pointer("_User", bId) });
+        var assigned = await master.PostAsync("classes/Deal", new JsonObject { ["title"] = "Globex", ["stage"] = "lead", ["assignedTo"] = Wire.PointerTo("_User", bId) });
         assigned.EnsureStatus(HttpStatusCode.Created);
         var owner = (await ChangeFeedTests.DocumentAsync(server, "Deal", assigned.Json!["objectId"]!.GetValue<string>()))["ownerId"]!.GetValue<string>();
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Xunit.Abstractions;
+using Crm.Functions.Tests.Infrastructure;
 using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
 
 namespace Crm.Functions.Tests.Realtime;

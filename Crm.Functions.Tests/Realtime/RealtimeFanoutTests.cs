@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Crm.Functions.Tests.Infrastructure;
 using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
 
 namespace Crm.Functions.Tests.Realtime;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Crm.Functions.Tests.Infrastructure;
 using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
 
 namespace Crm.Functions.Tests.Realtime;
