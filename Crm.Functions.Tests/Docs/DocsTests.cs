@@ -97,7 +97,8 @@ public sealed class DocsTests
         var tried = 0;
         foreach (var (path, item) in openApi["paths"]!.AsObject())
         {
-            if (!path.StartsWith("/classes/", StringComparison.Ordinal) || path.EndsWith('}')) continue;
+            // Application classes only: POST /classes/_User is sign-up, tried below through /users.
+            if (!path.StartsWith("/classes/", StringComparison.Ordinal) || path.EndsWith('}') || path.StartsWith("/classes/_", StringComparison.Ordinal)) continue;
             var example = item!["post"]!["requestBody"]!["content"]!["application/json"]!["examples"]!["example"]!["value"]!.AsObject();
             var created = await client.PostAsync(path.TrimStart('/'), example.DeepClone());
             Assert.True(created.Status == HttpStatusCode.Created, $"POST {path} with its example: {created.Raw}");

@@ -50,7 +50,7 @@ public sealed class AzureSignalRTests
             // As in Azure, where the Cosmos store keeps it for the change feed (the SQLite pass runs these too).
             ["Realtime:KeepPreviousState"] = "true",
         };
-        return new CrmServer(all, services => services.AddSingleton(credential));
+        return FeedServer(all, services => services.AddSingleton(credential));
     }
 
     private static List<ServiceCall> Expect(SignalRServiceStandIn service, int count)
@@ -72,7 +72,7 @@ public sealed class AzureSignalRTests
     {
         await using var service = new SignalRServiceStandIn((authorization, url) =>
             authorization?.StartsWith("Bearer ", StringComparison.Ordinal) == true && SignedWithAccessKeyAsync(authorization[7..], url).GetAwaiter().GetResult() is not null);
-        using var server = new CrmServer(new Dictionary<string, string?>
+        using var server = FeedServer(new Dictionary<string, string?>
         {
             ["Azure:SignalR:ConnectionString"] = $"Endpoint={service.Endpoint};AccessKey={AccessKey};Version=1.0;",
             ["Realtime:PushFromWrites"] = "true",

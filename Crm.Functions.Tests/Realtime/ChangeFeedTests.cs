@@ -50,7 +50,7 @@ public sealed class ChangeFeedTests
     public async Task a_change_feed_batch_becomes_per_user_signalr_messages_including_removals()
     {
         // The previous-state hook is on by default only on the Cosmos store (the one with a change feed).
-        using var server = new CrmServer(new Dictionary<string, string?> { ["Realtime:PushFromWrites"] = "false", ["Realtime:KeepPreviousState"] = "true" });
+        using var server = FeedServer(new Dictionary<string, string?> { ["Realtime:PushFromWrites"] = "false", ["Realtime:KeepPreviousState"] = "true" });
         await CreateDealClassAsync(server);
         var (a, aId, _) = await server.UserAsync("alice");
         var (_, bId, _) = await server.UserAsync("bob");
@@ -102,7 +102,7 @@ public sealed class ChangeFeedTests
     [Fact]
     public async Task previous_state_is_kept_only_where_a_change_feed_exists()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         await CreateDealClassAsync(server);
         var (a, aId, _) = await server.UserAsync("dora");
         var dealId = await CreateDealAsync(a, new JsonObject { ["title"] = "Kept", ["stage"] = "lead", ["ACL"] = Acl((aId, true)) });
@@ -115,7 +115,7 @@ public sealed class ChangeFeedTests
     [Fact]
     public async Task the_change_feed_endpoint_refuses_strangers_and_tolerates_bad_payloads()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         var (status, _) = await InvokeAsync(server, "DealChanges", Invocation(), master: false);
         Assert.Equal(HttpStatusCode.Forbidden, status);
 

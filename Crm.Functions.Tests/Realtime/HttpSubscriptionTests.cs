@@ -28,7 +28,7 @@ public sealed class HttpSubscriptionTests
     [Fact]
     public async Task a_subscription_made_over_http_reaches_the_hub_client_for_matching_readable_deals_only()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         await CreateDealClassAsync(server);
         var (a, aId, aToken) = await server.UserAsync("alice");
         var (b, bId, _) = await server.UserAsync("bob");
@@ -61,7 +61,7 @@ public sealed class HttpSubscriptionTests
     [Fact]
     public async Task subscriptions_are_private_to_their_user_and_refusals_are_parse_errors()
     {
-        using var server = new CrmServer(new Dictionary<string, string?> { ["Realtime:MaxSubscriptionsPerUser"] = "2" });
+        using var server = FeedServer(new Dictionary<string, string?> { ["Realtime:MaxSubscriptionsPerUser"] = "2" });
         await CreateDealClassAsync(server, new JsonObject
         {
             ["get"] = new JsonObject { ["*"] = true }, ["find"] = new JsonObject { ["*"] = true }, ["create"] = new JsonObject { ["*"] = true },
@@ -129,7 +129,7 @@ public sealed class HttpSubscriptionTests
     public async Task subscriptions_expire_after_a_day_unless_renewed()
     {
         var time = new AdjustableTime();
-        using var server = new CrmServer(services: services => services.AddSingleton<TimeProvider>(time));
+        using var server = FeedServer(services: services => services.AddSingleton<TimeProvider>(time));
         await CreateDealClassAsync(server);
         var (a, aId, aToken) = await server.UserAsync("alice");
         var renewed = await HttpSubscriptions.SubscribeAsync(server, aToken, "Deal", InPlay);

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
-using Crm.Functions.Tests.Infrastructure;
 using Xunit.Abstractions;
+using Crm.Functions.Tests.Infrastructure;
 using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
 
 namespace Crm.Functions.Tests.Realtime;
@@ -14,7 +14,7 @@ public sealed class LatencyTests(ITestOutputHelper output)
     public async Task latency_from_http_write_to_client_event_is_measured_over_200_writes()
     {
         const int writes = 200;
-        using var server = new CrmServer();
+        using var server = FeedServer();
         await CreateDealClassAsync(server);
         var (a, aId, aToken) = await server.UserAsync("alice");
         await using var live = await RealtimeClient.ConnectAsync(server, aToken);

@@ -11,7 +11,7 @@ public sealed class RealtimeFanoutTests
     [Fact]
     public async Task owner_and_role_reader_get_create_move_delete_in_order_and_an_outsider_gets_nothing()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         await CreateDealClassAsync(server);
         var (a, aId, aToken) = await server.UserAsync("alice");
         var (_, _, bToken) = await server.UserAsync("bob");
@@ -55,7 +55,7 @@ public sealed class RealtimeFanoutTests
     [Fact]
     public async Task reassigning_a_deal_reaches_the_new_owner_and_removes_it_from_the_old_one()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         await CreateDealClassAsync(server);
         var (a, aId, aToken) = await server.UserAsync("alice");
         var (_, bId, bToken) = await server.UserAsync("bob");
@@ -98,7 +98,7 @@ public sealed class RealtimeFanoutTests
     [Fact]
     public async Task pointer_permissions_and_protected_fields_apply_to_events_as_to_rest()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         var clp = new JsonObject
         {
             ["get"] = new JsonObject(), ["find"] = new JsonObject(), ["count"] = new JsonObject(),
@@ -127,7 +127,7 @@ public sealed class RealtimeFanoutTests
     [Fact]
     public async Task role_membership_granted_later_starts_the_feed_without_reconnecting()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         await CreateDealClassAsync(server);
         var (a, aId, _) = await server.UserAsync("alice");
         var (_, cId, cToken) = await server.UserAsync("carol");

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Crm.Functions.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Crm.Functions.Tests.Infrastructure;
 using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
 
 namespace Crm.Functions.Tests.Realtime;
@@ -13,7 +13,7 @@ public sealed class SubscriptionTests
     [Fact]
     public async Task a_stage_filter_sends_enter_update_and_leave_as_deals_move_through_it()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         await CreateDealClassAsync(server);
         var (a, aId, aToken) = await server.UserAsync("alice");
         await using var live = await RealtimeClient.ConnectAsync(server, aToken);
@@ -44,7 +44,7 @@ public sealed class SubscriptionTests
     [Fact]
     public async Task filters_that_need_the_store_touch_protected_fields_or_are_malformed_are_refused_with_parse_codes()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         await CreateDealClassAsync(server, new JsonObject
         {
             ["get"] = new JsonObject { ["*"] = true }, ["find"] = new JsonObject { ["*"] = true }, ["create"] = new JsonObject { ["*"] = true },

@@ -2,11 +2,18 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using global::Crm.Functions.Core.Schema;
 using global::Crm.Functions.Storage.Cosmos;
+using Crm.Functions.Tests.CrmTemplate;
+using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Tests.Storage;
 
-/// <summary>Checks that need no server: the indexing policy file the infrastructure loads, and the change-feed bindings.</summary>
-public sealed class CosmosIndexingTests
+/// <summary>
+/// The indexing policy file the infrastructure loads and the change-feed bindings, against what the CRM template
+/// declares on a server with the template on (the deployed app's default).
+/// </summary>
+public sealed class CosmosIndexingTests(TemplateServerFixture fixture) : IClassFixture<TemplateServerFixture>
 {
     private static string RepoFile(string relative)
     {
@@ -15,25 +22,40 @@ public sealed class CosmosIndexingTests
         throw new FileNotFoundException(relative);
     }
 
+    private ClassDeclarations Declarations => fixture.Server.Services.GetRequiredService<IOptions<ClassDeclarations>>().Value;
+
+    private IndexingPolicy PolicyOf(string className) =>
+        CosmosIndexing.For(fixture.Server.Services.GetRequiredService<SchemaService>().Get(className)!, Declarations.Of(className));
+
     [Fact]
     public void infra_indexing_json_is_exactly_the_policy_the_store_creates()
     {
         var file = JsonNode.Parse(File.ReadAllText(RepoFile("infra/cosmos-indexing.json")));
-        Assert.True(JsonNode.DeepEquals(CosmosIndexing.InfraDocument(), file),
+        var expected = CosmosIndexing.InfraDocument(Declarations, fixture.Server.Services.GetRequiredService<SchemaService>().All);
+        Assert.True(JsonNode.DeepEquals(expected, file),
             "infra/cosmos-indexing.json is out of date; regenerate it from CosmosIndexing.InfraDocument():\n"
-            + CosmosIndexing.InfraDocument().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            + expected.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     [Fact]
     public void deal_policy_declares_the_pipeline_composite_indexes()
     {
-        var deal = CosmosIndexing.For(ClassSchema.Create("Deal"));
-        var composites = deal.CompositeIndexes.Select(c => string.Join(",", c.Select(p => p.Path + ":" + p.Order))).ToList();
-        Assert.Contains("/data/stage:Ascending,/data/expectedCloseDate/iso:Ascending", composites);
-        Assert.Contains("/data/stage:Ascending,/updatedAt:Descending", composites);
-        var activity = CosmosIndexing.For(ClassSchema.Create("Activity"));
-        Assert.Contains("/data/relatedTo/objectId:Ascending,/data/dueDate/iso:Ascending",
-            activity.CompositeIndexes.Select(c => string.Join(",", c.Select(p => p.Path + ":" + p.Order))));
+        static IEnumerable<string> Composites(IndexingPolicy policy) => policy.CompositeIndexes.Select(c => string.Join(",", c.Select(p => p.Path + ":" + p.Order)));
+        var deal = Composites(PolicyOf("Deal")).ToList();
+        Assert.Contains("/data/stage:Ascending,/data/expectedCloseDate/iso:Ascending", deal);
+        Assert.Contains("/data/stage:Ascending,/updatedAt:Descending", deal);
+        Assert.Contains("/data/relatedTo/objectId:Ascending,/data/dueDate/iso:Ascending", Composites(PolicyOf("Activity")));
+    }
+
+    [Fact]
+    public void change_feed_functions_are_exactly_the_feed_classes_the_template_declares()
+    {
+        var feed = fixture.Server.Services.GetRequiredService<IOptions<global::Crm.Functions.Realtime.RealtimeSettings>>().Value.FeedClasses;
+        var triggered = Directory.GetDirectories(RepoFile("functions"))
+            .Where(d => File.Exists(Path.Combine(d, "function.json")) && File.ReadAllText(Path.Combine(d, "function.json")).Contains("\"cosmosDBTrigger\"", StringComparison.Ordinal))
+            .Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(feed);
+        Assert.Equal(feed.Select(c => c + "Changes").Order(StringComparer.Ordinal), triggered);
     }
 
     [Theory]

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Crm.Functions.Core;
+using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Triggers;
 using Microsoft.Extensions.Options;
@@ -19,6 +20,11 @@ internal static partial class CrmSetup
             .Validate(s => string.IsNullOrWhiteSpace(s.ManagersRole) || RoleName().IsMatch(s.ManagersRole.Trim()),
                 "Setting Crm:ManagersRole must be a role name: letters, digits, _, - and spaces (or empty to turn it off).")
             .ValidateOnStart();
+        // The template plugs its knowledge into the generic mechanisms only when it is on.
+        services.AddOptions<ClassDeclarations>().Configure<IOptions<CrmSettings>>((declarations, crm) =>
+        {
+            if (crm.Value.ApplyTemplate) CrmTemplate.Declare(declarations);
+        });
         services.AddSingleton<TemplateLog>();
         services.AddSingleton<CrmRules>();
         services.AddSingleton<DemoData>();

@@ -38,6 +38,25 @@ internal static class CrmTemplate
     };
 
     /// <summary>
+    /// What the template declares to the generic mechanisms: records belong to their creator (a deal to its creator,
+    /// else its assignee), deals and activities feed every reader's dashboard, a deal's move carries its previous
+    /// stage, and the pipeline views' sort orders are indexed.
+    /// </summary>
+    public static void Declare(ClassDeclarations declarations)
+    {
+        foreach (var className in new[] { "Company", "Contact", "Activity" })
+            ClassDeclaration.AddNew(declarations.Declare(className).OwnerFields, "createdBy");
+        var deal = declarations.Declare("Deal");
+        ClassDeclaration.AddNew(deal.OwnerFields, "createdBy", "assignedTo");
+        deal.Feed = true;
+        ClassDeclaration.AddNew(deal.PreviousValues, "stage");
+        ClassDeclaration.AddNew(deal.CompositeIndexes, "stage,expectedCloseDate", "stage,-updatedAt");
+        var activity = declarations.Declare("Activity");
+        activity.Feed = true;
+        ClassDeclaration.AddNew(activity.CompositeIndexes, "relatedTo,dueDate");
+    }
+
+    /// <summary>
     /// "Authenticated users only": every data operation needs a session (or the master key); nobody but the
     /// master key adds fields, so a client typo cannot grow the schema. Object ACLs then narrow reads further.
     /// </summary>

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
 using Crm.Functions.Crm;
+using Crm.Functions.Http;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
@@ -22,7 +23,7 @@ internal static class DocsEndpoints
     public static void MapCrmDocs(this WebApplication app)
     {
         if (!app.Services.GetRequiredService<IOptions<CrmSettings>>().Value.PublicDocs) return;
-        var docs = app.MapGroup("/docs");
+        var docs = app.MapGroup("/docs").WithTags("Docs");
         docs.MapGet("/", () => Page("CRM API documentation", """
             <h1>CRM API documentation</h1>
             <p>Generated from the live schema.</p>
@@ -32,19 +33,20 @@ internal static class DocsEndpoints
               <li><a href="docs/playground">API playground</a> (<a href="docs/openapi.json">OpenAPI 3.1</a>)</li>
               <li><a href="docs/schema.json">Schema document</a> (the template format; <code>schema import</code> reads it)</li>
             </ul>
-            """, baseHref: "../"));
-        docs.MapGet("/erd.mmd", (SchemaService schemas) => Results.Text(MermaidErd.Build(schemas), "text/plain; charset=utf-8"));
+            """, baseHref: "../")).WithSummary("Documentation index");
+        docs.MapGet("/erd.mmd", (SchemaService schemas) => Results.Text(MermaidErd.Build(schemas), "text/plain; charset=utf-8")).WithSummary("Entity-relationship diagram (Mermaid source)");
         docs.MapGet("/erd", (SchemaService schemas) => Page("Entity-relationship diagram",
             "<h1>Entity-relationship diagram</h1><p><a href=\"erd.mmd\">Mermaid source</a> · <a href=\"dictionary\">Data dictionary</a></p>"
             + $"<pre class=\"mermaid\">{WebUtility.HtmlEncode(MermaidErd.Build(schemas))}</pre>"
             + "<script src=\"assets/mermaid.min.js\"></script>"
-            + "<script>mermaid.initialize({ startOnLoad: true, securityLevel: 'strict', er: { useMaxWidth: false } });</script>"));
-        docs.MapGet("/dictionary.md", (SchemaService schemas) => Results.Text(DataDictionary.Markdown(schemas), "text/markdown; charset=utf-8"));
-        docs.MapGet("/dictionary", (SchemaService schemas) => Page("Data dictionary", DataDictionary.Html(schemas)));
+            + "<script>mermaid.initialize({ startOnLoad: true, securityLevel: 'strict', er: { useMaxWidth: false } });</script>")).WithSummary("Entity-relationship diagram");
+        docs.MapGet("/dictionary.md", (SchemaService schemas) => Results.Text(DataDictionary.Markdown(schemas), "text/markdown; charset=utf-8")).WithSummary("Data dictionary (Markdown)");
+        docs.MapGet("/dictionary", (SchemaService schemas) => Page("Data dictionary", DataDictionary.Html(schemas))).WithSummary("Data dictionary");
         docs.MapGet("/schema.json", (SchemaService schemas) =>
-            Results.Text(SchemaDocument.Export(schemas).ToJsonString(Indented), "application/json; charset=utf-8"));
-        docs.MapGet("/openapi.json", (SchemaService schemas, TriggerRegistry triggers, IOptions<ParseSettings> settings) =>
-            Results.Text(OpenApiDocument.Build(schemas, settings.Value.MountPath, triggers.FunctionNames).ToJsonString(Indented), "application/json; charset=utf-8"));
+            Results.Text(SchemaDocument.Export(schemas).ToJsonString(Indented), "application/json; charset=utf-8")).WithSummary("Schema document (the template format)");
+        docs.MapGet("/openapi.json", (SchemaService schemas, TriggerRegistry triggers, IOptions<ParseSettings> settings, ParseRouter router, EndpointDataSource endpoints) =>
+            Results.Text(OpenApiDocument.Build(schemas, settings.Value.MountPath, triggers.FunctionNames, router.Routes, endpoints.Endpoints).ToJsonString(Indented),
+                "application/json; charset=utf-8")).WithSummary("This OpenAPI document");
         docs.MapGet("/assets/mermaid.min.js", (HttpContext context) =>
         {
             // Bundled in the assembly: the page must render without internet access (see Docs/Assets/README.md).
@@ -52,7 +54,7 @@ internal static class DocsEndpoints
             if (stream is null) return Results.NotFound();
             context.Response.Headers.CacheControl = "public, max-age=86400";
             return Results.Stream(stream, "text/javascript; charset=utf-8");
-        });
+        }).WithSummary("The bundled Mermaid script");
 
         // Scalar serves its own script from the package (no CDN). The application id is filled in, since
         // every client needs it anyway; the session token is set under Authentication, or obtained with
@@ -65,7 +67,8 @@ internal static class DocsEndpoints
             .AddApiKeyAuthentication("ApplicationId", scheme => scheme.WithValue(appId))
             .EnablePersistentAuthentication()
             .DisableDefaultFonts() // the default fonts come from a CDN: offline they only cost failed requests
-            .HideDeveloperTools()); // its toolbar links to hosted services, which have nothing to do with this server
+            .HideDeveloperTools()) // its toolbar links to hosted services, which have nothing to do with this server
+            .WithTags("Docs").WithSummary("API playground");
     }
 
     private static IResult Page(string title, string body, string baseHref = "") => Results.Content($$"""

@@ -2,86 +2,110 @@ using System.Text.Json.Nodes;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Crm;
 using Crm.Functions.Http;
+using Microsoft.AspNetCore.Http.Metadata;
 
 namespace Crm.Functions.Docs;
 
 /// <summary>
-/// OpenAPI 3.1 for the Parse REST API of this server, built from the live schema on each request: one tag
-/// per class with find/create/get/update/delete, request and response schemas from field types, and a
-/// create example per class that the server accepts as is (tests post every example back).
+/// OpenAPI 3.1 for this server, generated on each request from the route table and the live schema: one operation
+/// per method of every <see cref="ParseRouter"/> route (words from <see cref="RouteDocs"/>, security from the route),
+/// object routes expanded per class with request and response schemas from field types and a create example the
+/// server accepts as is (tests post every example back), then the app's other endpoints (GraphQL, real time, docs)
+/// from their endpoint metadata. The document lists exactly the routes the server serves.
 /// </summary>
 internal static class OpenApiDocument
 {
     private const string Ref = "#/components/schemas/";
 
-    public static JsonObject Build(SchemaService schemas, string mountPath, IEnumerable<string> functions)
+    public static JsonObject Build(SchemaService schemas, string mountPath, IEnumerable<string> functions, IReadOnlyList<ParseRoute> routes,
+        IEnumerable<Endpoint> endpoints)
     {
         var classes = SchemaDocument.DocumentedClasses(schemas);
-        var paths = new JsonObject();
+        // Log-in first: the playground opens on it, and every other call needs its session token.
+        var paths = new JsonObject { ["/login"] = new JsonObject() };
         var components = Components();
         var componentSchemas = components["schemas"]!.AsObject();
-        var tags = new JsonArray { Tag("Users", "Sign-up, log-in and sessions. Log in here, then set the session token under Authentication.") };
+        var tags = new JsonArray();
+        var tagNames = new HashSet<string>(StringComparer.Ordinal);
+        void UseTag(string name, string? description)
+        {
+            if (tagNames.Add(name)) tags.Add(Tag(name, description ?? TagDescriptions.GetValueOrDefault(name, $"Objects of class {name}.")));
+        }
 
+        UseTag("Users", null); // first: the playground opens on it, where one logs in
         foreach (var schema in classes)
         {
             var name = schema.ClassName;
-            var id = OperationName(name);
-            tags.Add(Tag(name, schema.Description ?? $"Objects of class {name}."));
+            UseTag(name, schema.Description);
             componentSchemas[name] = ObjectSchema(schema);
             componentSchemas[name + "Input"] = InputSchema(schema, update: false);
             componentSchemas[name + "Update"] = InputSchema(schema, update: true);
-            var collection = name == "_User" ? "/users" : $"/classes/{name}";
-            var example = Example(schema);
-            paths[collection] = new JsonObject
+        }
+        string Component(string name) => componentSchemas.ContainsKey(name) ? name : "ParseObject";
+
+        foreach (var route in routes)
+        {
+            // POST first where a route takes both: the form clients (and the playground) use.
+            foreach (var method in route.Methods.Select(m => m.ToLowerInvariant()).OrderBy(m => m != "post"))
             {
-                ["get"] = Operation(name, $"find{id}", $"Find {name} objects", "Only objects the caller may read are returned; `where` takes Parse's JSON query syntax.",
-                    QueryParameters(), Response("200", "The matching objects", new JsonObject
-                    {
-                        ["type"] = "object",
-                        ["properties"] = new JsonObject
-                        {
-                            ["results"] = new JsonObject { ["type"] = "array", ["items"] = SchemaRef(name) },
-                            ["count"] = new JsonObject { ["type"] = "integer", ["description"] = "Present when count=1" },
-                        },
-                        ["required"] = new JsonArray("results"),
-                    })),
-                ["post"] = Operation(name, $"create{id}", name == "_User" ? "Sign up" : $"Create a {name}", null, null,
-                    Response("201", "Created", SchemaRef(name == "_User" ? "SignUpResponse" : "CreateResponse")),
-                    Body(SchemaRef(name + "Input"), example)),
-            };
-            paths[collection + "/{objectId}"] = new JsonObject
-            {
-                ["parameters"] = new JsonArray(new JsonObject
+                if (RouteDocs.ObjectRouteClass(route) is { } className)
                 {
-                    ["name"] = "objectId", ["in"] = "path", ["required"] = true, ["schema"] = new JsonObject { ["type"] = "string" },
-                }),
-                ["get"] = Operation(name, $"get{id}", $"Get a {name}", null,
-                    new JsonArray(Param("include", "Pointer fields to replace by their objects, comma-separated"), Param("keys", "Fields to return, comma-separated")),
-                    Response("200", "The object", SchemaRef(name))),
-                ["put"] = Operation(name, $"update{id}", $"Update a {name}", "Only the fields sent change; a field may also be a Parse operation such as {\"__op\":\"Delete\"}.", null,
-                    Response("200", "Updated", SchemaRef("UpdateResponse")), Body(SchemaRef(name + "Update"), null)),
-                ["delete"] = Operation(name, $"delete{id}", $"Delete a {name}", null, null,
-                    Response("200", "Deleted", new JsonObject { ["type"] = "object" })),
-            };
+                    if (className != "{className}")
+                    {
+                        AddObjectOperation(paths, route, method, route.Template, className, Component, classes.FirstOrDefault(c => c.ClassName == className));
+                        UseTag(className, null);
+                        continue;
+                    }
+                    AddObjectOperation(paths, route, method, route.Template, null, Component, null);
+                    UseTag("Objects", null);
+                    // Each application class at its own path, with its own schemas; users and other built-in classes
+                    // are documented at their alias routes (/users, /roles, …).
+                    foreach (var schema in classes.Where(c => !c.ClassName.StartsWith('_')))
+                        AddObjectOperation(paths, route, method, route.Template.Replace("{className}", schema.ClassName, StringComparison.Ordinal),
+                            schema.ClassName, Component, schema);
+                }
+                else if (RouteDocs.For(route, method) is { } doc)
+                {
+                    var example = doc.BodyExample?.DeepClone().AsObject() ?? (doc.Body is { } body && body.EndsWith("Input", StringComparison.Ordinal)
+                        ? classes.FirstOrDefault(c => c.ClassName + "Input" == body) is { } target ? Example(target) : null
+                        : null);
+                    var operation = Operation(doc.Tag, doc.Id, doc.Summary, doc.Description, PathParameters(route.Template),
+                        Response(doc.Status, doc.Summary, doc.Response is { } r ? SchemaRef(Component(r)) : new JsonObject { ["type"] = "object" }),
+                        doc.Body is { } input && method != "get" ? Body(SchemaRef(Component(input)), example) : null,
+                        doc.Caller == Caller.Anyone ? AppIdOnly() : null);
+                    Add(paths, route.Template, method, Secure(operation, route));
+                    UseTag(doc.Tag, null);
+                }
+                // A route without documentation is left out here; RouteDocs.Missing names it, and a test fails on it.
+            }
         }
 
-        AddUserPaths(paths);
+        // Each defined function at its own path (they are instances of POST /functions/{name}).
         foreach (var function in functions.Order(StringComparer.Ordinal))
         {
             var result = function == "pipelineSummary" ? SchemaRef("PipelineSummary") : new JsonObject();
-            paths[$"/functions/{function}"] = new JsonObject
-            {
-                ["post"] = Operation("Functions", $"function_{function}", $"Run the {function} function",
-                    function == "pipelineSummary" ? "Deal count and total amount per pipeline stage, over the deals the caller can see." : null, null,
-                    Response("200", "The function's result", new JsonObject
-                    {
-                        ["type"] = "object", ["properties"] = new JsonObject { ["result"] = result },
-                    }),
-                    Body(new JsonObject { ["type"] = "object" }, new JsonObject())),
-            };
+            Add(paths, $"/functions/{function}", "post", Operation("Functions", $"function_{function}", $"Run the {function} function",
+                function == "pipelineSummary" ? "Deal count and total amount per pipeline stage, over the deals the caller can see." : null, null,
+                Response("200", "The function's result", new JsonObject
+                {
+                    ["type"] = "object", ["properties"] = new JsonObject { ["result"] = result },
+                }),
+                Body(new JsonObject { ["type"] = "object" }, new JsonObject())));
         }
-        if (paths.Any(p => p.Key.StartsWith("/functions/", StringComparison.Ordinal)))
-            tags.Add(Tag("Functions", "Server-side functions."));
+
+        foreach (var endpoint in AppEndpoints(endpoints))
+        {
+            // Outside the Parse mount path: the path item names its own server (the app's root).
+            if (paths[endpoint.Path] is JsonObject existing && !existing.ContainsKey("servers")) continue;
+            foreach (var method in endpoint.Methods)
+            {
+                var operation = Operation(endpoint.Tag, endpoint.Id(method), endpoint.Summary, endpoint.Description, PathParameters(endpoint.Path),
+                    Response("200", "Success", new JsonObject()));
+                Add(paths, endpoint.Path, method, operation);
+                UseTag(endpoint.Tag, null);
+            }
+            paths[endpoint.Path]!["servers"] = new JsonArray(new JsonObject { ["url"] = "/", ["description"] = "The app's root" });
+        }
 
         return new JsonObject
         {
@@ -90,7 +114,7 @@ internal static class OpenApiDocument
             {
                 ["title"] = "CRM REST API",
                 ["version"] = ServerApi.Version,
-                ["description"] = "The Parse REST protocol of this CRM server, generated from the live schema. Every request needs the "
+                ["description"] = "The Parse REST protocol of this CRM server, generated from its route table and the live schema. Every request needs the "
                     + "application id; data requests also need a session token (log in with POST /login) or the master key.",
             },
             ["servers"] = new JsonArray(new JsonObject { ["url"] = mountPath, ["description"] = "This server" }),
@@ -104,43 +128,117 @@ internal static class OpenApiDocument
         };
     }
 
-    /// <summary>operationIds must be unique and readable: "_User" becomes "User".</summary>
-    private static string OperationName(string className) => className.TrimStart('_');
-
-    private static void AddUserPaths(JsonObject paths)
+    private static readonly Dictionary<string, string> TagDescriptions = new(StringComparer.Ordinal)
     {
-        paths["/login"] = new JsonObject
+        ["Users"] = "Sign-up, log-in and sessions. Log in here, then set the session token under Authentication.",
+        ["Sessions"] = "The sessions of users.",
+        ["Objects"] = "Objects of any class, by class name.",
+        ["Schemas"] = "Classes, fields, permissions and indexes (master key).",
+        ["Server"] = "Batches, health and server information.",
+        ["Functions"] = "Server-side functions.",
+    };
+
+    /// <summary>One method of an object route: find or create on a collection, get, update or delete on an object.</summary>
+    private static void AddObjectOperation(JsonObject paths, ParseRoute route, string method, string path, string? className,
+        Func<string, string> component, ClassSchema? schema)
+    {
+        var name = className is null ? "Object" : OperationName(className);
+        var shown = className ?? "object";
+        var tag = className ?? "Objects";
+        var objectSchema = SchemaRef(component(className ?? "ParseObject"));
+        var collection = !path.EndsWith("{objectId}", StringComparison.Ordinal);
+        var operation = (collection, method) switch
         {
-            ["post"] = Operation("Users", "logIn", "Log in", "Answers the user with a sessionToken: set it as the SessionToken credential.", null,
-                Response("200", "The user and its session token", SchemaRef("SignUpResponse")),
-                Body(new JsonObject
+            (true, "get") => Operation(tag, $"find{name}", $"Find {shown} objects",
+                "Only objects the caller may read are returned; `where` takes Parse's JSON query syntax.",
+                PathParameters(path, QueryParameters()), Response("200", "The matching objects", new JsonObject
                 {
                     ["type"] = "object",
                     ["properties"] = new JsonObject
                     {
-                        ["username"] = new JsonObject { ["type"] = "string" },
-                        ["password"] = new JsonObject { ["type"] = "string", ["format"] = "password" },
+                        ["results"] = new JsonObject { ["type"] = "array", ["items"] = objectSchema },
+                        ["count"] = new JsonObject { ["type"] = "integer", ["description"] = "Present when count=1" },
                     },
-                    ["required"] = new JsonArray("username", "password"),
-                }, new JsonObject { ["username"] = "alice", ["password"] = DemoData.Password }), security: AppIdOnly()),
+                    ["required"] = new JsonArray("results"),
+                })),
+            (true, "post") => Operation(tag, $"create{name}", $"Create a {shown}", null, PathParameters(path),
+                Response("201", "Created", SchemaRef("CreateResponse")),
+                Body(SchemaRef(component((className ?? "ParseObject") + "Input")), schema is null ? null : Example(schema))),
+            (false, "get") => Operation(tag, $"get{name}", $"Get a {shown}", null,
+                PathParameters(path, [Param("include", "Pointer fields to replace by their objects, comma-separated"), Param("keys", "Fields to return, comma-separated")]),
+                Response("200", "The object", objectSchema)),
+            (false, "put") => Operation(tag, $"update{name}", $"Update a {shown}",
+                "Only the fields sent change; a field may also be a Parse operation such as {\"__op\":\"Delete\"}.", PathParameters(path),
+                Response("200", "Updated", SchemaRef("UpdateResponse")), Body(SchemaRef(component((className ?? "ParseObject") + "Update")), null)),
+            _ => Operation(tag, $"delete{name}", $"Delete a {shown}", null, PathParameters(path), Response("200", "Deleted", new JsonObject { ["type"] = "object" })),
         };
-        paths["/users/me"] = new JsonObject
-        {
-            ["get"] = Operation("Users", "me", "The current user", null, null, Response("200", "The user of the session token", SchemaRef("_User"))),
-        };
-        paths["/logout"] = new JsonObject
-        {
-            ["post"] = Operation("Users", "logOut", "Log out", "Ends the session of the token sent.", null, Response("200", "Logged out", new JsonObject { ["type"] = "object" })),
-        };
-        paths["/health"] = new JsonObject
-        {
-            ["get"] = Operation("Users", "health", "Health check", null, null,
-                Response("200", "The server is up", new JsonObject
-                {
-                    ["type"] = "object", ["properties"] = new JsonObject { ["status"] = new JsonObject { ["type"] = "string" } },
-                }), security: AppIdOnly()),
-        };
+        Add(paths, path, method, Secure(operation, route));
     }
+
+    /// <summary>A master-key-only route says so, and asks for the master key alone.</summary>
+    private static JsonObject Secure(JsonObject operation, ParseRoute route)
+    {
+        if (!route.MasterOnly) return operation;
+        operation["description"] = ((operation["description"]?.GetValue<string>() ?? "") + " Master key only.").TrimStart();
+        operation["security"] = new JsonArray(new JsonObject { ["ApplicationId"] = new JsonArray(), ["MasterKey"] = new JsonArray() });
+        return operation;
+    }
+
+    private static void Add(JsonObject paths, string path, string method, JsonObject operation)
+    {
+        if (paths[path] is not JsonObject item) paths[path] = item = new JsonObject();
+        item[method] = operation;
+    }
+
+    /// <summary>The path parameters of a template ({className}, {objectId}, …), all required strings, then any others.</summary>
+    private static JsonArray PathParameters(string template, IEnumerable<JsonNode>? more = null) =>
+    [
+        .. System.Text.RegularExpressions.Regex.Matches(template, @"\{([^}/]+)\}").Select(m => (JsonNode)new JsonObject
+        {
+            ["name"] = m.Groups[1].Value, ["in"] = "path", ["required"] = true, ["schema"] = new JsonObject { ["type"] = "string" },
+        }),
+        .. more ?? [],
+    ];
+
+    /// <summary>An ASP.NET endpoint of the app outside the Parse route table, as the document shows it.</summary>
+    private sealed record AppEndpoint(string Path, IReadOnlyList<string> Methods, string Tag, string Summary, string? Description)
+    {
+        public string Id(string method) => method + string.Concat(Path.Split('/', '{', '}', '.', '-').Where(p => p.Length > 0)
+            .Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
+    }
+
+    /// <summary>
+    /// The app's endpoints with their summaries (endpoint metadata), in OpenAPI path syntax: an optional trailing
+    /// parameter is left out and a catch-all becomes a plain parameter. SignalR hubs are reached through /negotiate.
+    /// </summary>
+    private static IEnumerable<AppEndpoint> AppEndpoints(IEnumerable<Endpoint> endpoints) =>
+        from endpoint in endpoints.OfType<RouteEndpoint>()
+        where endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.SignalR.HubMetadata>() is null
+        let summary = endpoint.Metadata.GetMetadata<IEndpointSummaryMetadata>()?.Summary
+        where summary is not null
+        let path = OpenApiPath(endpoint.RoutePattern.RawText ?? "")
+        orderby path
+        select new AppEndpoint(path,
+            [.. (endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => m.ToLowerInvariant())],
+            endpoint.Metadata.GetMetadata<ITagsMetadata>()?.Tags is [var first, ..] ? first : "Server", summary,
+            endpoint.Metadata.GetMetadata<IEndpointDescriptionMetadata>()?.Description);
+
+    public static string OpenApiPath(string pattern)
+    {
+        var path = System.Text.RegularExpressions.Regex.Replace(pattern, @"/?\{[^}]*\?\}", "");
+        path = System.Text.RegularExpressions.Regex.Replace(path, @"\{\*{1,2}([^}:]+)[^}]*\}|\{([^}:]+):[^}]*\}", m => "{" + m.Groups[1].Value + m.Groups[2].Value + "}");
+        return "/" + path.Trim('/');
+    }
+
+    /// <summary>"METHOD pattern" of every app endpoint (hubs aside) without a summary: each needs one to be documented.</summary>
+    public static IEnumerable<string> UndocumentedEndpoints(IEnumerable<Endpoint> endpoints) =>
+        from endpoint in endpoints.OfType<RouteEndpoint>()
+        where endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.SignalR.HubMetadata>() is null
+              && endpoint.Metadata.GetMetadata<IEndpointSummaryMetadata>() is null
+        select $"{string.Join(',', endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"])} {endpoint.RoutePattern.RawText}";
+
+    /// <summary>operationIds must be unique and readable: "_User" becomes "User".</summary>
+    private static string OperationName(string className) => className.TrimStart('_');
 
     private static JsonArray AppIdOnly() => new(new JsonObject { ["ApplicationId"] = new JsonArray() });
 
@@ -186,7 +284,7 @@ internal static class OpenApiDocument
         ["name"] = name, ["in"] = "query", ["description"] = description, ["schema"] = schema ?? new JsonObject { ["type"] = "string" },
     };
 
-    private static JsonArray QueryParameters() =>
+    private static JsonNode[] QueryParameters() =>
     [
         Param("where", "Constraints as JSON, e.g. {\"stage\":\"lead\"}", new JsonObject { ["type"] = "string" }),
         Param("order", "Sort keys, comma-separated; prefix with - for descending"),
@@ -412,6 +510,69 @@ internal static class OpenApiDocument
                     ["type"] = "object",
                     ["properties"] = new JsonObject { ["updatedAt"] = new JsonObject { ["type"] = "string", ["format"] = "date-time" } },
                     ["required"] = new JsonArray("updatedAt"),
+                },
+                ["ParseObject"] = new JsonObject
+                {
+                    ["type"] = "object",
+                    ["description"] = "An object of any class: its fields, plus objectId, createdAt, updatedAt and ACL.",
+                    ["properties"] = new JsonObject
+                    {
+                        ["objectId"] = new JsonObject { ["type"] = "string" },
+                        ["createdAt"] = new JsonObject { ["type"] = "string", ["format"] = "date-time" },
+                        ["updatedAt"] = new JsonObject { ["type"] = "string", ["format"] = "date-time" },
+                        ["ACL"] = SchemaRef("ACL"),
+                    },
+                },
+                ["ParseObjectInput"] = new JsonObject { ["type"] = "object", ["description"] = "Field values, each a value of the field's type.", ["properties"] = new JsonObject { ["ACL"] = SchemaRef("ACL") } },
+                ["ParseObjectUpdate"] = new JsonObject { ["type"] = "object", ["description"] = "Field values or Parse operations such as {\"__op\":\"Increment\"}.", ["properties"] = new JsonObject { ["ACL"] = SchemaRef("ACL") } },
+                ["LogIn"] = new JsonObject
+                {
+                    ["type"] = "object",
+                    ["properties"] = new JsonObject
+                    {
+                        ["username"] = new JsonObject { ["type"] = "string" },
+                        ["password"] = new JsonObject { ["type"] = "string", ["format"] = "password" },
+                    },
+                    ["required"] = new JsonArray("username", "password"),
+                },
+                ["BatchRequest"] = new JsonObject
+                {
+                    ["type"] = "object",
+                    ["properties"] = new JsonObject
+                    {
+                        ["requests"] = new JsonObject
+                        {
+                            ["type"] = "array",
+                            ["items"] = new JsonObject
+                            {
+                                ["type"] = "object",
+                                ["properties"] = new JsonObject
+                                {
+                                    ["method"] = new JsonObject { ["type"] = "string" },
+                                    ["path"] = new JsonObject { ["type"] = "string" },
+                                    ["body"] = new JsonObject { ["type"] = "object" },
+                                },
+                                ["required"] = new JsonArray("method", "path"),
+                            },
+                        },
+                        ["transaction"] = new JsonObject { ["type"] = "boolean" },
+                    },
+                    ["required"] = new JsonArray("requests"),
+                },
+                ["SchemaInput"] = new JsonObject
+                {
+                    ["type"] = "object",
+                    ["properties"] = new JsonObject
+                    {
+                        ["className"] = new JsonObject { ["type"] = "string" },
+                        ["fields"] = new JsonObject { ["type"] = "object" },
+                        ["classLevelPermissions"] = new JsonObject { ["type"] = "object" },
+                        ["indexes"] = new JsonObject { ["type"] = "object" },
+                    },
+                },
+                ["Health"] = new JsonObject
+                {
+                    ["type"] = "object", ["properties"] = new JsonObject { ["status"] = new JsonObject { ["type"] = "string" } },
                 },
                 ["PipelineSummary"] = new JsonObject
                 {

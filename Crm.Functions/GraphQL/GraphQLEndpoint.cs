@@ -27,9 +27,11 @@ internal static class GraphQLEndpoint
     {
         var settings = app.Services.GetRequiredService<IOptions<GraphQLSettings>>().Value;
         if (!settings.Enabled) return;
-        app.MapMethods(settings.Path, ["GET", "POST"], HandleAsync);
+        app.MapMethods(settings.Path, ["GET", "POST"], HandleAsync).WithTags("GraphQL")
+            .WithSummary("GraphQL").WithDescription("Queries and mutations over the same classes and permissions as REST; GET in a browser opens GraphiQL.");
         if (settings.GraphiQL)
-            app.MapGet(settings.Path.TrimEnd('/') + "/assets/{file}", (HttpContext context, string file) => GraphiQLPage.WriteAssetAsync(context, file));
+            app.MapGet(settings.Path.TrimEnd('/') + "/assets/{file}", (HttpContext context, string file) => GraphiQLPage.WriteAssetAsync(context, file))
+                .WithTags("GraphQL").WithSummary("GraphiQL's scripts and styles");
     }
 
     private static async Task HandleAsync(HttpContext context)

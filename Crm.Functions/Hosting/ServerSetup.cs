@@ -53,6 +53,8 @@ internal static class ServerSetup
         services.AddOptions<ParseSettings>().Bind(builder.Configuration.GetSection(ParseSettings.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ParseSettings>, ParseSettingsValidator>();
         services.AddSingleton(TimeProvider.System);
+        // What the application declares about its classes: settings first, then features (the CRM template) add theirs.
+        services.AddOptions<ClassDeclarations>().Configure(d => builder.Configuration.GetSection(ClassDeclarations.Section).Bind(d.Classes));
         services.AddSingleton<IObjectStore>(sp => CreateStore(sp.GetRequiredService<IOptions<ParseSettings>>().Value, builder.Environment.ContentRootPath, sp));
         services.AddSingleton<SchemaService>();
         services.AddSingleton<TriggerRegistry>();
@@ -82,7 +84,7 @@ internal static class ServerSetup
     {
         "sqlite" => new SqliteObjectStore(Path.Combine(Path.GetFullPath(settings.DataFolder, contentRoot), "crm.db")),
         // CosmosClientHooks is registered by tests only (local API server certificate, query-plan handler).
-        "cosmos" => CosmosObjectStore.Create(settings.Cosmos, sp.GetService<CosmosClientHooks>()),
+        "cosmos" => CosmosObjectStore.Create(settings.Cosmos, sp.GetService<CosmosClientHooks>(), sp.GetRequiredService<IOptions<ClassDeclarations>>().Value),
         _ => throw new InvalidOperationException($"Setting Parse:Store has an unknown value '{settings.Store}'."),
     };
 

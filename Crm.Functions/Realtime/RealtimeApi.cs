@@ -21,10 +21,12 @@ internal static class RealtimeApi
     {
         var settings = app.Services.GetRequiredService<IOptions<RealtimeSettings>>().Value;
         app.MapHub<RealtimeHub>(settings.HubPath);
-        app.MapPost("/negotiate", NegotiateAsync);
+        app.MapPost("/negotiate", NegotiateAsync).WithTags("Realtime")
+            .WithSummary("Connect to real time").WithDescription("Answers {url, accessToken} of the SignalR hub for the signed-in caller.");
         app.MapSubscriptions();
         foreach (var className in settings.FeedClasses)
-            app.MapPost($"/{className}Changes", (HttpContext context, CancellationToken ct) => ChangeFeedAsync(context, className, ct));
+            app.MapPost($"/{className}Changes", (HttpContext context, CancellationToken ct) => ChangeFeedAsync(context, className, ct)).WithTags("Realtime")
+                .WithSummary($"Cosmos change feed of {className}").WithDescription("Called by the Functions host with change-feed batches (master key); answers the SignalR messages.");
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Users;
 using Crm.Functions.Core.Store;
+using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Realtime;
 
@@ -17,7 +18,7 @@ internal sealed record UserMessage(string UserId, string Target, JsonObject Payl
 /// <see cref="QueryMatcher"/>, and payloads are rendered by <see cref="DataService.Encode"/> for that very
 /// user, so real time can show neither an object nor a field that a REST read would hide.
 /// </summary>
-internal sealed class RealtimeFanout(DataService data, UserService users)
+internal sealed class RealtimeFanout(DataService data, UserService users, IOptions<ClassDeclarations> declarations)
 {
     public const string Created = "created", Updated = "updated", Deleted = "deleted", SubscriptionEvent = "event";
 
@@ -72,9 +73,11 @@ internal sealed class RealtimeFanout(DataService data, UserService users)
             // would reveal what the object looked like while it was hidden from them.
             var original = Render(auth, schema, change.Before);
             if (op == "update") payload["original"] = original.DeepClone();
-            // previousStage only when the recipient may see the stage field (protected fields stay hidden).
-            if (original["stage"] is { } previous && payload["object"]!["stage"] is { } current && !JsonNode.DeepEquals(previous, current))
-                payload["previousStage"] = previous.DeepClone();
+            // Declared previous values (previousStage, …) only where the recipient may see the field: both states are
+            // rendered for them, so protected fields are absent from both.
+            foreach (var field in declarations.Value.Of(schema.ClassName)?.PreviousValues ?? [])
+                if (original[field] is { } previous && payload["object"]![field] is { } current && !JsonNode.DeepEquals(previous, current))
+                    payload[ClassDeclaration.PreviousKey(field)] = previous.DeepClone();
         }
         return payload;
     }

@@ -11,8 +11,11 @@ internal sealed class RealtimeSettings
     /// <summary>Path of the app's own hub (used when no Azure SignalR Service is configured).</summary>
     public string HubPath { get; set; } = "/hubs/crm";
 
-    /// <summary>Classes whose changes every reader receives without subscribing (the dashboard feed).</summary>
-    public List<string> FeedClasses { get; set; } = ["Deal", "Activity"];
+    /// <summary>
+    /// Classes whose changes every reader receives without subscribing (the dashboard feed): these, plus every class
+    /// declared with <see cref="Core.Schema.ClassDeclaration.Feed"/> (the CRM template declares Deal and Activity).
+    /// </summary>
+    public List<string> FeedClasses { get; set; } = [];
 
     /// <summary>Lifetime of the access token returned by /negotiate; it is checked only when a connection opens.</summary>
     public int TokenMinutes { get; set; } = 15;

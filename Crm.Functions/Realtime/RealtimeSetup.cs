@@ -1,4 +1,5 @@
 using Azure.Core;
+using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
 using Crm.Functions.Core.Store;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,8 @@ internal static class RealtimeSetup
     public static void AddCrmRealtime(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<RealtimeSettings>().Bind(builder.Configuration.GetSection(RealtimeSettings.Section));
+        services.AddOptions<RealtimeSettings>().Bind(builder.Configuration.GetSection(RealtimeSettings.Section))
+            .PostConfigure<IOptions<ClassDeclarations>>((s, declarations) => s.FeedClasses = [.. s.FeedClasses.Union(declarations.Value.FeedClasses, StringComparer.Ordinal)]);
         services.AddSignalR();
         services.AddSingleton<HubTokens>();
         services.AddSingleton<SubscriptionFilter>();

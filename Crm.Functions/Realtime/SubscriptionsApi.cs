@@ -23,9 +23,10 @@ internal static class SubscriptionsApi
 
     public static void MapSubscriptions(this WebApplication app)
     {
-        app.MapPost(Path, SubscribeAsync);
-        app.MapGet(Path, ListAsync);
-        app.MapDelete(Path + "/{id}", DeleteAsync);
+        app.MapPost(Path, SubscribeAsync).WithTags("Realtime").WithSummary("Subscribe to a class's changes")
+            .WithDescription("{className, where?}; renews the subscription named by subscriptionId. Events arrive on target \"event\".");
+        app.MapGet(Path, ListAsync).WithTags("Realtime").WithSummary("The caller's subscriptions");
+        app.MapDelete(Path + "/{id}", DeleteAsync).WithTags("Realtime").WithSummary("End a subscription");
     }
 
     private static Task SubscribeAsync(HttpContext context, CancellationToken ct) => RealtimeApi.AsCallerAsync(context, async auth =>

@@ -20,9 +20,11 @@ internal sealed class DataService(
     SchemaService schemas,
     TriggerRegistry triggers,
     IOptions<ParseSettings> options,
-    TimeProvider time)
+    TimeProvider time,
+    IOptions<ClassDeclarations>? declarations = null)
 {
     private readonly ParseSettings _settings = options.Value;
+    private readonly ClassDeclarations _declarations = declarations?.Value ?? new ClassDeclarations();
     private readonly WhereParser _parser = new(options.Value.Limits);
     private readonly ObjectEncoder _encoder = new(options.Value);
 
@@ -434,15 +436,16 @@ internal sealed class DataService(
     }
 
     /// <summary>
-    /// The partition owner (Cosmos partition key): the user itself for _User, else the user the object is
-    /// created by or for, else the caller. Fixed at creation so an object never moves between partitions.
+    /// The partition owner (Cosmos partition key): the user itself for _User, else the user named by the first
+    /// owner field the class declares (<see cref="ClassDeclaration.OwnerFields"/>), else the caller. Fixed at
+    /// creation so an object never moves between partitions.
     /// </summary>
-    private static string OwnerOf(string className, string objectId, JsonObject data, Auth auth)
+    private string OwnerOf(string className, string objectId, JsonObject data, Auth auth)
     {
         if (className == "_User") return objectId;
         // A client's session belongs to the client (UserRules overwrites its "user"), whatever the body named.
         if (className == "_Session" && !auth.IsMaster && auth.UserId is not null) return auth.UserId;
-        foreach (var field in new[] { "createdBy", "user", "assignedTo" })
+        foreach (var field in _declarations.Of(className)?.OwnerFields ?? [])
             if (data[field] is JsonObject p && p["className"]?.ToString() == "_User" && p["objectId"]?.ToString() is { } id) return id;
         return auth.UserId ?? "_shared";
     }

@@ -6,29 +6,21 @@ using Microsoft.Azure.Cosmos;
 namespace Crm.Functions.Storage.Cosmos;
 
 /// <summary>
-/// Indexing policies, defined here and exported verbatim to <c>infra/cosmos-indexing.json</c> (a test keeps the
-/// two identical) so the containers the infrastructure provisions are indexed exactly as the store expects.
-/// Cosmos rejects an ORDER BY on two or more properties unless a composite index matches it, so every
-/// ordering the CRM pipeline views use is declared; multi-field schema indexes add their own.
+/// Indexing policies, exported verbatim to <c>infra/cosmos-indexing.json</c> (a test keeps the two identical) so the
+/// containers the infrastructure provisions are indexed exactly as the store expects. Cosmos rejects an ORDER BY on
+/// two or more properties unless a composite index matches it, so every multi-field sort order a class declares
+/// (<see cref="ClassDeclaration.CompositeIndexes"/>) and every multi-field schema index gets one.
 /// </summary>
 internal static class CosmosIndexing
 {
-    /// <summary>The pipeline orderings: (class, [(index path, descending)]).</summary>
-    private static readonly (string ClassName, (string Path, bool Descending)[] Keys)[] Pipeline =
-    [
-        ("Deal", [("/data/stage", false), ("/data/expectedCloseDate/iso", false)]),
-        ("Deal", [("/data/stage", false), ("/updatedAt", true)]),
-        ("Activity", [("/data/relatedTo/objectId", false), ("/data/dueDate/iso", false)]),
-    ];
-
-    public static IndexingPolicy For(ClassSchema schema)
+    public static IndexingPolicy For(ClassSchema schema, ClassDeclaration? declaration = null)
     {
         var policy = new IndexingPolicy { Automatic = true, IndexingMode = IndexingMode.Consistent };
         policy.IncludedPaths.Add(new IncludedPath { Path = "/*" });
         // Never queried; excluding them saves write RUs on every insert and update.
         policy.ExcludedPaths.Add(new ExcludedPath { Path = "/\"_etag\"/?" });
         policy.ExcludedPaths.Add(new ExcludedPath { Path = "/acl/*" });
-        foreach (var keys in CompositeKeys(schema))
+        foreach (var keys in CompositeKeys(schema, declaration))
         {
             var composite = new System.Collections.ObjectModel.Collection<CompositePath>();
             foreach (var (path, descending) in keys)
@@ -38,14 +30,21 @@ internal static class CosmosIndexing
         return policy;
     }
 
-    public static IEnumerable<(string Path, bool Descending)[]> CompositeKeys(ClassSchema schema)
+    public static IEnumerable<(string Path, bool Descending)[]> CompositeKeys(ClassSchema schema, ClassDeclaration? declaration = null)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (className, keys) in Pipeline)
-            if (className == schema.ClassName && seen.Add(Key(keys))) yield return keys;
+        // Field keys resolve against the schema as in a query: a date sorts by .iso, a pointer by .objectId.
+        (string, bool) Resolve(string field, bool descending) =>
+            (CosmosQueryTranslator.IndexPath(WhereParser.ResolveField(field, schema)), descending);
+        foreach (var order in declaration?.CompositeIndexes ?? [])
+        {
+            var keys = order.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(k => k.StartsWith('-') ? Resolve(k[1..], true) : Resolve(k, false)).ToArray();
+            if (keys.Length > 1 && seen.Add(Key(keys))) yield return keys;
+        }
         foreach (var index in schema.Indexes.Values.Where(i => i.Keys.Count > 1))
         {
-            var keys = index.Keys.Select(k => (CosmosQueryTranslator.IndexPath(WhereParser.ResolveField(k.Field, schema)), k.Direction < 0)).ToArray();
+            var keys = index.Keys.Select(k => Resolve(k.Field, k.Direction < 0)).ToArray();
             if (seen.Add(Key(keys))) yield return keys;
         }
     }
@@ -66,26 +65,22 @@ internal static class CosmosIndexing
         }).ToArray())).ToArray()),
     };
 
-    /// <summary>The content of infra/cosmos-indexing.json: the policy of every container the store creates.</summary>
-    public static JsonObject InfraDocument()
+    /// <summary>
+    /// The content of infra/cosmos-indexing.json: the default policy, and the policy of every class whose container
+    /// differs from it (the classes with composite indexes), for the declarations and schemas given.
+    /// </summary>
+    public static JsonObject InfraDocument(ClassDeclarations declarations, IEnumerable<ClassSchema> schemas)
     {
         var classes = new JsonObject();
-        foreach (var className in new[] { "Deal", "Activity" })
-            classes[className] = ToJson(For(ClassSchema.Create(className, PipelineFields(className))));
+        foreach (var schema in schemas.OrderBy(s => s.ClassName, StringComparer.Ordinal))
+            if (For(schema, declarations.Of(schema.ClassName)) is { CompositeIndexes.Count: > 0 } policy) classes[schema.ClassName] = ToJson(policy);
         return new JsonObject
         {
-            ["description"] = "Indexing policies of the Cosmos containers (generated from CosmosIndexing.cs; a test keeps them equal). "
-                              + "The default policy applies to every class container not listed under classes.",
+            ["description"] = "Indexing policies of the Cosmos containers (generated by CosmosIndexing.InfraDocument from the classes the CRM "
+                              + "template declares; a test keeps them equal). The default policy applies to every class container not listed under classes.",
             ["partitionKeyPath"] = "/ownerId",
             ["default"] = ToJson(For(ClassSchema.Create("Default"))),
             ["classes"] = classes,
         };
     }
-
-    /// <summary>Field types the pipeline paths rely on (dates by .iso, pointers by .objectId).</summary>
-    private static Dictionary<string, FieldDefinition> PipelineFields(string className) => className switch
-    {
-        "Deal" => new() { ["stage"] = new(FieldType.String), ["expectedCloseDate"] = new(FieldType.Date) },
-        _ => new() { ["relatedTo"] = new(FieldType.Pointer, "Contact|Deal"), ["dueDate"] = new(FieldType.Date) },
-    };
 }

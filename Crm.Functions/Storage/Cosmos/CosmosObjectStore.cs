@@ -43,15 +43,18 @@ internal sealed class CosmosObjectStore : IObjectStore
 
     private readonly bool _replaceIndexingPolicy;
     private readonly bool _manageContainers;
+    private readonly ClassDeclarations _declarations;
 
     /// <param name="manageContainers">
     /// False with managed identity: Entra data-plane roles cannot create databases or containers (control
     /// plane), so the infrastructure provisions them (infra/modules/cosmos.bicep) and the store only checks
     /// that they exist.
     /// </param>
+    /// <param name="declarations">What the application declares about its classes: their composite indexes.</param>
     public CosmosObjectStore(CosmosClient client, string databaseName, int maxSubqueryResults, TimeSpan reservationGrace,
-        bool replaceIndexingPolicy = true, bool manageContainers = true)
+        bool replaceIndexingPolicy = true, bool manageContainers = true, ClassDeclarations? declarations = null)
     {
+        _declarations = declarations ?? new ClassDeclarations();
         _replaceIndexingPolicy = replaceIndexingPolicy;
         _manageContainers = manageContainers;
         _client = client;
@@ -60,7 +63,7 @@ internal sealed class CosmosObjectStore : IObjectStore
         _reservationGrace = reservationGrace;
     }
 
-    public static CosmosObjectStore Create(CosmosSettings settings, CosmosClientHooks? hooks)
+    public static CosmosObjectStore Create(CosmosSettings settings, CosmosClientHooks? hooks, ClassDeclarations? declarations = null)
     {
         var options = new CosmosClientOptions
         {
@@ -77,7 +80,7 @@ internal sealed class CosmosObjectStore : IObjectStore
             : new CosmosClient(settings.Endpoint, new DefaultAzureCredential(), options);
         var withKey = !string.IsNullOrWhiteSpace(settings.ConnectionString) || !string.IsNullOrWhiteSpace(settings.Key);
         return new CosmosObjectStore(client, settings.Database, settings.MaxSubqueryResults, TimeSpan.FromMinutes(1),
-            hooks?.ReplaceIndexingPolicy ?? true, manageContainers: withKey);
+            hooks?.ReplaceIndexingPolicy ?? true, manageContainers: withKey, declarations);
     }
 
     public string Kind => "cosmos";
@@ -215,7 +218,7 @@ internal sealed class CosmosObjectStore : IObjectStore
     {
         if (schema.ClassName == LeasesContainer)
             throw new ParseException(ParseError.InvalidClassName, $"Class name {LeasesContainer} is reserved (the change feed's lease container).");
-        var properties = new ContainerProperties(schema.ClassName, "/ownerId") { IndexingPolicy = CosmosIndexing.For(schema) };
+        var properties = new ContainerProperties(schema.ClassName, "/ownerId") { IndexingPolicy = CosmosIndexing.For(schema, _declarations.Of(schema.ClassName)) };
         if (!_manageContainers)
         {
             await EnsureProvisionedAsync(schema.ClassName, ct);

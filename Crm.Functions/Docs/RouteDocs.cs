@@ -1,0 +1,132 @@
+using System.Text.Json.Nodes;
+using Crm.Functions.Crm;
+using Crm.Functions.Http;
+
+namespace Crm.Functions.Docs;
+
+/// <summary>Who may call an operation, as the OpenAPI document tells it.</summary>
+internal enum Caller
+{
+    /// <summary>A session token or the master key (the document's default).</summary>
+    Session,
+
+    /// <summary>The application id alone: sign-up, log-in, health.</summary>
+    Anyone,
+}
+
+/// <summary>
+/// The words of one Parse operation: its tag, summary, description, and the component schemas of its body and
+/// answer (<c>null</c>: an object). The rest of the operation — path, parameters, master-key-only security — comes
+/// from the route itself.
+/// </summary>
+internal sealed record RouteDoc(string Id, string Tag, string Summary, string? Description = null, Caller Caller = Caller.Session,
+    string? Body = null, JsonObject? BodyExample = null, string? Response = null, string Status = "200");
+
+/// <summary>
+/// The documentation of every Parse route that is not a class's object route, keyed by the route's function name and
+/// then by "METHOD template". Object routes (<c>/classes/{className}…</c> and the aliases <c>/users</c>, <c>/roles</c>,
+/// …) are described per class from the live schema. A route added to <see cref="ParseRouter"/> without an entry here
+/// is listed by <see cref="Missing"/>, and a test fails on it: a route cannot exist without its documentation.
+/// </summary>
+internal static class RouteDocs
+{
+    public static readonly Dictionary<string, Dictionary<string, RouteDoc>> ByFunction = new(StringComparer.Ordinal)
+    {
+        ["users"] = new(StringComparer.Ordinal)
+        {
+            ["GET /users/me"] = new("me", "Users", "The current user", "The user of the session token sent.", Response: "_User"),
+            ["POST /users"] = new("signUp", "Users", "Sign up", "Creates a user and answers its session token.", Caller.Anyone,
+                Body: "_UserInput", Response: "SignUpResponse", Status: "201"),
+        },
+        ["classes"] = new(StringComparer.Ordinal)
+        {
+            ["POST /classes/_User"] = new("signUpAsClass", "Users", "Sign up (as a _User create)", "The same as POST /users.", Caller.Anyone,
+                Body: "_UserInput", Response: "SignUpResponse", Status: "201"),
+        },
+        ["login"] = new(StringComparer.Ordinal)
+        {
+            ["POST /login"] = new("logIn", "Users", "Log in", "Answers the user with a sessionToken: set it as the SessionToken credential.",
+                Caller.Anyone, Body: "LogIn", BodyExample: new JsonObject { ["username"] = "alice", ["password"] = DemoData.Password }, Response: "SignUpResponse"),
+            ["GET /login"] = new("logInByQuery", "Users", "Log in (query string)", "As POST /login, with username and password in the query string.",
+                Caller.Anyone, Response: "SignUpResponse"),
+        },
+        ["verifyPassword"] = new(StringComparer.Ordinal)
+        {
+            ["POST /verifyPassword"] = new("verifyPassword", "Users", "Check a password", "Answers the user when the password is right, without a new session.",
+                Caller.Anyone, Body: "LogIn", Response: "_User"),
+            ["GET /verifyPassword"] = new("verifyPasswordByQuery", "Users", "Check a password (query string)", "As POST /verifyPassword, in the query string.",
+                Caller.Anyone, Response: "_User"),
+        },
+        ["loginAs"] = new(StringComparer.Ordinal)
+        {
+            ["POST /loginAs"] = new("logInAs", "Users", "Log in as a user", "Opens a session for the user named by userId.", Body: null, Response: "SignUpResponse"),
+        },
+        ["logout"] = new(StringComparer.Ordinal)
+        {
+            ["POST /logout"] = new("logOut", "Users", "Log out", "Ends the session of the token sent."),
+        },
+        ["sessions"] = new(StringComparer.Ordinal)
+        {
+            ["GET /sessions/me"] = new("currentSession", "Sessions", "The current session", "The session of the token sent."),
+            ["POST /sessions"] = new("createSession", "Sessions", "Create a session", "A session for the caller (or, with the master key, for the user named).", Status: "201"),
+        },
+        ["batch"] = new(StringComparer.Ordinal)
+        {
+            ["POST /batch"] = new("batch", "Server", "Run several requests", "requests: [{method, path, body}], each answered as {success} or {error}; with transaction: true all or none.",
+                Body: "BatchRequest"),
+        },
+        ["health"] = new(StringComparer.Ordinal)
+        {
+            ["GET /health"] = new("health", "Server", "Health check", Caller: Caller.Anyone, Response: "Health"),
+            ["POST /health"] = new("healthByPost", "Server", "Health check (POST)", Caller: Caller.Anyone, Response: "Health"),
+        },
+        ["serverInfo"] = new(StringComparer.Ordinal)
+        {
+            ["GET /serverInfo"] = new("serverInfo", "Server", "Server version and features", "Parse Dashboard's feature flags, and the process's memory."),
+        },
+        ["functions"] = new(StringComparer.Ordinal)
+        {
+            ["POST /functions/{name}"] = new("runFunction", "Functions", "Run a function", "Runs a server-side function by name; the body is its parameters."),
+            ["GET /functions/{name}"] = new("runFunctionByQuery", "Functions", "Run a function (query string)", "As POST, with the parameters in the query string."),
+        },
+        ["schemas"] = new(StringComparer.Ordinal)
+        {
+            ["GET /schemas"] = new("schemas", "Schemas", "Every class's schema"),
+            ["GET /schemas/{className}"] = new("schema", "Schemas", "A class's schema"),
+            ["POST /schemas"] = new("createClass", "Schemas", "Create a class", "The body names className, fields, classLevelPermissions and indexes.", Body: "SchemaInput"),
+            ["POST /schemas/{className}"] = new("createClassNamed", "Schemas", "Create the class named in the path", Body: "SchemaInput"),
+            ["PUT /schemas/{className}"] = new("updateClass", "Schemas", "Change a class",
+                "Adds fields and indexes, deletes them with {\"__op\":\"Delete\"}, replaces class-level permissions.", Body: "SchemaInput"),
+            ["DELETE /schemas/{className}"] = new("deleteClass", "Schemas", "Delete an empty class"),
+        },
+        ["purge"] = new(StringComparer.Ordinal)
+        {
+            ["DELETE /purge/{className}"] = new("purgeClass", "Schemas", "Delete every object of a class"),
+        },
+    };
+
+    /// <summary>Whether a route is a class's object route (find, create, get, update, delete), documented per class.</summary>
+    public static string? ObjectRouteClass(ParseRoute route)
+    {
+        if (route.Function == "classes") return route.Template.StartsWith("/classes/{className}", StringComparison.Ordinal) ? "{className}" : null;
+        return ObjectsApi.Aliases.TryGetValue(route.Function, out var className)
+               && (route.Template == "/" + route.Function || route.Template == $"/{route.Function}/{{objectId}}") ? className : null;
+    }
+
+    public static RouteDoc? For(ParseRoute route, string method) =>
+        ByFunction.GetValueOrDefault(route.Function)?.GetValueOrDefault($"{method.ToUpperInvariant()} {route.Template}");
+
+    /// <summary>"METHOD template" of every route with neither a table entry nor a class to describe it.</summary>
+    public static IEnumerable<string> Missing(IEnumerable<ParseRoute> routes) =>
+        from route in routes
+        from method in route.Methods
+        where ObjectRouteClass(route) is null && For(route, method) is null
+        select $"{route.Function}: {method} {route.Template}";
+
+    /// <summary>Table entries no route has (a route removed or renamed without its documentation).</summary>
+    public static IEnumerable<string> Stale(IEnumerable<ParseRoute> routes)
+    {
+        var existing = routes.SelectMany(r => r.Methods.Select(m => $"{r.Function}: {m.ToUpperInvariant()} {r.Template}")).ToHashSet(StringComparer.Ordinal);
+        return ByFunction.SelectMany(f => f.Value.Keys.Select(k => $"{f.Key}: {k}")).Where(k => !existing.Contains(k));
+    }
+}
