@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Crm.Functions.Tests.Infrastructure;
 
@@ -72,7 +73,8 @@ public sealed class CrmServer : WebApplicationFactory<Program>
         builder.UseSetting("Crm:ApplyTemplate", "false");
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         if (_services is not null) builder.ConfigureTestServices(_services);
-        if (UsesCosmos) builder.ConfigureServices(services => services.AddSingleton(CosmosTestServer.Instance.Hooks));
+        // TryAdd: hooks a test registers itself (e.g. a handler injecting faults) win whichever callback runs first.
+        if (UsesCosmos) builder.ConfigureServices(services => services.TryAddSingleton(CosmosTestServer.Instance.Hooks));
     }
 
     /// <summary>A Parse client with the application id set; add a session or master key per call.</summary>

@@ -3,6 +3,20 @@
 // exits when its parent closes stdin, so a crashed test run never leaves it behind.
 const fs = require("fs");
 const { createHttpsServer } = require("@vercel/cosmosdb-server");
+const Items = require("@vercel/cosmosdb-server/lib/account/items").default;
+
+// Resource ids (_rid) are base64, and Cosmos writes their '/' as '-' wherever a rid goes into a URL; the SDK
+// then addresses resources by rid, e.g. GET /dbs/gAA-AA==/colls/…/pkranges for partition key ranges. The
+// server keeps rids with '/' and does not map '-' back, so for every database whose rid has a '/' (numbers 63,
+// 127, 191, … on this server) each cross-partition query answered 404 — read by the store as "no results".
+// Look such rids up as Cosmos spells them.
+const toRid = Items.prototype._toRid;
+Items.prototype._toRid = function (keyPath, keyPathValueOrRid, partition) {
+  const rid = toRid.call(this, keyPath, keyPathValueOrRid, partition);
+  if (typeof rid !== "string" || !rid.includes("-") || this._data.has(rid)) return rid;
+  const standard = rid.replace(/-/g, "/");
+  return this._data.has(standard) ? standard : rid;
+};
 
 const [cert, key] = process.argv.slice(2);
 const server = createHttpsServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key), keepAlive: true });

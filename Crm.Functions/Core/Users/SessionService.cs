@@ -66,6 +66,10 @@ internal sealed class SessionService(IObjectStore store, IOptions<ParseSettings>
         if (_cache.TryGetValue(token, out var cached) && cached.Until > now) return Valid(cached.Session, now);
         var found = await FindAsync(Field("sessionToken", new StringValue(token)), QueryNode.True, ct);
         var session = found.Count > 0 ? ToInfo(found[0]) : null;
+        // Only a found session is remembered. A miss may be a session written a moment ago by another instance
+        // (or on another replica) that this read did not see yet: remembering it would refuse a valid token for
+        // the whole cache lifetime, turning one stale read into seconds of 209s.
+        if (session is null) return null;
         if (_cache.Count > 100_000) _cache.Clear();
         _cache[token] = (session, now + CacheFor);
         return Valid(session, now);

@@ -114,19 +114,47 @@ internal sealed class CosmosObjectStore : IObjectStore
     {
         var options = new QueryRequestOptions { MaxItemCount = Math.Clamp(pageSize, 1, 1000) };
         if (partition is { } pk) options.PartitionKey = pk;
-        using var iterator = container.GetItemQueryStreamIterator(query, null, options);
-        while (iterator.HasMoreResults)
+        for (var attempt = 0; ; attempt++)
         {
-            RequestBudget.Current?.ChargeStatement(); // each page is a round trip and its own RU charge
-            using var response = await iterator.ReadNextAsync(ct);
-            if (response.StatusCode == HttpStatusCode.NotFound) yield break; // container dropped meanwhile: nothing to find
-            if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, response.ErrorMessage);
-            var page = await JsonNode.ParseAsync(response.Content, cancellationToken: ct);
-            if (page?["Documents"] is not JsonArray documents) continue;
-            var items = documents.ToArray();
-            documents.Clear(); // detach, so callers may re-parent the nodes
-            foreach (var item in items) yield return item;
+            using var iterator = container.GetItemQueryStreamIterator(query, null, options);
+            var yielded = false;
+            var again = false;
+            while (iterator.HasMoreResults)
+            {
+                RequestBudget.Current?.ChargeStatement(); // each page is a round trip and its own RU charge
+                using var response = await iterator.ReadNextAsync(ct);
+                if (response.StatusCode == HttpStatusCode.NotFound)
+                {
+                    // A query answers 404 when its container is gone (dropped meanwhile: nothing to find), but also
+                    // when the SDK could not resolve the container's partition key ranges, e.g. from a container id
+                    // cached before another instance re-created the container; the SDK refreshes that cache, so
+                    // the query runs once more. Read as "no results", such a 404 made a session just written look
+                    // unknown (209) and an object just created look missing (101).
+                    if (!await ContainerExistsAsync(container, ct)) yield break;
+                    if (yielded || attempt > 0)
+                        throw new ParseException(ParseError.ConnectionFailed, $"The database could not route a query on {container.Id}; try again.");
+                    again = true;
+                    break;
+                }
+                if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, response.ErrorMessage);
+                var page = await JsonNode.ParseAsync(response.Content, cancellationToken: ct);
+                if (page?["Documents"] is not JsonArray documents) continue;
+                var items = documents.ToArray();
+                documents.Clear(); // detach, so callers may re-parent the nodes
+                foreach (var item in items)
+                {
+                    yielded = true;
+                    yield return item;
+                }
+            }
+            if (!again) yield break;
         }
+    }
+
+    private static async Task<bool> ContainerExistsAsync(Container container, CancellationToken ct)
+    {
+        using var response = await container.ReadContainerStreamAsync(cancellationToken: ct);
+        return response.StatusCode != HttpStatusCode.NotFound;
     }
 
     private static async Task<List<JsonNode?>> QueryListAsync(Container container, QueryDefinition query, int max, PartitionKey? partition, CancellationToken ct)
