@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Query;
@@ -31,6 +32,8 @@ internal sealed class SubscriberEvaluation(RealtimeFanout fanout, IOptions<Realt
     public const string ErrorOp = "error";
 
     private readonly SemaphoreSlim _slots = new(Math.Max(2, Environment.ProcessorCount));
+    // Subscriptions that failed here: changes already queued for their subscriber must not pay for them again.
+    private readonly ConcurrentDictionary<string, byte> _failed = new(StringComparer.Ordinal);
     private readonly BudgetLimits _limits = new(
         TimeSpan.FromMilliseconds(options.Value.EvaluationMilliseconds), TimeSpan.FromMilliseconds(options.Value.EvaluationMilliseconds),
         Statements: 10, Objects: 100, NestedCreates: 0);
@@ -44,7 +47,7 @@ internal sealed class SubscriberEvaluation(RealtimeFanout fanout, IOptions<Realt
         await _slots.WaitAsync(ct);
         try
         {
-            foreach (var subscription in subscriptions)
+            foreach (var subscription in subscriptions.Where(s => !_failed.ContainsKey(s.Id)))
             {
                 QueryNode filter;
                 try
@@ -73,6 +76,8 @@ internal sealed class SubscriberEvaluation(RealtimeFanout fanout, IOptions<Realt
                 {
                     log.LogInformation("Subscription {SubscriptionId} of user {UserId} failed on a {ClassName} change and is removed: {Reason}",
                         subscription.Id, auth.UserId, schema.ClassName, e.Message);
+                    if (_failed.Count >= 100_000) _failed.Clear();
+                    _failed[subscription.Id] = 0;
                     outcomes.Add(new SubscriptionOutcome(subscription.Id, ErrorEvent(schema.ClassName, subscription.Id, e.Code), true));
                 }
             }
