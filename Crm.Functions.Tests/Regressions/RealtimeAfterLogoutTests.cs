@@ -51,4 +51,22 @@ public sealed class RealtimeAfterLogoutTests
 
         await ExpectClosedAsync(closed, "its session was deleted");
     }
+
+    [Fact]
+    public async Task with_azure_signalr_logging_out_closes_the_users_connections_at_the_service()
+    {
+        await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null);
+        using var server = new CrmServer(new Dictionary<string, string?>
+        {
+            ["Azure:SignalR:ConnectionString"] = $"Endpoint={service.Endpoint};AccessKey=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq=;Version=1.0;",
+        });
+        var (client, userId, _) = await UserAsync(server, "alice");
+
+        (await client.PostAsync("logout", null)).EnsureStatus(HttpStatusCode.OK);
+
+        Assert.True(service.Calls.TryTake(out var call, TimeSpan.FromSeconds(5)), "no call reached the service");
+        Assert.Equal($"/api/hubs/crm/users/{userId}/:closeConnections", call.Path);
+        Assert.Equal(204, call.Status);
+        Assert.Equal("2022-11-01", call.ApiVersion);
+    }
 }
