@@ -55,9 +55,9 @@ public sealed class RealtimeAfterPasswordChangeTests
         return client.Connection.State == HubConnectionState.Disconnected ? Task.CompletedTask : closed.Task;
     }
 
-    internal static async Task ExpectClosedAsync(Task closed, string because)
+    internal static async Task ExpectClosedAsync(Task closed, string because, int timeoutMs = 5000)
     {
-        if (await Task.WhenAny(closed, Task.Delay(5000)) != closed) throw new Xunit.Sdk.XunitException($"The connection stayed open: {because}.");
+        if (await Task.WhenAny(closed, Task.Delay(timeoutMs)) != closed) throw new Xunit.Sdk.XunitException($"The connection stayed open: {because}.");
     }
 
     [Fact]

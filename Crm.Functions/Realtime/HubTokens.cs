@@ -57,8 +57,9 @@ internal sealed class HubTokens(IOptions<ParseSettings> parse, TimeProvider time
         });
         if (!result.IsValid || !result.Claims.TryGetValue("nameid", out var id) || id is not string userId || userId.Length == 0) return null;
         var sessionId = result.Claims.TryGetValue("sid", out var sid) ? sid as string : null;
-        DateTimeOffset? until = result.Claims.TryGetValue("until", out var u) && u is long seconds ? DateTimeOffset.FromUnixTimeSeconds(seconds)
-            : u is int small ? DateTimeOffset.FromUnixTimeSeconds(small) : null;
+        // The handler hands numeric claims back as int or long depending on their size.
+        DateTimeOffset? until = result.Claims.TryGetValue("until", out var u) && u is IConvertible seconds
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds.ToInt64(System.Globalization.CultureInfo.InvariantCulture)) : null;
         return new HubIdentity(userId, sessionId, until);
     }
 }
