@@ -1,7 +1,5 @@
 using System.Net;
 using Crm.Functions.Tests.Infrastructure;
-using Crm.Functions.Tests.Realtime;
-using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
 
 namespace Crm.Functions.Tests.Regressions;
 
@@ -12,8 +10,8 @@ public sealed class HubConnectionsPerUserCapTests
     public async Task a_user_beyond_realtime_max_connections_per_user_is_refused_with_429_while_other_users_still_connect()
     {
         using var server = new CrmServer(new Dictionary<string, string?> { ["Realtime:MaxConnectionsPerUser"] = "3" });
-        var (_, _, token) = await UserAsync(server, "mallory");
-        var (_, _, otherToken) = await UserAsync(server, "alice");
+        var (_, _, token) = await server.UserAsync("mallory");
+        var (_, _, otherToken) = await server.UserAsync("alice");
 
         var open = new List<RealtimeClient>();
         try

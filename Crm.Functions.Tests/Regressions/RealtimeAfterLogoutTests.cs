@@ -18,7 +18,7 @@ public sealed class RealtimeAfterLogoutTests
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (laptop, userId, laptopToken) = await UserAsync(server, "alice");
+        var (laptop, userId, laptopToken) = await server.UserAsync("alice");
         var phone = server.Client();
         var username = (await laptop.GetAsync("users/me")).Json!["username"]!.GetValue<string>();
         (await phone.LogInAsync(username, "correct horse battery")).EnsureStatus(HttpStatusCode.OK);
@@ -41,7 +41,7 @@ public sealed class RealtimeAfterLogoutTests
     public async Task deleting_a_session_through_rest_closes_its_connection()
     {
         using var server = new CrmServer();
-        var (client, _, token) = await UserAsync(server, "alice");
+        var (client, _, token) = await server.UserAsync("alice");
         await using var live = await RealtimeClient.ConnectAsync(server, token);
         var closed = ClosedAsync(live);
 
@@ -60,7 +60,7 @@ public sealed class RealtimeAfterLogoutTests
         {
             ["Azure:SignalR:ConnectionString"] = $"Endpoint={service.Endpoint};AccessKey=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq=;Version=1.0;",
         });
-        var (client, userId, _) = await UserAsync(server, "alice");
+        var (client, userId, _) = await server.UserAsync("alice");
 
         (await client.PostAsync("logout", null)).EnsureStatus(HttpStatusCode.OK);
 

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Infrastructure;
-using Crm.Functions.Tests.Realtime;
 using Microsoft.AspNetCore.SignalR.Client;
 using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
 
@@ -65,13 +64,13 @@ public sealed class RealtimeAfterPasswordChangeTests
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (victim, victimId, oldToken) = await UserAsync(server, "victim");
+        var (victim, victimId, oldToken) = await server.UserAsync("victim");
 
         // What a thief of the old session holds: an open connection, a hub token and a subscription.
         await using var stolen = await RealtimeClient.ConnectAsync(server, oldToken);
         var closed = ClosedAsync(stolen);
         var hubToken = await HubTokenAsync(server, oldToken);
-        await HttpSubscriptionTests.SubscribeAsync(server, oldToken, "Deal", null);
+        await HttpSubscriptions.SubscribeAsync(server, oldToken, "Deal", null);
 
         var change = await victim.PutAsync($"users/{victimId}", new JsonObject { ["password"] = "a brand new password" });
         change.EnsureStatus(HttpStatusCode.OK);
@@ -82,7 +81,7 @@ public sealed class RealtimeAfterPasswordChangeTests
         await CreateDealAsync(server.Client().WithSession(newToken), new JsonObject { ["title"] = "Secret plans", ["ACL"] = Acl((victimId, true)) });
         await stolen.ExpectNothingAsync();
         Assert.Equal(HttpStatusCode.Unauthorized, await OpenWithHubTokenAsync(server, hubToken));
-        var (status, list) = await HttpSubscriptionTests.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", newToken));
+        var (status, list) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", newToken));
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Empty(list!["results"]!.AsArray());
 

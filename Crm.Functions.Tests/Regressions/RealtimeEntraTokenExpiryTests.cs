@@ -1,5 +1,4 @@
 using Crm.Functions.Tests.Infrastructure;
-using Crm.Functions.Tests.Realtime;
 using static Crm.Functions.Tests.Regressions.RealtimeAfterPasswordChangeTests;
 
 namespace Crm.Functions.Tests.Regressions;

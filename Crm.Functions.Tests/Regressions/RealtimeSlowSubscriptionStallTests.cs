@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Infrastructure;
-using Crm.Functions.Tests.Realtime;
 using Microsoft.AspNetCore.SignalR.Client;
 using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
 
@@ -21,11 +20,11 @@ public sealed class RealtimeSlowSubscriptionStallTests
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (mallory, malloryId, malloryToken) = await UserAsync(server, "mallory");
-        var (alice, aliceId, aliceToken) = await UserAsync(server, "alice");
+        var (mallory, malloryId, malloryToken) = await server.UserAsync("mallory");
+        var (alice, aliceId, aliceToken) = await server.UserAsync("alice");
         await using var malloryLive = await RealtimeClient.ConnectAsync(server, malloryToken);
         await using var aliceLive = await RealtimeClient.ConnectAsync(server, aliceToken);
-        var subscriptionId = await HttpSubscriptionTests.SubscribeAsync(server, malloryToken, "Deal", Catastrophic);
+        var subscriptionId = await HttpSubscriptions.SubscribeAsync(server, malloryToken, "Deal", Catastrophic);
 
         // Each change of this deal costs the filter a regex timeout (250 ms): 41 of them are ~10 s of evaluation.
         var slow = await CreateDealAsync(mallory, new JsonObject { ["title"] = SlowTitle, ["ACL"] = Acl((malloryId, true)) });
@@ -41,7 +40,7 @@ public sealed class RealtimeSlowSubscriptionStallTests
         Assert.Equal("error", error["op"]!.GetValue<string>());
         Assert.Equal(subscriptionId, error["subscriptionId"]!.GetValue<string>());
         Assert.Equal(124, error["code"]!.GetValue<int>());
-        var (status, list) = await HttpSubscriptionTests.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", malloryToken));
+        var (status, list) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", malloryToken));
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Empty(list!["results"]!.AsArray());
         // mallory's own feed still flows.
@@ -54,8 +53,8 @@ public sealed class RealtimeSlowSubscriptionStallTests
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (mallory, malloryId, malloryToken) = await UserAsync(server, "mallory");
-        var (alice, aliceId, aliceToken) = await UserAsync(server, "alice");
+        var (mallory, malloryId, malloryToken) = await server.UserAsync("mallory");
+        var (alice, aliceId, aliceToken) = await server.UserAsync("alice");
         await using var malloryLive = await RealtimeClient.ConnectAsync(server, malloryToken);
         await using var aliceLive = await RealtimeClient.ConnectAsync(server, aliceToken);
         var subscriptionId = await malloryLive.Connection.InvokeAsync<string>("Subscribe", "Deal", Catastrophic);

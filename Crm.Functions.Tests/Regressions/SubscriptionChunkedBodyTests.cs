@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Infrastructure;
-using Crm.Functions.Tests.Realtime;
 using Microsoft.AspNetCore.SignalR.Client;
 using static Crm.Functions.Tests.Realtime.RealtimeFixtures;
 
@@ -34,7 +33,7 @@ public sealed class SubscriptionChunkedBodyTests
     {
         using var server = new CrmServer();
         await CreateDealClassAsync(server);
-        var (_, _, token) = await UserAsync(server, "alice");
+        var (_, _, token) = await server.UserAsync("alice");
 
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, server.BaseUrl + "/realtime/subscriptions");
@@ -47,7 +46,7 @@ public sealed class SubscriptionChunkedBodyTests
         Assert.Null(request.Content.Headers.ContentLength);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Equal(116, body!["code"]!.GetValue<int>());
-        var (status, list) = await HttpSubscriptionTests.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", token));
+        var (status, list) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", token));
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Empty(list!["results"]!.AsArray());
     }
@@ -57,12 +56,12 @@ public sealed class SubscriptionChunkedBodyTests
     {
         using var server = new CrmServer(new Dictionary<string, string?> { ["Realtime:MaxWhereBytes"] = "1024" });
         await CreateDealClassAsync(server);
-        var (_, _, token) = await UserAsync(server, "alice");
+        var (_, _, token) = await server.UserAsync("alice");
 
-        var (status, json) = await HttpSubscriptionTests.CallAsync(server, HttpMethod.Post, "", BigWhere(2000), ("X-Parse-Session-Token", token));
+        var (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Post, "", BigWhere(2000), ("X-Parse-Session-Token", token));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.Equal(116, json!["code"]!.GetValue<int>());
-        (status, json) = await HttpSubscriptionTests.CallAsync(server, HttpMethod.Post, "", BigWhere(500), ("X-Parse-Session-Token", token));
+        (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Post, "", BigWhere(500), ("X-Parse-Session-Token", token));
         Assert.Equal(HttpStatusCode.Created, status);
 
         await using var live = await RealtimeClient.ConnectAsync(server, token);
