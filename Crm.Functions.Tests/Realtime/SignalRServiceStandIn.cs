@@ -15,7 +15,8 @@ public sealed record ServiceCall(string Path, string? ApiVersion, string? Author
 /// <summary>
 /// A local stand-in (Kestrel on loopback) for Azure SignalR Service's data-plane REST API, 2022-11-01:
 /// <c>POST /api/hubs/{hub}/:generateToken?userId&amp;minutesToExpire</c> → 200 <c>{"token"}</c> and
-/// <c>POST /api/hubs/{hub}/users/{user}/:send</c> → 202. It checks what the service checks — the bearer (via
+/// <c>POST /api/hubs/{hub}/users/{user}/:send</c> → 202 and <c>POST /api/hubs/{hub}/users/{user}/:closeConnections</c> → 204
+/// (it holds no connections: the call is only recorded). It checks what the service checks — the bearer (via
 /// <see cref="Authorize"/>), the api-version, the hub — and answers 401/400/404 otherwise. Sends to a user put on
 /// <see cref="Hold"/> wait until <see cref="Release"/> (a recipient whose sends hang).
 /// </summary>
@@ -64,12 +65,14 @@ public sealed partial class SignalRServiceStandIn : IAsyncDisposable
         var authorization = request.Headers.Authorization.ToString();
         var generate = GenerateToken().Match(path);
         var send = SendToUser().Match(path);
+        var close = CloseUserConnections().Match(path);
 
         int status;
         JsonObject? answer = null;
         if (!Authorize(authorization.Length == 0 ? null : authorization, Endpoint + path)) status = 401;
         else if (request.Method != "POST" || query.GetValueOrDefault("api-version") != "2022-11-01") status = 400;
-        else if ((generate.Success ? generate : send).Groups["hub"] is { Success: true } h && h.Value != hub) status = 404;
+        else if ((generate.Success ? generate : close.Success ? close : send).Groups["hub"] is { Success: true } h && h.Value != hub) status = 404;
+        else if (close.Success) status = 204;
         else if (generate.Success && query.TryGetValue("userId", out var userId) && int.TryParse(query.GetValueOrDefault("minutesToExpire"), out var minutes) && minutes > 0)
         {
             status = 200;
@@ -92,6 +95,9 @@ public sealed partial class SignalRServiceStandIn : IAsyncDisposable
 
     [GeneratedRegex("^/api/hubs/(?<hub>[^/]+)/users/(?<user>[^/]+)/:send$")]
     private static partial Regex SendToUser();
+
+    [GeneratedRegex("^/api/hubs/(?<hub>[^/]+)/users/(?<user>[^/]+)/:closeConnections$")]
+    private static partial Regex CloseUserConnections();
 
     public async ValueTask DisposeAsync()
     {

@@ -74,6 +74,13 @@ internal sealed class AzureSignalR
         using var _ = await SendAsync($"{Endpoint}/api/hubs/{Hub(hub)}/users/{Uri.EscapeDataString(userId)}/:send", "", body, ct);
     }
 
+    /// <summary>POST {endpoint}/api/hubs/{hub}/users/{user}/:closeConnections?reason=…: the service answers 204 once they are closed.</summary>
+    public async Task CloseUserConnectionsAsync(string hub, string userId, string reason, CancellationToken ct)
+    {
+        using var _ = await SendAsync($"{Endpoint}/api/hubs/{Hub(hub)}/users/{Uri.EscapeDataString(userId)}/:closeConnections",
+            $"&reason={Uri.EscapeDataString(reason)}", null, ct);
+    }
+
     /// <summary>One REST call; the access-key audience is the URL without its query, as the service checks it.</summary>
     private async Task<HttpResponseMessage> SendAsync(string url, string query, JsonNode? body, CancellationToken ct)
     {

@@ -46,7 +46,7 @@ internal static class RealtimeApi
             return new ApiResult(200, new JsonObject
             {
                 ["url"] = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{settings.HubPath}",
-                ["accessToken"] = sp.GetRequiredService<HubTokens>().Issue(userId, lifetime),
+                ["accessToken"] = await sp.GetRequiredService<RealtimeSessions>().IssueAsync(auth, context, lifetime, ct),
             });
         }
         try

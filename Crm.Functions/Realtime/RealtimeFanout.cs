@@ -9,6 +9,12 @@ using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Realtime;
 
+/// <summary>Whether a user may read the state before and after a change.</summary>
+internal readonly record struct Readability(bool Before, bool After)
+{
+    public bool Either => Before || After;
+}
+
 /// <summary>One message for one user: a SignalR target and its single argument.</summary>
 internal sealed record UserMessage(string UserId, string Target, JsonObject Payload);
 
@@ -40,14 +46,18 @@ internal sealed class RealtimeFanout(DataService data, UserService users, IOptio
     /// <summary>"May this user read this object", decided by the same restriction a REST find applies.</summary>
     public static bool CanRead(Auth auth, ClassSchema schema, StoredObject obj) => AccessPolicy.CanRead(auth, schema, obj);
 
+    /// <summary>Whether the user may read the state before and the state after the change.</summary>
+    public static Readability ReadabilityOf(Auth auth, ClassSchema schema, ObjectChange change) =>
+        new(change.Before is { } b && CanRead(auth, schema, b), change.After is { } a && CanRead(auth, schema, a));
+
     /// <summary>
     /// The event one user gets for a change, under LiveQuery's table (livequery.md §3) with
     /// <paramref name="filter"/> as the subscription's where (null for the feed); null when none.
+    /// <paramref name="readable"/>, when known, spares deciding it again for each of a user's subscriptions.
     /// </summary>
-    public JsonObject? Decide(Auth auth, ClassSchema schema, ObjectChange change, QueryNode? filter)
+    public JsonObject? Decide(Auth auth, ClassSchema schema, ObjectChange change, QueryNode? filter, Readability? readable = null)
     {
-        var readBefore = change.Before is { } b && CanRead(auth, schema, b);
-        var readAfter = change.After is { } a && CanRead(auth, schema, a);
+        var (readBefore, readAfter) = readable ?? ReadabilityOf(auth, schema, change);
         var was = readBefore && (filter is null || QueryMatcher.Matches(filter, change.Before!));
         var isNow = readAfter && (filter is null || QueryMatcher.Matches(filter, change.After!));
 

@@ -14,12 +14,14 @@ internal sealed class RealtimeHub(Subscriptions subscriptions, RealtimeFanout fa
 {
     public override Task OnConnectedAsync()
     {
-        if (Context.UserIdentifier is not { } userId)
+        var (sessionId, until) = RealtimeSessions.FromClaims(Context.User);
+        // Over the per-user cap (two connects racing past HubAuthentication's check): closed at once.
+        if (Context.UserIdentifier is not { } userId
+            || !subscriptions.TryConnect(Context.ConnectionId, new Subscriptions.Connection(userId, sessionId, until, Context.Abort)))
         {
             Context.Abort();
             return Task.CompletedTask;
         }
-        subscriptions.Connected(Context.ConnectionId, userId);
         return base.OnConnectedAsync();
     }
 
@@ -52,7 +54,7 @@ internal sealed class RealtimeHub(Subscriptions subscriptions, RealtimeFanout fa
 /// SSE which cannot send headers from browsers, the <c>access_token</c> query parameter. Anything else is a
 /// 401 before SignalR runs, so forged or expired tokens never get a connection.
 /// </summary>
-internal sealed class HubAuthentication(RequestDelegate next, HubTokens tokens, Microsoft.Extensions.Options.IOptions<RealtimeSettings> settings)
+internal sealed class HubAuthentication(RequestDelegate next, RealtimeSessions sessions, Subscriptions connections, Microsoft.Extensions.Options.IOptions<RealtimeSettings> settings)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -63,14 +65,23 @@ internal sealed class HubAuthentication(RequestDelegate next, HubTokens tokens, 
         }
         var header = context.Request.Headers.Authorization.ToString();
         var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : context.Request.Query["access_token"].ToString();
-        if (await tokens.ValidateAsync(token) is not { } userId)
+        if (await sessions.ValidateAsync(token, context.RequestAborted) is not { } identity)
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             context.Response.ContentType = "application/json; charset=utf-8";
             await context.Response.WriteAsync("""{"code":209,"error":"Invalid or expired real-time access token."}""");
             return;
         }
-        context.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId)], "crm-realtime"));
+        // Counted where a connection starts (SignalR's negotiate); later requests of an open connection (long polling) are not.
+        if (context.Request.Path.Value!.EndsWith("/negotiate", StringComparison.Ordinal)
+            && connections.ConnectionCount(identity.UserId) >= settings.Value.MaxConnectionsPerUser)
+        {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await context.Response.WriteAsync($$"""{"code":100,"error":"At most {{settings.Value.MaxConnectionsPerUser}} real-time connections per user (Realtime:MaxConnectionsPerUser)."}""");
+            return;
+        }
+        context.User = new ClaimsPrincipal(new ClaimsIdentity(RealtimeSessions.Claims(identity), "crm-realtime"));
         await next(context);
     }
 }

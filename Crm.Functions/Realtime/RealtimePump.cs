@@ -7,15 +7,18 @@ namespace Crm.Functions.Realtime;
 
 /// <summary>
 /// Pushes the committed writes of this process: <see cref="DataService.Changed"/> feeds one channel read by
-/// one loop, which decides every recipient's event in commit order and hands the sends to
+/// one loop, which decides every recipient's feed event in commit order and hands the sends to
 /// <see cref="RecipientQueues"/> (per user, in that order: a "deleted" can never overtake its "created").
-/// Neither a slow client nor a failing push delays the HTTP write that caused it, or other users' events.
+/// Subscription filters, written by their subscribers, are decided on those per-user queues too
+/// (<see cref="SubscriberEvaluation"/>). Neither a slow client, nor a slow filter, nor a failing push delays the
+/// HTTP write that caused it, or other users' events.
 /// </summary>
 internal sealed class RealtimePump(
     DataService data,
     RealtimeFanout fanout,
     Subscriptions subscriptions,
     SubscriptionEvents subscriptionEvents,
+    SubscriberEvaluation evaluation,
     ReaderCandidates candidates,
     RecipientQueues queues,
     IHubContext<RealtimeHub> hub,
@@ -73,31 +76,53 @@ internal sealed class RealtimePump(
     {
         // The local hub knows who is connected: exactly those users are candidates. Azure does not tell us.
         var connected = azure is null ? subscriptions.ConnectedUsers.ToHashSet(StringComparer.Ordinal) : null;
-        var messages = new List<UserMessage>();
         if (_settings.FeedClasses.Contains(change.ClassName, StringComparer.Ordinal))
-            messages.AddRange(await fanout.FeedAsync(change, connected ?? await candidates.ForAsync(change.Before, change.After, ct), ct));
-        messages.AddRange(await subscriptionEvents.ForAsync(change, connected, ct));
-        foreach (var message in messages)
+            foreach (var message in await fanout.FeedAsync(change, connected ?? await candidates.ForAsync(change.Before, change.After, ct), ct))
+                queues.Enqueue(message.UserId, () => SendAsync(message, ct));
+
+        // Subscription filters are the subscribers' own code, so each subscriber's are decided on its own queue, after
+        // its feed events: a slow or failing filter delays that subscriber only, never this loop or other users.
+        foreach (var (userId, stored) in await subscriptionEvents.SubscribersAsync(change, connected, ct))
         {
-            queues.Enqueue(message.UserId, azure is not null
-                ? () => azure.SendToUserAsync(_settings.HubName, message.UserId, message.Target, message.Payload, ct)
-                : () => hub.Clients.User(message.UserId).SendAsync(message.Target, message.Payload, ct));
+            var own = change.Copy();
+            queues.Enqueue(userId, async () =>
+            {
+                await Task.Yield(); // off this loop even when the queue is empty
+                foreach (var message in await subscriptionEvents.ForUserAsync(userId, stored, own, ct)) await SendAsync(message, ct);
+            });
         }
-        await PublishSubscriptionsAsync(change, ct);
+        PublishHubSubscriptions(change, ct);
     }
 
-    /// <summary>Hub-method subscriptions (local hub, per connection): each decided with the subscriber's current roles.</summary>
-    private async Task PublishSubscriptionsAsync(ObjectChange change, CancellationToken ct)
+    private Task SendAsync(UserMessage message, CancellationToken ct) => azure is not null
+        ? azure.SendToUserAsync(_settings.HubName, message.UserId, message.Target, message.Payload, ct)
+        : hub.Clients.User(message.UserId).SendAsync(message.Target, message.Payload, ct);
+
+    /// <summary>
+    /// Hub-method subscriptions (local hub, per connection): each decided with the subscriber's current roles, on the
+    /// subscriber's queue like the stored ones; a failing one is removed from its connection, which gets its error event.
+    /// </summary>
+    private void PublishHubSubscriptions(ObjectChange change, CancellationToken ct)
     {
-        var matches = subscriptions.For(change.ClassName).ToList();
-        if (matches.Count == 0 || fanout.Schema(change.ClassName) is not { } schema) return;
-        var auths = await fanout.AuthsForAsync(matches.Select(m => m.UserId), ct);
-        foreach (var (connectionId, userId, subscription) in matches)
+        if (fanout.Schema(change.ClassName) is not { } schema) return;
+        foreach (var byUser in subscriptions.For(change.ClassName).GroupBy(m => m.UserId, StringComparer.Ordinal))
         {
-            if (fanout.Decide(auths[userId], schema, change, subscription.Filter) is not { } payload) continue;
-            payload["subscriptionId"] = subscription.Id;
-            // Queued under the user, like the feed, so a user's feed and subscription events keep commit order.
-            queues.Enqueue(userId, () => hub.Clients.Client(connectionId).SendAsync(RealtimeFanout.SubscriptionEvent, payload, ct));
+            var userId = byUser.Key;
+            var matches = byUser.ToList();
+            var own = change.Copy();
+            queues.Enqueue(userId, async () =>
+            {
+                await Task.Yield(); // off the pump's loop even when the queue is empty
+                var auth = await fanout.AuthForAsync(userId, ct);
+                var connectionOf = matches.ToDictionary(m => m.Subscription.Id, m => m.ConnectionId, StringComparer.Ordinal);
+                var toDecide = matches.Select(m => new SubscriptionToDecide(m.Subscription.Id, () => m.Subscription.Filter)).ToList();
+                foreach (var outcome in await evaluation.DecideAsync(auth, schema, own, toDecide, ct))
+                {
+                    var connectionId = connectionOf[outcome.SubscriptionId];
+                    if (outcome.Failed) subscriptions.Remove(connectionId, outcome.SubscriptionId);
+                    await hub.Clients.Client(connectionId).SendAsync(RealtimeFanout.SubscriptionEvent, outcome.Payload, ct);
+                }
+            });
         }
     }
 }

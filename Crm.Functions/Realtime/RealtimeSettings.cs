@@ -45,4 +45,19 @@ internal sealed class RealtimeSettings
 
     /// <summary>How long a user who negotiated counts as a candidate reader of public objects (Azure path).</summary>
     public int PresenceHours { get; set; } = 12;
+
+    /// <summary>Open hub connections per user on one instance; more are refused (429) when they connect.</summary>
+    public int MaxConnectionsPerUser { get; set; } = 20;
+
+    /// <summary>Largest subscription where, as JSON text in UTF-8 bytes (both doors); larger ones are refused (116).</summary>
+    public int MaxWhereBytes { get; set; } = 8 * 1024;
+
+    /// <summary>
+    /// What deciding one subscription's event for one change may spend (wall time and regex time, its own budget):
+    /// a subscription that exceeds it gets an error event and is removed, for its subscriber only.
+    /// </summary>
+    public int EvaluationMilliseconds { get; set; } = 500;
+
+    /// <summary>How often open hub connections are checked against their session (revoked on another instance, expired).</summary>
+    public int SessionCheckSeconds { get; set; } = 60;
 }

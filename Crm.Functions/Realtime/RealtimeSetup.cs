@@ -20,6 +20,7 @@ internal static class RealtimeSetup
         services.AddSingleton<Subscriptions>();
         services.AddSingleton<SubscriptionStore>();
         services.AddSingleton<SubscriptionEvents>();
+        services.AddSingleton<SubscriberEvaluation>();
         services.AddSingleton<RealtimeFanout>();
         services.AddSingleton<Presence>();
         services.AddSingleton<ReaderCandidates>();
@@ -31,6 +32,8 @@ internal static class RealtimeSetup
         services.AddSingleton(sp => new AzureConnection(AzureSignalR.Create(signalR, sp.GetService<TokenCredential>(),
             new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, sp.GetRequiredService<TimeProvider>())));
         services.AddHostedService<RealtimePump>();
+        services.AddSingleton<RealtimeSessions>();
+        services.AddHostedService(sp => sp.GetRequiredService<RealtimeSessions>());
     }
 
     public static void UseCrmRealtime(this WebApplication app)

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
@@ -15,10 +17,50 @@ namespace Crm.Functions.Realtime;
 /// REST find by the same user would be (class missing or internal, CLP find denied, protected field in the
 /// filter: 119), so a subscription can neither probe hidden fields nor outlive a "no" the REST door gives.
 /// </summary>
-internal sealed class SubscriptionFilter(SchemaService schemas, IOptions<ParseSettings> parse)
+internal sealed class SubscriptionFilter(SchemaService schemas, IOptions<ParseSettings> parse, IOptions<RealtimeSettings> realtime)
 {
     private static readonly JsonDocumentOptions JsonLimits = new() { MaxDepth = 64 };
     private readonly WhereParser _parser = new(parse.Value.Limits);
+    private readonly ConcurrentDictionary<string, Parsed> _parsed = new(StringComparer.Ordinal);
+
+    /// <summary>A stored subscription's filter as parsed for one caller under one schema version, or why it was refused.</summary>
+    private sealed record Parsed(string? Where, long SchemaVersion, string Caller, QueryNode? Filter, ParseException? Refusal);
+
+    /// <summary>Refuses a where larger than <see cref="RealtimeSettings.MaxWhereBytes"/> (116): every change of its class evaluates it.</summary>
+    public void EnsureSize(string? whereJson)
+    {
+        var max = realtime.Value.MaxWhereBytes;
+        if (whereJson is not null && (whereJson.Length > max || Encoding.UTF8.GetByteCount(whereJson) > max))
+            throw new ParseException(ParseError.ObjectTooLarge, $"A subscription's where may have at most {max} bytes (Realtime:MaxWhereBytes).", 413);
+    }
+
+    /// <summary>
+    /// The filter of stored subscription <paramref name="id"/> for this caller, parsed once and reused while its where,
+    /// the schema and the caller's roles stay the same (deliveries used to parse every where on every change).
+    /// Throws the refusal a REST find would get, as <see cref="Parse"/>.
+    /// </summary>
+    public QueryNode Cached(string id, Auth auth, string className, string? whereJson)
+    {
+        var version = schemas.Version;
+        var caller = auth.UserId + "|" + string.Join(',', auth.Roles.Order(StringComparer.Ordinal));
+        if (!_parsed.TryGetValue(id, out var parsed) || parsed.SchemaVersion != version || parsed.Caller != caller
+            || !string.Equals(parsed.Where, whereJson, StringComparison.Ordinal))
+        {
+            try
+            {
+                parsed = new Parsed(whereJson, version, caller, Parse(auth, className, whereJson is null ? null : JsonNode.Parse(whereJson, null, JsonLimits)), null);
+            }
+            catch (ParseException e)
+            {
+                parsed = new Parsed(whereJson, version, caller, null, e);
+            }
+            if (_parsed.Count >= 100_000) _parsed.Clear();
+            _parsed[id] = parsed;
+        }
+        return parsed.Filter ?? throw parsed.Refusal!;
+    }
+
+    public void Forget(string id) => _parsed.TryRemove(id, out _);
 
     /// <summary>A where given as JSON text (the hub method's argument); null or blank = everything.</summary>
     public static JsonNode? ParseText(string? whereJson)

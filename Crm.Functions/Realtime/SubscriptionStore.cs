@@ -11,8 +11,11 @@ using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Realtime;
 
-/// <summary>A subscription made through the HTTP door: its owner, class, where (JSON text as given) and expiry.</summary>
-internal sealed record StoredSubscription(string Id, string UserId, string ClassName, string? Where, DateTimeOffset ExpiresAt)
+/// <summary>
+/// A subscription made through the HTTP door: its owner, class, where (JSON text as given), expiry, and the session
+/// that made it (null for an Entra caller): it ends with that session.
+/// </summary>
+internal sealed record StoredSubscription(string Id, string UserId, string ClassName, string? Where, DateTimeOffset ExpiresAt, string? SessionId = null)
 {
     /// <summary>The where as a fresh tree (JsonNode trees are not safe to share between threads, so none is cached).</summary>
     public JsonNode? WhereNode => Where is null ? null : JsonNode.Parse(Where);
@@ -34,7 +37,7 @@ internal sealed record StoredSubscription(string Id, string UserId, string Class
 /// <see cref="RealtimeSettings.MaxSubscriptionsPerUser"/> per user. The delivery path reads them per class
 /// through a short cache: another instance sees a new or deleted subscription within <see cref="CacheFor"/>.
 /// </summary>
-internal sealed class SubscriptionStore(IObjectStore store, SubscriptionFilter filters, IOptions<RealtimeSettings> options, TimeProvider time)
+internal sealed class SubscriptionStore(IObjectStore store, SubscriptionFilter filters, SessionService sessions, IOptions<RealtimeSettings> options, TimeProvider time)
 {
     public const string ClassName = "_Subscription";
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
@@ -52,14 +55,19 @@ internal sealed class SubscriptionStore(IObjectStore store, SubscriptionFilter f
     public async Task<(StoredSubscription Subscription, bool Created)> SaveAsync(Auth auth, string className, JsonNode? where, string? renewId, CancellationToken ct)
     {
         var userId = auth.UserId ?? throw new ParseException(ParseError.InvalidSessionToken, "A user is required.");
-        filters.Parse(auth, className, where);
+        var whereJson = where?.ToJsonString();
+        filters.EnsureSize(whereJson);
+        var id = renewId ?? ObjectIds.New();
+        // Validated and parsed once, here; deliveries on this instance reuse the parsed filter.
+        filters.Cached(id, auth, className, whereJson);
+        var sessionId = auth.SessionToken is { } token ? (await sessions.ResolveAsync(token, ct))?.ObjectId : null;
         var now = time.GetUtcNow();
         var own = await FindAsync(Equal("user", userId), ct);
         // Expired subscriptions are removed here, when their owner comes back, rather than by a sweeper.
         foreach (var expired in own.Where(s => s.ExpiresAt <= now)) await store.DeleteAsync(ClassName, expired.Id, OwnedBy(userId), ct);
         var live = own.Where(s => s.ExpiresAt > now).ToList();
 
-        var subscription = new StoredSubscription(renewId ?? ObjectIds.New(), userId, className, where?.ToJsonString(), now.AddHours(_settings.SubscriptionHours));
+        var subscription = new StoredSubscription(id, userId, className, whereJson, now.AddHours(_settings.SubscriptionHours), sessionId);
         if (renewId is not null)
         {
             if (!live.Any(s => s.Id == renewId)) throw ParseException.NotFound();
@@ -91,8 +99,16 @@ internal sealed class SubscriptionStore(IObjectStore store, SubscriptionFilter f
     public async Task<bool> DeleteAsync(string userId, string id, CancellationToken ct)
     {
         if (!ObjectIds.IsValid(id) || await store.DeleteAsync(ClassName, id, OwnedBy(userId), ct) is null) return false;
+        filters.Forget(id);
         Invalidate();
         return true;
+    }
+
+    /// <summary>Deletes the subscriptions made with a session that ended (logout, password change, deleted, expired).</summary>
+    public async Task DeleteForSessionAsync(string userId, string sessionId, CancellationToken ct)
+    {
+        foreach (var subscription in await FindAsync(QueryNode.And(Equal("user", userId), Equal("session", sessionId)), ct))
+            await DeleteAsync(userId, subscription.Id, ct);
     }
 
     /// <summary>The user's live subscriptions, soonest expiry first.</summary>
@@ -133,6 +149,7 @@ internal sealed class SubscriptionStore(IObjectStore store, SubscriptionFilter f
     {
         var data = new JsonObject { ["user"] = s.UserId, ["targetClass"] = s.ClassName, ["expiresAt"] = ParseDates.Format(s.ExpiresAt) };
         if (s.Where is not null) data["where"] = s.Where;
+        if (s.SessionId is not null) data["session"] = s.SessionId;
         return data;
     }
 
@@ -144,6 +161,7 @@ internal sealed class SubscriptionStore(IObjectStore store, SubscriptionFilter f
             || data["expiresAt"] is not JsonValue e || !e.TryGetValue(out string? expires) || !ParseDates.TryNormalize(expires, out var normalized))
             return null;
         var where = data["where"] is JsonValue w && w.TryGetValue(out string? text) ? text : null;
-        return new StoredSubscription(obj.ObjectId, user, className, where, ParseDates.Parse(normalized));
+        var session = data["session"] is JsonValue sv && sv.TryGetValue(out string? sid) ? sid : null;
+        return new StoredSubscription(obj.ObjectId, user, className, where, ParseDates.Parse(normalized), session);
     }
 }

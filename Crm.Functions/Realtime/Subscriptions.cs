@@ -17,16 +17,44 @@ internal sealed record Subscription(string Id, string ClassName, QueryNode Filte
 internal sealed class Subscriptions(SubscriptionFilter filters, IOptions<RealtimeSettings> realtime)
 {
     private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
+    private readonly Lock _connecting = new();
 
-    internal sealed class Connection(string userId)
+    /// <summary>
+    /// An open connection: its user, the session it was opened with (null for an Entra caller), when it must end
+    /// at the latest (the session's or the Entra token's expiry) and how to close it.
+    /// </summary>
+    internal sealed class Connection(string userId, string? sessionId, DateTimeOffset? until, Action abort)
     {
         public string UserId { get; } = userId;
+        public string? SessionId { get; } = sessionId;
+        public DateTimeOffset? Until { get; } = until;
+        public Action Abort { get; } = abort;
         public ConcurrentDictionary<string, Subscription> Items { get; } = new(StringComparer.Ordinal);
     }
 
-    public void Connected(string connectionId, string userId) => _connections[connectionId] = new Connection(userId);
+    /// <summary>Registers a connection; false when its user already has <see cref="RealtimeSettings.MaxConnectionsPerUser"/>.</summary>
+    public bool TryConnect(string connectionId, Connection connection)
+    {
+        lock (_connecting)
+        {
+            if (ConnectionCount(connection.UserId) >= realtime.Value.MaxConnectionsPerUser) return false;
+            _connections[connectionId] = connection;
+            return true;
+        }
+    }
+
+    public int ConnectionCount(string userId) => _connections.Values.Count(c => c.UserId == userId);
 
     public void Disconnected(string connectionId) => _connections.TryRemove(connectionId, out _);
+
+    /// <summary>The open connections (for the session checks).</summary>
+    public IEnumerable<Connection> Connections => _connections.Values;
+
+    /// <summary>Closes every connection opened with this session; its hub-method subscriptions end with them.</summary>
+    public void CloseSession(string sessionId)
+    {
+        foreach (var connection in _connections.Values.Where(c => c.SessionId == sessionId)) connection.Abort();
+    }
 
     /// <summary>Users with at least one open connection: the candidate readers on the local hub.</summary>
     public IEnumerable<string> ConnectedUsers => _connections.Values.Select(c => c.UserId).Distinct(StringComparer.Ordinal);
@@ -42,6 +70,7 @@ internal sealed class Subscriptions(SubscriptionFilter filters, IOptions<Realtim
     {
         if (!_connections.TryGetValue(connectionId, out var connection))
             throw new ParseException(ParseError.InvalidSessionToken, "The connection is not registered.");
+        filters.EnsureSize(whereJson);
         var filter = filters.Parse(auth, className, SubscriptionFilter.ParseText(whereJson));
         if (connection.Items.Count >= realtime.Value.MaxSubscriptionsPerConnection)
             throw new ParseException(ParseError.InvalidQuery, $"At most {realtime.Value.MaxSubscriptionsPerConnection} subscriptions per connection.");

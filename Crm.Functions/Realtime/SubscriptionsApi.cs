@@ -55,11 +55,20 @@ internal static class SubscriptionsApi
 
     private static async Task<JsonObject> BodyAsync(HttpContext context, CancellationToken ct)
     {
-        if (context.Request.ContentLength > MaxBodyBytes)
-            throw new ParseException(ParseError.ObjectTooLarge, "The subscription request is too large.");
+        var tooLarge = new ParseException(ParseError.ObjectTooLarge, $"The subscription request exceeds {MaxBodyBytes} bytes.", 413);
+        if (context.Request.ContentLength > MaxBodyBytes) throw tooLarge;
+        // Counted while reading as well: a chunked body announces no length.
+        using var body = new MemoryStream();
+        var chunk = new byte[8192];
+        for (int read; (read = await context.Request.Body.ReadAsync(chunk, ct)) > 0;)
+        {
+            if (body.Length + read > MaxBodyBytes) throw tooLarge;
+            body.Write(chunk, 0, read);
+        }
+        body.Position = 0;
         try
         {
-            return await JsonNode.ParseAsync(context.Request.Body, null, new JsonDocumentOptions { MaxDepth = 64 }, ct) as JsonObject
+            return JsonNode.Parse(body, null, new JsonDocumentOptions { MaxDepth = 64 }) as JsonObject
                 ?? throw new ParseException(ParseError.InvalidJson, "The body must be a JSON object.");
         }
         catch (JsonException)

@@ -230,7 +230,13 @@ internal static class QueryMatcher
         if (Text(Resolve(r.Field, obj)) is not { } text) return false;
         if (ParseRegex.LiteralPrefix(r.Pattern, r.Options) is { } prefix)
             return string.CompareOrdinal(text, prefix) >= 0 && string.CompareOrdinal(text, prefix + "\U0010FFFF") < 0;
-        return ParseRegex.IsMatch(r.Pattern, r.Options, text);
+        // In-memory matches (real-time filters) spend from the ambient budget like the stores' matches do, so
+        // one evaluation cannot repeat slow matches without bound.
+        // A match that times out throws on its own.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var matched = ParseRegex.IsMatch(r.Pattern, r.Options, text);
+        Requests.RequestBudget.Current?.ChargeRegex(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return matched;
     }
 
     /// <summary>Every (non-null) element is one of the listed scalars; a missing field is trivially contained.</summary>

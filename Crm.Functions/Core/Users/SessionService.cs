@@ -20,6 +20,12 @@ internal sealed class SessionService(IObjectStore store, IOptions<ParseSettings>
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<string, (SessionInfo? Session, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// A session ended on this instance (logout, password change, deleted, its user deleted): whatever still runs on
+    /// it elsewhere (real-time connections and subscriptions) must end too. Handlers must not throw or block.
+    /// </summary>
+    public event Action<SessionInfo>? Ended;
+
     public async Task<SessionInfo> CreateAsync(string userId, string? installationId, string action, string provider, CancellationToken ct)
     {
         var now = time.GetUtcNow();
@@ -91,10 +97,24 @@ internal sealed class SessionService(IObjectStore store, IOptions<ParseSettings>
 
     public void Evict(string token) => _cache.TryRemove(token, out _);
 
+    /// <summary>A deleted session: forgets its token and tells <see cref="Ended"/>.</summary>
+    public void Deleted(StoredObject session)
+    {
+        if (session.Data["sessionToken"]?.ToString() is { } token) Evict(token);
+        if (ToInfo(session) is { } info) Ended?.Invoke(info);
+    }
+
+    /// <summary>The live (unexpired) session with this object id, read from the store (no cache: it decides revocation).</summary>
+    public async Task<SessionInfo?> FindByIdAsync(string sessionId, CancellationToken ct)
+    {
+        var found = await FindAsync(new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(sessionId)), QueryNode.True, ct);
+        return Valid(found.Count > 0 ? ToInfo(found[0]) : null, time.GetUtcNow());
+    }
+
     private async Task DeleteAsync(StoredObject obj, CancellationToken ct)
     {
         await store.DeleteAsync("_Session", obj.ObjectId, QueryNode.True, ct);
-        if (obj.Data["sessionToken"]?.ToString() is { } token) Evict(token);
+        Deleted(obj);
     }
 
     private Task<IReadOnlyList<StoredObject>> FindAsync(QueryNode a, QueryNode b, CancellationToken ct) =>

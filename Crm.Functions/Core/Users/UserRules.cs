@@ -28,7 +28,7 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
         triggers.BeforeSave("_Session", BeforeSaveSession);
         triggers.AfterDelete("_Session", (e, _) =>
         {
-            if (e.Object.Data["sessionToken"]?.ToString() is { } token) sessions.Evict(token);
+            sessions.Deleted(e.Object);
             return ValueTask.CompletedTask;
         });
     }
