@@ -36,7 +36,9 @@ internal sealed class SubscriberEvaluation(RealtimeFanout fanout, IOptions<Realt
     private readonly ConcurrentDictionary<string, byte> _failed = new(StringComparer.Ordinal);
     private readonly BudgetLimits _limits = new(
         TimeSpan.FromMilliseconds(options.Value.EvaluationMilliseconds), TimeSpan.FromMilliseconds(options.Value.EvaluationMilliseconds),
-        Statements: 10, Objects: 100, NestedCreates: 0);
+        Statements: 10, Objects: 100, NestedCreates: 0, PasswordHashes: 0,
+        // Evaluations are already bounded by the slots below; the per-caller gates of requests do not apply here.
+        Gates: new CallerGates(int.MaxValue, TimeSpan.Zero));
 
     public async Task<List<SubscriptionOutcome>> DecideAsync(Auth auth, ClassSchema schema, ObjectChange change,
         IReadOnlyList<SubscriptionToDecide> subscriptions, CancellationToken ct)
