@@ -106,6 +106,12 @@ internal sealed class EntraUsers
                 // A concurrent first call for the same user may have won the race.
                 if (await FindAsync(tid, oid, ct) is { } existing) return existing;
             }
+            catch (ParseException e) when (e.Code is ParseError.DuplicateValue)
+            {
+                // The object id is unique across accounts (its index): linked to another tenant's user, it is refused, not shared.
+                if (await FindAsync(tid, oid, ct) is { } existing) return existing;
+                throw Refused("This Entra ID object id belongs to an account of another tenant.");
+            }
         }
         throw new ParseException(ParseError.UsernameTaken, "Could not create an account for this Entra ID user.");
     }
