@@ -38,9 +38,9 @@ public sealed class ClientsGrowSystemClassSchemasTests : IClassFixture<ClientsGr
     [Fact]
     public async Task an_anonymous_sign_up_cannot_add_fields_to_the_user_class()
     {
-        var prefix = FastServerFixture.Unique("junk");
+        var prefix = Wire.Unique("junk");
         using var anonymous = _server.Client();
-        var body = WithExtraFields(new JsonObject { ["username"] = FastServerFixture.Unique("u"), ["password"] = "correct horse battery" }, prefix, 3);
+        var body = WithExtraFields(new JsonObject { ["username"] = Wire.Unique("u"), ["password"] = "correct horse battery" }, prefix, 3);
         (await anonymous.PostAsync("users", body)).EnsureError(119);
         Assert.DoesNotContain(await FieldsAsync("_User"), f => f.StartsWith(prefix, StringComparison.Ordinal));
     }
@@ -48,9 +48,9 @@ public sealed class ClientsGrowSystemClassSchemasTests : IClassFixture<ClientsGr
     [Fact]
     public async Task a_user_cannot_add_fields_to_itself_or_to_its_sessions()
     {
-        var prefix = FastServerFixture.Unique("extra");
+        var prefix = Wire.Unique("extra");
         using var user = _server.Client();
-        var (userId, _) = await user.SignUpAsync(FastServerFixture.Unique("u"));
+        var (userId, _) = await user.SignUpAsync(Wire.Unique("u"));
         (await user.PutAsync($"users/{userId}", new JsonObject { [prefix + "0"] = "x" })).EnsureError(119);
         var sessionId = (await user.GetAsync("sessions/me")).EnsureStatus(HttpStatusCode.OK).Json!["objectId"]!.GetValue<string>();
         (await user.PutAsync($"sessions/{sessionId}", new JsonObject { [prefix + "1"] = "x" })).EnsureError(119);
@@ -58,7 +58,7 @@ public sealed class ClientsGrowSystemClassSchemasTests : IClassFixture<ClientsGr
         Assert.DoesNotContain(fields, f => f.StartsWith(prefix, StringComparison.Ordinal));
 
         // Known fields are written as before, and the master key may still add fields.
-        (await user.PutAsync($"users/{userId}", new JsonObject { ["email"] = FastServerFixture.Unique("e") + "@example.com" })).EnsureStatus(HttpStatusCode.OK);
+        (await user.PutAsync($"users/{userId}", new JsonObject { ["email"] = Wire.Unique("e") + "@example.com" })).EnsureStatus(HttpStatusCode.OK);
         using var master = _server.Client().AsMaster();
         (await master.PutAsync($"users/{userId}", new JsonObject { [prefix + "2"] = "x" })).EnsureStatus(HttpStatusCode.OK);
         Assert.Contains(prefix + "2", await FieldsAsync("_User"));
@@ -67,7 +67,7 @@ public sealed class ClientsGrowSystemClassSchemasTests : IClassFixture<ClientsGr
     [Fact]
     public async Task client_writes_add_a_bounded_number_of_fields_per_write_and_per_class()
     {
-        var className = FastServerFixture.Unique("Grow");
+        var className = Wire.Unique("Grow");
         using var master = _server.Client().AsMaster();
         await master.CreateAsync(className, new JsonObject { ["seed"] = 1 });
         using var client = _server.Client();

@@ -26,7 +26,7 @@ public sealed class DocsSchemaShowsPermissionsTests(FastServerFixture fixture) :
     [Fact]
     public async Task the_public_schema_document_leaves_out_permissions_and_indexes()
     {
-        var className = FastServerFixture.Unique("Secret");
+        var className = Wire.Unique("Secret");
         using var master = fixture.Server.Client().AsMaster();
         (await master.PostAsync($"schemas/{className}", new JsonObject
         {

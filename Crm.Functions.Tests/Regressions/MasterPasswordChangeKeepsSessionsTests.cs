@@ -13,7 +13,7 @@ public sealed class MasterPasswordChangeKeepsSessionsTests(FastServerFixture fix
     [Fact]
     public async Task a_master_key_password_change_ends_every_session_of_the_user()
     {
-        var username = FastServerFixture.Unique("victim");
+        var username = Wire.Unique("victim");
         using var victim = fixture.Server.Client();
         var (userId, signUpToken) = await victim.SignUpAsync(username);
         using var second = fixture.Server.Client();

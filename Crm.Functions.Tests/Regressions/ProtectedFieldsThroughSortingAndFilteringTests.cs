@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Crm.Functions.Tests.GraphQL;
 using Crm.Functions.Tests.Infrastructure;
 
 namespace Crm.Functions.Tests.Regressions;
@@ -19,8 +18,8 @@ public sealed class ProtectedFieldsThroughSortingAndFilteringTests(FastServerFix
         using var master = Server.Client().AsMaster();
         var body = new JsonObject
         {
-            ["username"] = FastServerFixture.Unique("alice"), ["password"] = "correct horse battery",
-            ["email"] = FastServerFixture.Unique("alice") + "@example.com",
+            ["username"] = Wire.Unique("alice"), ["password"] = "correct horse battery",
+            ["email"] = Wire.Unique("alice") + "@example.com",
             ["ACL"] = new JsonObject { ["*"] = new JsonObject { ["read"] = true } },
         };
         if (authData is not null) body["authData"] = authData;
@@ -30,7 +29,7 @@ public sealed class ProtectedFieldsThroughSortingAndFilteringTests(FastServerFix
     private async Task<ParseClient> OtherUserAsync()
     {
         var bob = Server.Client();
-        await bob.SignUpAsync(FastServerFixture.Unique("bob"));
+        await bob.SignUpAsync(Wire.Unique("bob"));
         return bob;
     }
 

@@ -19,22 +19,22 @@ public sealed class RelatedToUnreadableOwnerTests(FastServerFixture fixture) : I
     public async Task members_of_a_private_role_are_listed_only_to_callers_who_can_read_the_role()
     {
         using var alice = fixture.Server.Client();
-        var (aliceId, _) = await alice.SignUpAsync(FastServerFixture.Unique("alice"));
+        var (aliceId, _) = await alice.SignUpAsync(Wire.Unique("alice"));
         using var carol = fixture.Server.Client();
-        var (carolId, _) = await carol.SignUpAsync(FastServerFixture.Unique("carol"));
+        var (carolId, _) = await carol.SignUpAsync(Wire.Unique("carol"));
         // Carol's user object is public: only the private role may hide that she is in it.
         (await carol.PutAsync($"users/{carolId}", new JsonObject { ["ACL"] = new JsonObject { ["*"] = new JsonObject { ["read"] = true } } }))
             .EnsureStatus(HttpStatusCode.OK);
         using var master = fixture.Server.Client().AsMaster();
         var roleId = (await master.PostAsync("roles", new JsonObject
         {
-            ["name"] = FastServerFixture.Unique("Private"),
+            ["name"] = Wire.Unique("Private"),
             ["ACL"] = new JsonObject { [aliceId] = new JsonObject { ["read"] = true } },
             ["users"] = Wire.Op("AddRelation", Wire.PointerTo("_User", carolId)),
         })).EnsureStatus(HttpStatusCode.Created).Json!["objectId"]!.GetValue<string>();
 
         using var bob = fixture.Server.Client();
-        await bob.SignUpAsync(FastServerFixture.Unique("bob"));
+        await bob.SignUpAsync(Wire.Unique("bob"));
         var members = RelatedTo("_Role", roleId, "users");
         Assert.Empty(await bob.IdsAsync("_User", members));
         Assert.Equal(0, await bob.CountAsync("_User", members));
@@ -48,9 +48,9 @@ public sealed class RelatedToUnreadableOwnerTests(FastServerFixture fixture) : I
     [Fact]
     public async Task a_relation_of_an_object_the_caller_cannot_read_is_empty_also_inside_a_sub_query()
     {
-        var className = FastServerFixture.Unique("Team");
+        var className = Wire.Unique("Team");
         using var owner = fixture.Server.Client();
-        var (ownerId, _) = await owner.SignUpAsync(FastServerFixture.Unique("owner"));
+        var (ownerId, _) = await owner.SignUpAsync(Wire.Unique("owner"));
         using var master = fixture.Server.Client().AsMaster();
         var memberId = await master.CreateAsync(className + "Member", new JsonObject { ["name"] = "m" });
         var teamId = await master.CreateAsync(className, new JsonObject
@@ -60,7 +60,7 @@ public sealed class RelatedToUnreadableOwnerTests(FastServerFixture fixture) : I
         });
 
         using var other = fixture.Server.Client();
-        await other.SignUpAsync(FastServerFixture.Unique("other"));
+        await other.SignUpAsync(Wire.Unique("other"));
         var members = RelatedTo(className, teamId, "members");
         Assert.Empty(await other.IdsAsync(className + "Member", members));
         Assert.Empty(await other.IdsAsync(className + "Member", new JsonObject { ["$or"] = new JsonArray(members, new JsonObject { ["name"] = "none" }) }));

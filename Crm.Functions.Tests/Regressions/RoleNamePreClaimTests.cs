@@ -24,11 +24,11 @@ public sealed class RoleNamePreClaimTests(FastServerFixture fixture) : IClassFix
     public async Task clients_cannot_create_change_or_delete_roles_by_default()
     {
         using var anonymous = fixture.Server.Client();
-        (await anonymous.PostAsync("roles", RoleBody(FastServerFixture.Unique("Anon")))).EnsureError(119);
+        (await anonymous.PostAsync("roles", RoleBody(Wire.Unique("Anon")))).EnsureError(119);
 
         using var bob = fixture.Server.Client();
-        var (bobId, _) = await bob.SignUpAsync(FastServerFixture.Unique("bob"));
-        var name = FastServerFixture.Unique("SalesManagers");
+        var (bobId, _) = await bob.SignUpAsync(Wire.Unique("bob"));
+        var name = Wire.Unique("SalesManagers");
         (await bob.PostAsync("roles", RoleBody(name, bobId, bobId))).EnsureError(119);
 
         // A role the master key made with an ACL granting Bob write is still not Bob's to change.
@@ -47,21 +47,21 @@ public sealed class RoleNamePreClaimTests(FastServerFixture fixture) : IClassFix
     {
         using var server = new CrmServer(TestSettings.Fast(("Parse:AllowClientRoleWrites", "true")));
         using var bob = server.Client();
-        var (bobId, _) = await bob.SignUpAsync(FastServerFixture.Unique("bob"));
-        (await bob.PostAsync("roles", RoleBody(FastServerFixture.Unique("Team"), bobId, bobId))).EnsureStatus(HttpStatusCode.Created);
+        var (bobId, _) = await bob.SignUpAsync(Wire.Unique("bob"));
+        (await bob.PostAsync("roles", RoleBody(Wire.Unique("Team"), bobId, bobId))).EnsureStatus(HttpStatusCode.Created);
     }
 
     [Fact]
     public async Task start_up_refuses_a_managers_role_whose_acl_it_did_not_set()
     {
-        var name = FastServerFixture.Unique("SalesManagers");
+        var name = Wire.Unique("SalesManagers");
         var folder = Tools.NewFolder();
         try
         {
             using (var first = new CrmServer(TestSettings.Fast(("Parse:DataFolder", folder))))
             {
                 using var bob = first.Client();
-                var (bobId, _) = await bob.SignUpAsync(FastServerFixture.Unique("bob"));
+                var (bobId, _) = await bob.SignUpAsync(Wire.Unique("bob"));
                 // As a client could before roles became master-only: a role of the configured name, with Bob in it.
                 using var master = first.Client().AsMaster();
                 (await master.PostAsync("roles", RoleBody(name, bobId, bobId))).EnsureStatus(HttpStatusCode.Created);
@@ -73,7 +73,7 @@ public sealed class RoleNamePreClaimTests(FastServerFixture fixture) : IClassFix
             Assert.Contains(name, run.StdErr, StringComparison.Ordinal);
 
             // A role with the ACL the template gives it is adopted as before.
-            var adopted = FastServerFixture.Unique("Managers");
+            var adopted = Wire.Unique("Managers");
             using (var again = new CrmServer(TestSettings.Fast(("Parse:DataFolder", folder))))
             {
                 using var master = again.Client().AsMaster();
