@@ -51,7 +51,9 @@ public sealed class TestIdentityProvider : IAsyncDisposable
         _app.MapGet("/{tenant}/discovery/v2.0/keys", (string tenant) =>
         {
             var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(_rsa.ExportParameters(false)) { KeyId = _key.KeyId });
-            var key = new JsonObject { ["kty"] = "RSA", ["use"] = "sig", ["kid"] = jwk.Kid, ["n"] = jwk.N, ["e"] = jwk.E, ["issuer"] = $"{Instance}{tenant}/v2.0" };
+            // Like Entra, the multi-tenant keys name their issuer as the same template as the metadata.
+            var issuer = tenant is "common" or "organizations" ? Instance + "{tenantid}/v2.0" : $"{Instance}{tenant}/v2.0";
+            var key = new JsonObject { ["kty"] = "RSA", ["use"] = "sig", ["kid"] = jwk.Kid, ["n"] = jwk.N, ["e"] = jwk.E, ["issuer"] = issuer };
             return Results.Text(new JsonObject { ["keys"] = new JsonArray(key) }.ToJsonString(), "application/json");
         });
         _app.StartAsync().GetAwaiter().GetResult();
@@ -95,20 +97,25 @@ public sealed class TestIdentityProvider : IAsyncDisposable
         ["AzureAd:ClientId"] = ClientId,
     };
 
-    /// <summary>A signed access token; override pieces to make it invalid.</summary>
-    public string Token(string objectId, string? username = null, string? audience = null, DateTime? expires = null, string? issuer = null, RsaSecurityKey? key = null)
+    /// <summary>
+    /// A signed access token; override pieces to make it invalid. <paramref name="claims"/> replaces claims by name
+    /// (a null value removes one, e.g. "scp" for an app-only token) or adds others.
+    /// </summary>
+    public string Token(string objectId, string? username = null, string? audience = null, DateTime? expires = null, string? issuer = null,
+        RsaSecurityKey? key = null, IReadOnlyDictionary<string, string?>? claims = null)
     {
-        var claims = new List<Claim>
+        var values = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
-            new("oid", objectId), new("tid", TenantId), new("ver", "2.0"), new("sub", objectId), new("scp", "access_as_user"),
+            ["oid"] = objectId, ["tid"] = TenantId, ["ver"] = "2.0", ["sub"] = objectId, ["scp"] = "access_as_user", ["preferred_username"] = username,
         };
-        if (username is not null) claims.Add(new Claim("preferred_username", username));
+        foreach (var (name, value) in claims ?? new Dictionary<string, string?>()) values[name] = value;
+        var list = values.Where(c => c.Value is not null).Select(c => new Claim(c.Key, c.Value!)).ToList();
         var now = DateTime.UtcNow;
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer ?? Issuer,
             Audience = audience ?? ClientId,
-            Subject = new ClaimsIdentity(claims),
+            Subject = new ClaimsIdentity(list),
             NotBefore = (expires ?? now.AddMinutes(10)) < now ? now.AddHours(-2) : now.AddMinutes(-1),
             IssuedAt = (expires ?? now.AddMinutes(10)) < now ? now.AddHours(-2) : now.AddMinutes(-1),
             Expires = expires ?? now.AddMinutes(10),

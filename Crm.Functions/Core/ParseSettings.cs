@@ -39,6 +39,8 @@ internal sealed class ParseSettings
     public string? ClientKey { get; set; }
     public string? DotNetKey { get; set; }
     public bool AllowClientClassCreation { get; set; }
+    /// <summary>Clients may create, change and delete roles (then CLP and ACL decide); off, only the master key writes _Role.</summary>
+    public bool AllowClientRoleWrites { get; set; }
     /// <summary>
     /// ACL given to new objects of a class when the request sends none, as ACL JSON where the key
     /// "$owner" stands for the creating user, e.g. Parse__DefaultAcls__Deal = {"$owner":{"read":true,"write":true}}.
@@ -51,6 +53,8 @@ internal sealed class ParseSettings
     public LimitSettings Limits { get; set; } = new();
     public CorsSettings Cors { get; set; } = new();
     public AccountSettings Accounts { get; set; } = new();
+    /// <summary>Which Microsoft Entra ID tokens become users (the token itself is validated from the AzureAd section).</summary>
+    public EntraSettings Entra { get; set; } = new();
     /// <summary>Used when <see cref="Store"/> is "cosmos".</summary>
     public CosmosSettings Cosmos { get; set; } = new();
 }
@@ -69,6 +73,25 @@ internal sealed class CosmosSettings
     public string ConnectionMode { get; set; } = "Direct";
     /// <summary>Largest id list a sub-query ($inQuery, $select, $relatedTo, relation equality) may resolve to.</summary>
     public int MaxSubqueryResults { get; set; } = 1000;
+}
+
+/// <summary>Which validated Entra ID access tokens are accepted as users (Core/Users/EntraUsers).</summary>
+internal sealed class EntraSettings
+{
+    /// <summary>
+    /// Tenant ids whose users may call; empty means the tenant named in AzureAd:TenantId alone (none when that is
+    /// "common" or "organizations": a multi-tenant app lists its tenants). Empty rather than pre-filled: the binder appends.
+    /// </summary>
+    public List<string> AllowedTenants { get; set; } = [];
+    /// <summary>A delegated scope the token's <c>scp</c> must hold (e.g. access_as_user); empty: any scope.</summary>
+    public string? RequiredScope { get; set; }
+    /// <summary>An app role the token's <c>roles</c> must hold; empty: none required.</summary>
+    public string? RequiredRole { get; set; }
+    /// <summary>
+    /// Accept app-only tokens (client credentials: no user behind them, no <c>scp</c>). Off by default: a tenant's
+    /// service principal would otherwise be given an account like a person.
+    /// </summary>
+    public bool AllowAppTokens { get; set; }
 }
 
 /// <summary>Account protection: lockout, password policy, bcrypt cost, and the login/sign-up rate limit.</summary>
@@ -123,6 +146,10 @@ internal sealed class LimitSettings
     public int ExpensiveWaitMilliseconds { get; set; } = 2_000;
     /// <summary>Values in one where, summed over every $in, $all, $or branch and sub-query (the statement's bound values).</summary>
     public int MaxQueryValues { get; set; } = 20_000;
+    /// <summary>Fields a class may reach through client writes (the master key's /schemas is not bound by it).</summary>
+    public int MaxFieldsPerClass { get; set; } = 500;
+    /// <summary>New fields one client write (one object) may add to its class.</summary>
+    public int MaxNewFieldsPerWrite { get; set; } = 50;
 }
 
 /// <summary>Which browser origins may call the API (CORS). Non-browser clients send no Origin and are not affected.</summary>

@@ -53,7 +53,16 @@ internal static class CrmCli
         await using var app = builder.Build();
         try
         {
-            await app.InitializeCrmServerAsync();
+            try
+            {
+                await app.InitializeCrmServerAsync();
+            }
+            catch (InvalidOperationException e)
+            {
+                // As the server's own start (Program.cs): a store or template state it must not use is one line and exit 1.
+                await stderr.WriteLineAsync("Start-up failed: " + e.Message);
+                return 1;
+            }
             return await DispatchAsync(app.Services, commandArgs, stdout, CancellationToken.None);
         }
         catch (ParseException e)

@@ -49,19 +49,30 @@ internal static partial class CrmSetup
         return changes;
     }
 
-    /// <summary>The widening role exists from the start, so granting it is one "add user to role" away.</summary>
+    /// <summary>Everyone may read the managers role (clients resolve membership); only the master key changes it.</summary>
+    private static JsonObject ManagersRoleAcl() => new() { ["*"] = new JsonObject { ["read"] = true } };
+
+    /// <summary>
+    /// The widening role exists from the start, so granting it is one "add user to role" away. An existing role of
+    /// that name is adopted only when it carries the ACL this method gives it: one with any other ACL may have been
+    /// made by a client to pre-claim the name (and its members would read every deal), so start-up stops instead of
+    /// silently trusting it, and the operator deletes or fixes the role with the master key.
+    /// </summary>
     private static async Task<string?> EnsureManagersRoleAsync(DataService data, CrmSettings settings, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(settings.ManagersRole)) return null;
         var name = settings.ManagersRole.Trim();
         var existing = await data.FindAsync(Auth.Master, "_Role", new FindRequest { Where = new JsonObject { ["name"] = name }, Limit = 1 }, ct);
-        if (existing.Results.Count > 0) return null;
-        // Everyone may read the role (clients resolve membership); only the master key changes it.
-        await data.CreateAsync(Auth.Master, "_Role", new JsonObject
+        if (existing.Results.Count > 0)
         {
-            ["name"] = name,
-            ["ACL"] = new JsonObject { ["*"] = new JsonObject { ["read"] = true } },
-        }, ct);
+            var role = existing.Results[0];
+            if (JsonNode.DeepEquals(role["ACL"], ManagersRoleAcl())) return null;
+            throw new InvalidOperationException(
+                $"Setting Crm:ManagersRole names role '{name}' (objectId {role["objectId"]}), which exists with an ACL the server did not set "
+                + $"({role["ACL"]?.ToJsonString() ?? "none"}); it may have been created by a client to claim the name. "
+                + "Check its members, then delete it or set its ACL to {\"*\":{\"read\":true}} with the master key, or choose another role name.");
+        }
+        await data.CreateAsync(Auth.Master, "_Role", new JsonObject { ["name"] = name, ["ACL"] = ManagersRoleAcl() }, ct);
         return $"created role {name}";
     }
 }

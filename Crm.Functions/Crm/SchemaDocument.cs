@@ -34,7 +34,11 @@ internal static class SchemaDocument
         return list;
     }
 
-    public static JsonObject Export(SchemaService schemas)
+    /// <param name="withPermissions">
+    /// include class-level permissions and indexes; they tell an attacker which classes are open to whom and which
+    /// queries are cheap, so /schemas keeps them to the master key and the public /docs/schema.json leaves them out.
+    /// </param>
+    public static JsonObject Export(SchemaService schemas, bool withPermissions = true)
     {
         var template = CrmTemplate.Document;
         var classes = DocumentedClasses(schemas);
@@ -55,9 +59,9 @@ internal static class SchemaDocument
             var cls = new JsonObject { ["className"] = schema.ClassName };
             if (schema.Description is not null) cls["description"] = schema.Description;
             cls["fields"] = fields;
-            if (!schema.ClassName.StartsWith('_')) cls["classLevelPermissions"] = schema.ClassLevelPermissions.DeepClone();
+            if (withPermissions && !schema.ClassName.StartsWith('_')) cls["classLevelPermissions"] = schema.ClassLevelPermissions.DeepClone();
             var indexes = new JsonObject();
-            foreach (var (name, index) in schema.Indexes.Where(i => !i.Value.Unique)) indexes[name] = index.ToJson();
+            foreach (var (name, index) in schema.Indexes.Where(i => withPermissions && !i.Value.Unique)) indexes[name] = index.ToJson();
             if (indexes.Count > 0) cls["indexes"] = indexes;
             array.Add(cls);
         }

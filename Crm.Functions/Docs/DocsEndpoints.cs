@@ -42,8 +42,11 @@ internal static class DocsEndpoints
             + "<script>mermaid.initialize({ startOnLoad: true, securityLevel: 'strict', er: { useMaxWidth: false } });</script>")).WithSummary("Entity-relationship diagram");
         docs.MapGet("/dictionary.md", (SchemaService schemas) => Results.Text(DataDictionary.Markdown(schemas), "text/markdown; charset=utf-8")).WithSummary("Data dictionary (Markdown)");
         docs.MapGet("/dictionary", (SchemaService schemas) => Page("Data dictionary", DataDictionary.Html(schemas))).WithSummary("Data dictionary");
-        docs.MapGet("/schema.json", (SchemaService schemas) =>
-            Results.Text(SchemaDocument.Export(schemas).ToJsonString(Indented), "application/json; charset=utf-8")).WithSummary("Schema document (the template format)");
+        // Public like the other pages, but class-level permissions and indexes (which /schemas keeps to the master
+        // key) only with the master key, so the document still round-trips through "schema import" for operators.
+        docs.MapGet("/schema.json", async (HttpContext context, SchemaService schemas, RequestAuthenticator authenticator) =>
+            Results.Text(SchemaDocument.Export(schemas, await IsMasterAsync(context, authenticator)).ToJsonString(Indented), "application/json; charset=utf-8"))
+            .WithSummary("Schema document (the template format)");
         docs.MapGet("/openapi.json", (SchemaService schemas, TriggerRegistry triggers, IOptions<ParseSettings> settings, ParseRouter router, EndpointDataSource endpoints) =>
             Results.Text(OpenApiDocument.Build(schemas, settings.Value.MountPath, triggers.FunctionNames, router.Routes, endpoints.Endpoints).ToJsonString(Indented),
                 "application/json; charset=utf-8")).WithSummary("This OpenAPI document");
@@ -69,6 +72,20 @@ internal static class DocsEndpoints
             .DisableDefaultFonts() // the default fonts come from a CDN: offline they only cost failed requests
             .HideDeveloperTools()) // its toolbar links to hosted services, which have nothing to do with this server
             .WithTags("Docs").WithSummary("API playground");
+    }
+
+    /// <summary>Whether the request carries the master key (application id and key as for /parse, same IP rule); any failure is "no".</summary>
+    private static async Task<bool> IsMasterAsync(HttpContext context, RequestAuthenticator authenticator)
+    {
+        if (!context.Request.Headers.ContainsKey("X-Parse-Master-Key")) return false;
+        try
+        {
+            return (await authenticator.AuthenticateAsync(context, BodyCredentials.None, SessionTokenUse.Ignore, context.RequestAborted)).IsMaster;
+        }
+        catch (Exception e) when (e is UnauthorizedException or ParseException)
+        {
+            return false;
+        }
     }
 
     private static IResult Page(string title, string body, string baseHref = "") => Results.Content($$"""

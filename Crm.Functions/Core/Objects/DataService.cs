@@ -67,7 +67,7 @@ internal sealed class DataService(
         var findRestriction = !request.Count || limit > 0 ? AccessPolicy.ReadRestriction(auth, schema, op) : null;
         var countRestriction = request.Count ? AccessPolicy.ReadRestriction(auth, schema, AccessPolicy.Count) : null;
         var parsed = _parser.Parse(request.Where, schema, new Scope(auth, schemas));
-        var order = ParseOrder(request.Order, schema);
+        var order = ParseOrder(auth, request.Order, schema);
 
         IReadOnlyList<StoredObject> stored;
         long? count;
@@ -103,7 +103,7 @@ internal sealed class DataService(
     private static ParseException NonExistentClass(string className) =>
         new(ParseError.OperationForbidden, $"This user is not allowed to access non-existent class: {className}");
 
-    private static List<SortKey> ParseOrder(string? order, ClassSchema schema)
+    private static List<SortKey> ParseOrder(Auth auth, string? order, ClassSchema schema)
     {
         var keys = new List<SortKey>();
         if (string.IsNullOrWhiteSpace(order)) return keys;
@@ -118,6 +118,9 @@ internal sealed class DataService(
             // Parse drops sorts on fields the schema does not know; system fields are always known.
             if (!field.IsSystemColumn && field.Definition is null) continue;
             if (field.Definition?.Type == FieldType.Relation) continue;
+            // Sorting by a field reveals it as surely as filtering on it (a binary search on "order=email"
+            // recovers the value one character at a time), so it is refused alike.
+            AccessPolicy.EnsureQueryable(auth, schema, field.Name);
             keys.Add(new SortKey(field, descending));
         }
         return keys;
@@ -269,6 +272,7 @@ internal sealed class DataService(
     {
         Names.EnsureValidClass(className);
         AccessPolicy.CheckClassAccess(auth, className, AccessPolicy.Create);
+        AccessPolicy.CheckRoleWrite(auth, className, AccessPolicy.Create, _settings.AllowClientRoleWrites);
         var schema = schemas.Get(className);
         var mayCreateClass = auth.IsMaster || _settings.AllowClientClassCreation;
         if (schema is null && !mayCreateClass) throw NonExistentClass(className);
@@ -328,6 +332,7 @@ internal sealed class DataService(
             AccessPolicy.CheckClassAccess(auth, className, AccessPolicy.Update);
             throw auth.IsMaster ? ParseException.NotFound() : NonExistentClass(className);
         }
+        AccessPolicy.CheckRoleWrite(auth, className, AccessPolicy.Update, _settings.AllowClientRoleWrites);
         var restriction = AccessPolicy.WriteRestriction(auth, schema, AccessPolicy.Update);
         var ops = WriteOperations.Parse(body, schema, className, isCreate: false);
         // Fields are added to the schema before the atomic update: schema writes must not run inside it. So that
@@ -399,6 +404,7 @@ internal sealed class DataService(
             AccessPolicy.CheckClassAccess(auth, className, AccessPolicy.Delete);
             throw auth.IsMaster ? ParseException.NotFound() : NonExistentClass(className);
         }
+        AccessPolicy.CheckRoleWrite(auth, className, AccessPolicy.Delete, _settings.AllowClientRoleWrites);
         var restriction = AccessPolicy.WriteRestriction(auth, schema, AccessPolicy.Delete);
         var where = QueryNode.And(new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(objectId)), restriction);
         var found = await store.FindAsync(new StoreQuery(className, where, [], 0, 1), ct);
@@ -470,9 +476,15 @@ internal sealed class DataService(
         foreach (var change in relations)
             if (schema.Field(change.Field) is null) newFields.TryAdd(change.Field, new FieldDefinition(FieldType.Relation, change.TargetClass));
         if (newFields.Count == 0 && !createClass) return schema;
-        if (!auth.IsMaster && AccessPolicy.CheckClassLevel(auth, schema, AccessPolicy.AddField) is { Count: > 0 } && data is not null)
+        if (auth.IsMaster) return await schemas.AddFieldsAsync(schema.ClassName, newFields, createClass, maxFields: null, ct);
+        if (newFields.Count > 0 && AccessPolicy.CheckAddField(auth, schema) is { Count: > 0 } && data is not null)
             throw new ParseException(ParseError.OperationForbidden, $"Permission denied for action addField on class {schema.ClassName}.");
-        return await schemas.AddFieldsAsync(schema.ClassName, newFields, createClass, ct);
+        // Every field is a column in every generated artefact (GraphQL schema, OpenAPI, docs) and is never removed
+        // by clients: one write may not add many, nor may writes grow a class without bound.
+        if (newFields.Count > _settings.Limits.MaxNewFieldsPerWrite)
+            throw new ParseException(ParseError.InvalidSchemaOperation,
+                $"A write may add at most {_settings.Limits.MaxNewFieldsPerWrite} new fields to class {schema.ClassName} (this one adds {newFields.Count}).");
+        return await schemas.AddFieldsAsync(schema.ClassName, newFields, createClass, _settings.Limits.MaxFieldsPerClass, ct);
     }
 
     private static void CheckTypes(ClassSchema schema, JsonObject data)

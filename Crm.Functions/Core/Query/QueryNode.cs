@@ -68,8 +68,12 @@ internal sealed record InQueryNode(FieldRef Field, string ClassName, QueryNode W
 /// <summary>Field value equals the <paramref name="Key"/> of some object matching the sub-query.</summary>
 internal sealed record SelectNode(FieldRef Field, string ClassName, QueryNode Where, FieldRef Key, bool Negate) : QueryNode;
 
-/// <summary>The object is a member of relation <paramref name="Key"/> of the owning object.</summary>
-internal sealed record RelatedToNode(string OwnerClass, string OwnerId, string Key) : QueryNode;
+/// <summary>
+/// The object is a member of relation <paramref name="Key"/> of the owning object, and the owner matches
+/// <paramref name="OwnerWhere"/>: the caller's read restriction on the owner (null for the server's own lookups),
+/// so a relation is listed only to callers who may read the object that holds it.
+/// </summary>
+internal sealed record RelatedToNode(string OwnerClass, string OwnerId, string Key, QueryNode? OwnerWhere = null) : QueryNode;
 
 /// <summary>The relation field of the object contains one of the ids (or none of them when negated).</summary>
 internal sealed record RelationContainsNode(FieldRef Field, IReadOnlyList<string> Ids, bool Negate) : QueryNode;

@@ -63,7 +63,7 @@ internal sealed partial class WhereParser(LimitSettings limits)
                     nodes.Add(ParseLogical(key, value, schema, scope, depth));
                     break;
                 case "$relatedTo":
-                    nodes.Add(ParseRelatedTo(value));
+                    nodes.Add(ParseRelatedTo(value, scope));
                     break;
                 case "ACL":
                     throw new ParseException(ParseError.InvalidQuery, "Cannot query on ACL.");
@@ -94,12 +94,17 @@ internal sealed partial class WhereParser(LimitSettings limits)
         };
     }
 
-    private static RelatedToNode ParseRelatedTo(JsonNode? value)
+    private static QueryNode ParseRelatedTo(JsonNode? value, IQueryScope scope)
     {
-        if (value is JsonObject rel && rel["key"] is JsonValue keyValue && keyValue.TryGetValue(out string? key)
-            && TryPointer(rel["object"], out var owner) && Names.IsValidField(key) && Names.IsValidClass(owner.ClassName))
-            return new RelatedToNode(owner.ClassName, owner.ObjectId, key);
-        throw new ParseException(ParseError.InvalidJson, "bad $relatedTo value");
+        if (value is not JsonObject rel || rel["key"] is not JsonValue keyValue || !keyValue.TryGetValue(out string? key)
+            || !TryPointer(rel["object"], out var owner) || !Names.IsValidField(key) || !Names.IsValidClass(owner.ClassName))
+            throw new ParseException(ParseError.InvalidJson, "bad $relatedTo value");
+        if (scope.IsMaster) return new RelatedToNode(owner.ClassName, owner.ObjectId, key);
+        // Listing a relation reveals part of the owning object: the caller must be able to read the owner.
+        var (ownerSchema, restriction) = SubquerySchema(owner.ClassName, scope);
+        if (ownerSchema is null) return QueryNode.False;
+        var ownerWhere = QueryNode.And(new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(owner.ObjectId)), restriction);
+        return new RelatedToNode(owner.ClassName, owner.ObjectId, key, ownerWhere);
     }
 
     private QueryNode ParseConstraint(FieldRef field, JsonNode? value, ClassSchema schema, IQueryScope scope, int depth)

@@ -50,8 +50,12 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
         Changed?.Invoke();
     }
 
-    /// <summary>Adds fields inferred from a write. Existing fields must have the same type (111 otherwise).</summary>
-    public async Task<ClassSchema> AddFieldsAsync(string className, IReadOnlyDictionary<string, FieldDefinition> fields, bool createClass, CancellationToken ct)
+    /// <summary>
+    /// Adds fields inferred from a write. Existing fields must have the same type (111 otherwise); the class may not
+    /// end up with more than <paramref name="maxFields"/> fields (255), checked under the lock so concurrent writes cannot pass it together.
+    /// </summary>
+    public async Task<ClassSchema> AddFieldsAsync(string className, IReadOnlyDictionary<string, FieldDefinition> fields, bool createClass,
+        int? maxFields, CancellationToken ct)
     {
         await _lock.WaitAsync(ct);
         try
@@ -74,6 +78,8 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
                 builder[name] = field;
             }
             EnsureOneGeoPoint(builder);
+            if (builder.Count > maxFields && builder.Count > schema.Fields.Count)
+                throw new ParseException(ParseError.InvalidSchemaOperation, $"Class {className} may have at most {maxFields} fields.");
             var next = schema with { Fields = builder.ToImmutable() };
             if (next != schema || Get(className) is null) await SaveAsync(next, ct);
             return next;

@@ -23,6 +23,15 @@ internal sealed class AccessPolicy
         ["_User"] = new(StringComparer.Ordinal) { ["*"] = ["email"] },
     };
 
+    /// <summary>
+    /// Fields protected from everyone but the master key (and, in output, the user itself), whatever the CLP says:
+    /// _User.authData holds identity-provider ids and tenants, which must not be readable, sortable or searchable.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> AlwaysProtectedFields = new(StringComparer.Ordinal)
+    {
+        ["_User"] = ["authData"],
+    };
+
     /// <summary>Hard rules that no CLP can open: internal classes, and _Installation listing.</summary>
     public static void CheckClassAccess(Auth auth, string className, string op)
     {
@@ -33,6 +42,35 @@ internal sealed class AccessPolicy
             throw new ParseException(ParseError.OperationForbidden, $"Clients aren't allowed to perform the {op} operation on the installation collection.");
         if (className == "_Session" && !auth.IsAuthenticated)
             throw new ParseException(ParseError.InvalidSessionToken, "Session token required.");
+    }
+
+    /// <summary>
+    /// Built-in classes whose fields only the master key adds: they are shared by every user (and _User is open to
+    /// anonymous sign-up), so a client adding fields would grow them for everyone, for good.
+    /// </summary>
+    private static readonly HashSet<string> MasterOnlyAddField = new(StringComparer.Ordinal) { "_User", "_Role", "_Session" };
+
+    /// <summary>
+    /// Whether the caller may add fields to a class through a write: never to the built-in classes above, else as the
+    /// CLP's addField says. Returns the pointer-permission fields, as <see cref="CheckClassLevel"/>.
+    /// </summary>
+    public static IReadOnlyList<string> CheckAddField(Auth auth, ClassSchema schema)
+    {
+        if (auth.IsMaster) return [];
+        if (MasterOnlyAddField.Contains(schema.ClassName))
+            throw new ParseException(ParseError.OperationForbidden, $"Permission denied for action {AddField} on class {schema.ClassName}.");
+        return CheckClassLevel(auth, schema, AddField);
+    }
+
+    /// <summary>
+    /// Roles decide who reads what: a client able to create a role could pre-claim a name the server or an
+    /// administrator later trusts. So _Role writes are for the master key unless the server opens them
+    /// (<c>Parse:AllowClientRoleWrites</c>); then CLP and ACL decide as for any class.
+    /// </summary>
+    public static void CheckRoleWrite(Auth auth, string className, string op, bool allowClientRoleWrites)
+    {
+        if (className != "_Role" || auth.IsMaster || allowClientRoleWrites) return;
+        throw new ParseException(ParseError.OperationForbidden, $"Clients aren't allowed to perform the {op} operation on the {className} collection.");
     }
 
     /// <summary>
@@ -139,7 +177,9 @@ internal sealed class AccessPolicy
             foreach (var role in auth.Roles) Apply("role:" + role);
             Apply(auth.UserId!);
         }
-        return result ?? [];
+        result ??= [];
+        if (AlwaysProtectedFields.TryGetValue(schema.ClassName, out var always)) result.UnionWith(always);
+        return result;
     }
 
     /// <summary>Querying a protected field would reveal it: 119, as parse-server does.</summary>

@@ -95,10 +95,13 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
             e.Response["sessionToken"] = session.Token;
             return;
         }
-        if (e.ChangedFields.Contains("password") && !e.Auth.IsMaster)
+        if (e.ChangedFields.Contains("password"))
         {
-            // A password change revokes every session (stolen tokens die with the old password) and hands back a new one.
+            // A password change revokes every session (stolen tokens die with the old password), also when an
+            // administrator resets it with the master key: that reset is how a compromised account is recovered.
             await sessions.RevokeAllAsync(e.Object.ObjectId, ct);
+            // The user itself gets a new session; the master key does not (the user logs in with the new password).
+            if (e.Auth.IsMaster) return;
             var session = await sessions.CreateAsync(e.Object.ObjectId, e.Auth.InstallationId, "login", "password", ct);
             e.Response["sessionToken"] = session.Token;
         }

@@ -509,6 +509,9 @@ internal sealed class CosmosObjectStore : IObjectStore
             }
             case RelatedToNode r:
             {
+                // The caller must be able to read the owner (OwnerWhere is its read restriction), or the relation is empty.
+                if (r.OwnerWhere is not null && (await SubqueryAsync(r.OwnerClass, r.OwnerWhere, null, "$relatedTo", ct)).Count == 0)
+                    return QueryNode.False;
                 var t = new CosmosQueryTranslator();
                 var owner = RelationOwner(r.OwnerClass, r.OwnerId);
                 var sql = $"SELECT TOP {t.Param(_maxSubqueryResults + 1)} VALUE r[\"relatedId\"] FROM r WHERE r[\"owner\"] = {t.Param(owner)} AND r[\"field\"] = {t.Param(r.Key)}";

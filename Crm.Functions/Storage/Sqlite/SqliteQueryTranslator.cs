@@ -73,7 +73,7 @@ internal sealed class SqliteQueryTranslator
         ContainedByNode c => $"NOT EXISTS (SELECT 1 FROM json_each({alias}.data, '{JsonPath(c.Field)}') je WHERE je.value NOT IN (SELECT value FROM json_each({ListParam(c.Values.Select(Scalar))})))",
         InQueryNode q => InQuery(q, alias, className),
         SelectNode s => Select(s, alias),
-        RelatedToNode r => $"{alias}.id IN (SELECT related_id FROM \"_relations\" WHERE owner_class = {Param(r.OwnerClass)} AND field = {Param(r.Key)} AND owner_id = {Param(r.OwnerId)})",
+        RelatedToNode r => RelatedTo(r, alias),
         RelationContainsNode r => (r.Negate ? "NOT " : "") + $"EXISTS (SELECT 1 FROM \"_relations\" r WHERE r.owner_class = {Param(className)} AND r.field = {Param(r.Field.Name)} AND r.owner_id = {alias}.id AND r.related_id IN (SELECT value FROM json_each({ListParam(r.Ids.Select(id => (JsonNode)id))})))",
         AclNode a => Acl(a, alias),
         _ => throw new NotSupportedException(node.GetType().Name),
@@ -242,6 +242,14 @@ internal sealed class SqliteQueryTranslator
         else
             sql = $"({Expr(q.Field, alias, ".className")} = {Param(q.ClassName)} AND {Expr(q.Field, alias, ".objectId")} IN ({subSql}))";
         return q.Negate ? $"NOT COALESCE({sql}, 0)" : sql;
+    }
+
+    private string RelatedTo(RelatedToNode r, string alias)
+    {
+        var sql = $"{alias}.id IN (SELECT related_id FROM \"_relations\" WHERE owner_class = {Param(r.OwnerClass)} AND field = {Param(r.Key)} AND owner_id = {Param(r.OwnerId)})";
+        if (r.OwnerWhere is null) return sql;
+        var owner = NewAlias();
+        return $"({sql} AND EXISTS (SELECT 1 FROM {Table(r.OwnerClass)} {owner} WHERE {Where(r.OwnerWhere, owner, r.OwnerClass)}))";
     }
 
     private string Select(SelectNode s, string alias)
