@@ -19,7 +19,7 @@ internal static class DocsEndpoints
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static void MapCrmDocs(this WebApplication app)
+    public static void MapDocs(this WebApplication app)
     {
         if (!app.Services.GetRequiredService<IOptions<CrmSettings>>().Value.PublicDocs) return;
         var docs = app.MapGroup("/docs");
