@@ -13,7 +13,7 @@ public sealed class LoneSurrogateInBatchPathQueryTests(FastServerFixture fixture
     public async Task a_batch_path_query_with_an_escaped_lone_surrogate_refuses_the_batch_with_107()
     {
         using var client = fixture.Server.Client().AsMaster();
-        var className = FastServerFixture.Unique("Lone");
+        var className = Wire.Unique("Lone");
         var where = Uri.EscapeDataString("""{"title":"\ud800"}""");
 
         var response = await client.BatchAsync([("GET", $"classes/{className}?where={where}", null)]);

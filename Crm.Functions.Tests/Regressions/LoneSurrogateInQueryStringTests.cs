@@ -15,7 +15,7 @@ public sealed class LoneSurrogateInQueryStringTests(FastServerFixture fixture) :
         using var client = fixture.Server.Client().AsMaster();
         var where = Uri.EscapeDataString("""{"title":"\ud800"}""");
 
-        var response = await client.GetAsync($"classes/{FastServerFixture.Unique("Lone")}?where={where}");
+        var response = await client.GetAsync($"classes/{Wire.Unique("Lone")}?where={where}");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Equal(107, response.Code);
@@ -27,7 +27,7 @@ public sealed class LoneSurrogateInQueryStringTests(FastServerFixture fixture) :
         using var client = fixture.Server.Client().AsMaster();
         var where = Uri.EscapeDataString("""{"\udc00":1}""");
 
-        var response = await client.GetAsync($"classes/{FastServerFixture.Unique("Lone")}?where={where}");
+        var response = await client.GetAsync($"classes/{Wire.Unique("Lone")}?where={where}");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Equal(107, response.Code);

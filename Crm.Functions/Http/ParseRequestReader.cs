@@ -110,6 +110,8 @@ internal static class ParseRequestReader
         JsonNode? parsed;
         try { parsed = JsonNode.Parse(text, NodeOptions, JsonLimits); }
         catch (JsonException) { return JsonValue.Create(text); }
+        // Valid JSON syntax whose text cannot be decoded (a lone surrogate in a key, found by the duplicate-key check).
+        catch (InvalidOperationException) { throw new ParseException(ParseError.InvalidJson, "Invalid JSON in the query string."); }
         Validate(parsed, "the query string");
         return parsed ?? JsonValue.Create(text);
     }
