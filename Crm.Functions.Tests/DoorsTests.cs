@@ -132,7 +132,7 @@ public sealed class DoorsTests(DoorServersFixture fixture) : IClassFixture<DoorS
 
     private static async Task<(string UserId, string Token)> SignUpAsync(CrmServer server, params (string Name, string Value)[] extra)
     {
-        var body = new JsonObject { ["username"] = FastServerFixture.Unique("door"), ["password"] = "correct horse battery" }.ToJsonString();
+        var body = new JsonObject { ["username"] = Wire.Unique("door"), ["password"] = "correct horse battery" }.ToJsonString();
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, server.ParseUrl + "/users") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);

@@ -19,7 +19,7 @@ public sealed class RealtimeDoorsIgnoreApplicationIdAndClientKeysTests
         using var server = new CrmServer(TestSettings.Fast(("Parse:RestApiKey", "realtime-client-key")));
         using var client = server.Client();
         client.Http.DefaultRequestHeaders.Add("X-Parse-REST-API-Key", "realtime-client-key");
-        var (_, token) = await client.SignUpAsync(FastServerFixture.Unique("rt"));
+        var (_, token) = await client.SignUpAsync(Wire.Unique("rt"));
 
         var withoutAppId = await PostAsync(server, path, body, ("X-Parse-REST-API-Key", "realtime-client-key"), ("X-Parse-Session-Token", token));
         var wrongClientKey = await PostAsync(server, path, body, ("X-Parse-Application-Id", CrmServer.AppId), ("X-Parse-REST-API-Key", "wrong"), ("X-Parse-Session-Token", token));
