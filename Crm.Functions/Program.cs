@@ -1,21 +1,22 @@
-using Crm.Functions.Crm;
 using Crm.Functions.Hosting;
+using Microsoft.Extensions.Options;
 
 // "seed", "schema", "user", "template": run one administrative command on the same host setup, then exit.
-if (CrmCli.IsCommand(args)) return await CrmCli.RunAsync(args);
+if (ServerCli.IsCommand(args)) return await ServerCli.RunAsync(args);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddCrmServer();
 
 var app = builder.Build();
-app.UseCrmServer();
 try
 {
+    app.UseCrmServer();
     await app.InitializeCrmServerAsync();
 }
-catch (InvalidOperationException e)
+catch (Exception e) when (e is InvalidOperationException or OptionsValidationException)
 {
-    // A data file that cannot be used (damaged, foreign, locked): one clear line naming it, and a failing exit code.
+    // An invalid setting, or a data file that cannot be used (damaged, foreign, locked): one clear line naming it,
+    // and a failing exit code, instead of a stack trace.
     app.Logger.LogCritical("Start-up failed: {Reason}", e.Message);
     await Console.Error.WriteLineAsync("Start-up failed: " + e.Message);
     return 1;

@@ -103,7 +103,7 @@ internal static class Tools
         string[] all = [.. args, .. settings.Where(s => !args.Any(a => a.StartsWith($"--{s.Key}=", StringComparison.Ordinal))).Select(s => $"--{s.Key}={s.Value}")];
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exitCode = await global::Crm.Functions.Crm.CrmCli.RunAsync(all, stdout, stderr, builder =>
+        var exitCode = await global::Crm.Functions.Hosting.ServerCli.RunAsync(all, stdout, stderr, builder =>
         {
             builder.Environment.EnvironmentName = "Development";
             builder.Services.AddSingleton(CosmosTestServer.Instance.Hooks);

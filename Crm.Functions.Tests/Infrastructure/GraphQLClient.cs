@@ -75,6 +75,18 @@ public sealed record GraphQLResponse(HttpStatusCode Status, JsonNode? Json, stri
         return Data;
     }
 
+    /// <summary>
+    /// Asserts a request refused before execution (caller, limits): REST's status, and REST's Parse code in
+    /// <c>errors[0].extensions.code</c>; returns the error.
+    /// </summary>
+    public JsonNode Refused(HttpStatusCode status, int code)
+    {
+        var error = Errors is [{ } first] ? first : null;
+        if (Status != status || error?["extensions"]?["code"] is not JsonValue v || !v.TryGetValue(out int c) || c != code)
+            throw new Xunit.Sdk.XunitException($"Expected HTTP {(int)status} with one GraphQL error of Parse code {code} but got HTTP {(int)Status}: {Raw}");
+        return error;
+    }
+
     /// <summary>Asserts one GraphQL error whose extensions.code is the Parse error code; returns the error.</summary>
     public JsonNode ParseError(int code)
     {

@@ -25,7 +25,12 @@ public sealed class RealtimeClient : IAsyncDisposable
     public static async Task<RealtimeClient> ConnectAsync(CrmServer server, string sessionToken)
     {
         var connection = new HubConnectionBuilder()
-            .WithUrl(server.BaseUrl, options => options.AccessTokenProvider = () => Task.FromResult<string?>(sessionToken))
+            .WithUrl(server.BaseUrl, options =>
+            {
+                // negotiate is a Parse door: it needs the application id like every other.
+                options.Headers["X-Parse-Application-Id"] = CrmServer.AppId;
+                options.AccessTokenProvider = () => Task.FromResult<string?>(sessionToken);
+            })
             .Build();
         await connection.StartAsync();
         // A first invocation runs after the server's OnConnectedAsync: from here on no event can be missed.

@@ -36,6 +36,8 @@ public sealed class AzureSignalRTests
     {
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, server.BaseUrl + "/negotiate");
+        // The application id is sent unless a test names it.
+        if (!headers.Any(h => h.Name == "X-Parse-Application-Id")) request.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);
         foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
         using var response = await http.SendAsync(request);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
@@ -113,15 +115,15 @@ public sealed class AzureSignalRTests
 
         // Callers without a user get Parse errors and cost no call to the service.
         var (status, text) = await NegotiateAsync(server);
-        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal(209, JsonNode.Parse(text)!["code"]!.GetValue<int>());
         (status, text) = await NegotiateAsync(server, ("X-Parse-Session-Token", "r:not-a-session"));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal(209, JsonNode.Parse(text)!["code"]!.GetValue<int>());
         (status, _) = await NegotiateAsync(server, ("X-Parse-Master-Key", CrmServer.MasterKey));
-        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
         (status, _) = await NegotiateAsync(server, ("X-Parse-Session-Token", aToken), ("X-Parse-Application-Id", "other"));
-        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Empty(service.Calls);
 
         foreach (var header in new[] { ("X-Parse-Session-Token", aToken), ("Authorization", "Bearer " + aToken) })

@@ -34,6 +34,8 @@ public sealed class ChangeFeedTests
         {
             Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
         };
+        // Outside the Functions host the endpoint is a door like any other: application id and master key.
+        request.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);
         if (master) request.Headers.Add("X-Parse-Master-Key", CrmServer.MasterKey);
         using var response = await http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
@@ -121,6 +123,7 @@ public sealed class ChangeFeedTests
 
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, $"{server.BaseUrl}/ActivityChanges") { Content = new StringContent("{not json") };
+        request.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);
         request.Headers.Add("X-Parse-Master-Key", CrmServer.MasterKey);
         using var response = await http.SendAsync(request);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);

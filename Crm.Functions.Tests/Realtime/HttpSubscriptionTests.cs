@@ -109,11 +109,13 @@ public sealed class HttpSubscriptionTests
 
         // Callers are resolved exactly as /negotiate does.
         (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null);
-        Assert.Equal((HttpStatusCode.Unauthorized, 209), (status, json!["code"]!.GetValue<int>()));
+        Assert.Equal((HttpStatusCode.BadRequest, 209), (status, json!["code"]!.GetValue<int>()));
         (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Post, "", """{"className":"Deal"}""", ("X-Parse-Session-Token", "r:not-a-session"));
         Assert.Equal((HttpStatusCode.BadRequest, 209), (status, json!["code"]!.GetValue<int>()));
-        (status, _) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Master-Key", CrmServer.MasterKey));
-        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Master-Key", CrmServer.MasterKey));
+        Assert.Equal((HttpStatusCode.BadRequest, 209), (status, json!["code"]!.GetValue<int>()));
+        (status, json) = await HttpSubscriptions.CallAsync(server, HttpMethod.Get, "", null, ("X-Parse-Session-Token", aToken), ("X-Parse-Application-Id", "other"));
+        Assert.Equal((HttpStatusCode.Forbidden, 119), (status, json!["code"]!.GetValue<int>()));
 
         // Alice deletes her own, once; the store's class stays out of every client door, master's included.
         (status, _) = await HttpSubscriptions.CallAsync(server, HttpMethod.Delete, "/" + mine, null, ("X-Parse-Session-Token", aToken));

@@ -16,7 +16,10 @@ public sealed class NegotiateTests
     {
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, server.BaseUrl + "/negotiate");
-        foreach (var (k, v) in headers) request.Headers.TryAddWithoutValidation(k, v);
+        // The application id is sent unless a test names it; an empty value leaves it out.
+        if (!headers.ContainsKey("X-Parse-Application-Id")) request.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);
+        foreach (var (k, v) in headers)
+            if (v.Length > 0) request.Headers.TryAddWithoutValidation(k, v);
         request.Content = new StringContent("", Encoding.UTF8, "text/plain");
         using var response = await http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
@@ -24,24 +27,26 @@ public sealed class NegotiateTests
     }
 
     [Fact]
-    public async Task negotiate_refuses_callers_without_a_user_and_returns_url_and_token_for_a_session()
+    public async Task negotiate_refuses_callers_without_a_user_like_rest_and_returns_url_and_token_for_a_session()
     {
         using var server = new CrmServer();
         var (_, _, token) = await server.UserAsync("alice");
 
+        // No user (no credentials, or the master key only) and an unknown session are REST's 400 / 209.
         var (status, json) = await NegotiateAsync(server, new Dictionary<string, string>());
-        Assert.Equal(HttpStatusCode.Unauthorized, status);
-        Assert.Equal(209, json!["code"]!.GetValue<int>());
+        Assert.Equal((HttpStatusCode.BadRequest, 209), (status, json!["code"]!.GetValue<int>()));
 
         (status, json) = await NegotiateAsync(server, new Dictionary<string, string> { ["X-Parse-Session-Token"] = "r:not-a-session" });
-        Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Equal(209, json!["code"]!.GetValue<int>());
+        Assert.Equal((HttpStatusCode.BadRequest, 209), (status, json!["code"]!.GetValue<int>()));
 
-        (status, _) = await NegotiateAsync(server, new Dictionary<string, string> { ["X-Parse-Master-Key"] = CrmServer.MasterKey });
-        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        (status, json) = await NegotiateAsync(server, new Dictionary<string, string> { ["X-Parse-Master-Key"] = CrmServer.MasterKey });
+        Assert.Equal((HttpStatusCode.BadRequest, 209), (status, json!["code"]!.GetValue<int>()));
 
-        (status, _) = await NegotiateAsync(server, new Dictionary<string, string> { ["X-Parse-Session-Token"] = token, ["X-Parse-Application-Id"] = "other" });
-        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        // A wrong or missing application id is REST's 403 / 119, even with a valid session.
+        (status, json) = await NegotiateAsync(server, new Dictionary<string, string> { ["X-Parse-Session-Token"] = token, ["X-Parse-Application-Id"] = "other" });
+        Assert.Equal((HttpStatusCode.Forbidden, 119), (status, json!["code"]!.GetValue<int>()));
+        (status, json) = await NegotiateAsync(server, new Dictionary<string, string> { ["X-Parse-Session-Token"] = token, ["X-Parse-Application-Id"] = "" });
+        Assert.Equal((HttpStatusCode.Forbidden, 119), (status, json!["code"]!.GetValue<int>()));
 
         foreach (var headers in new[]
                  {
@@ -80,8 +85,9 @@ public sealed class NegotiateTests
         var expired = new HubTokens(Options.Create(new ParseSettings { MasterKey = CrmServer.MasterKey }), new HourAgo()).Issue(userId, TimeSpan.FromMinutes(15));
         foreach (var bad in new[] { forger.Issue(userId, TimeSpan.FromMinutes(5)), expired, token, "not.a.jwt", null })
         {
+            // The answer every door gives a bad token: 400 (code 209).
             var e = await Assert.ThrowsAsync<HttpRequestException>(() => Connect(bad));
-            Assert.Equal(HttpStatusCode.Unauthorized, e.StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, e.StatusCode);
         }
     }
 }

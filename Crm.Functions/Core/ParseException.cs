@@ -44,7 +44,7 @@ internal sealed class ParseException(int code, string message, int? httpStatus =
 {
     public int Code { get; } = code;
 
-    /// <summary>Overrides the status the code implies; only rate limiting (429) needs it.</summary>
+    /// <summary>Overrides the status the code implies; only rate limiting (429) and oversized bodies (413) need it.</summary>
     public int? HttpStatus { get; } = httpStatus;
 
     public static ParseException NotFound() => new(ParseError.ObjectNotFound, "Object not found.");

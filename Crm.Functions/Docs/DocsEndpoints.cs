@@ -20,7 +20,7 @@ internal static class DocsEndpoints
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static void MapCrmDocs(this WebApplication app)
+    public static void MapDocs(this WebApplication app)
     {
         if (!app.Services.GetRequiredService<IOptions<CrmSettings>>().Value.PublicDocs) return;
         var docs = app.MapGroup("/docs").WithTags("Docs");
@@ -80,7 +80,7 @@ internal static class DocsEndpoints
         if (!context.Request.Headers.ContainsKey("X-Parse-Master-Key")) return false;
         try
         {
-            return (await authenticator.AuthenticateAsync(context, BodyCredentials.None, SessionTokenUse.Ignore, context.RequestAborted)).IsMaster;
+            return (await authenticator.AuthenticateAsync(context, default, SessionTokenUse.Ignore, context.RequestAborted)).IsMaster;
         }
         catch (Exception e) when (e is UnauthorizedException or ParseException)
         {

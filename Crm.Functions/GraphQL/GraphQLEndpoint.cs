@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Crm.Functions.Core;
-using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Users;
 using Crm.Functions.Http;
 using GraphQL;
@@ -9,21 +8,24 @@ using GraphQL.Transport;
 using GraphQL.Validation;
 using GraphQLParser.AST;
 using GraphQLParser.Exceptions;
+using FromServicesAttribute = Microsoft.AspNetCore.Mvc.FromServicesAttribute;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.GraphQL;
 
 /// <summary>
 /// POST /graphql (and GET with <c>?query=</c> for queries) at the app root, as parse-server mounts it. The caller
-/// is resolved by the same <see cref="RequestAuthenticator"/> as REST, before GraphQL runs: a bad app id or
-/// session token is the REST error (403 / 209), exactly as on /parse. Then one execution with that caller.
+/// is resolved through <see cref="ParseDoor"/> like every door, before GraphQL runs: a bad app id or session token
+/// gets REST's status and code (403 / 119, 400 / 209) in GraphQL's <c>errors[].extensions.code</c>. Then one
+/// execution with that caller, spending one request budget for the whole document.
 /// </summary>
 internal static class GraphQLEndpoint
 {
     private static readonly GraphQLSerializer Serializer = new(new ParseErrorInfoProvider());
     private static readonly DocumentExecuter Executer = new();
 
-    public static void MapGraphQL(this WebApplication app)
+    /// <summary>Maps the GraphQL door (and GraphiQL's assets when the page is on).</summary>
+    public static void MapGraphQLApi(this WebApplication app)
     {
         var settings = app.Services.GetRequiredService<IOptions<GraphQLSettings>>().Value;
         if (!settings.Enabled) return;
@@ -34,37 +36,29 @@ internal static class GraphQLEndpoint
                 .WithTags("GraphQL").WithSummary("GraphiQL's scripts and styles");
     }
 
-    private static async Task HandleAsync(HttpContext context)
+    private static async Task HandleAsync(HttpContext context, [FromServices] ParseDoor door, [FromServices] IOptions<GraphQLSettings> options,
+        [FromServices] IOptions<ParseSettings> parse, [FromServices] GraphQLSchemaProvider schemas, [FromServices] DataService data,
+        [FromServices] UserService users, [FromServices] SessionService sessions, [FromServices] AuthRateLimiter rateLimiter,
+        [FromServices] ILogger<GraphQLRequestContext> log)
     {
-        var services = context.RequestServices;
-        var settings = services.GetRequiredService<IOptions<GraphQLSettings>>().Value;
-        var parse = services.GetRequiredService<IOptions<ParseSettings>>().Value;
-        var ct = context.RequestAborted;
+        var settings = options.Value;
         if (settings.GraphiQL && GraphiQLPage.WantsPage(context.Request))
         {
-            await GraphiQLPage.WritePageAsync(context, settings.Path, parse.AppId);
+            await GraphiQLPage.WritePageAsync(context, settings.Path, parse.Value.AppId);
             return;
         }
-
-        Core.Security.Auth auth;
-        try
+        // Refusals (caller, budget, failures outside the executor) keep GraphQL's error shape with REST's status and code.
+        await door.ServeAsync(context, SessionTokenUse.Resolve, async (auth, ct) =>
         {
-            auth = await services.GetRequiredService<RequestAuthenticator>().AuthenticateAsync(context, BodyCredentials.None, SessionTokenUse.Resolve, ct);
-        }
-        catch (UnauthorizedException e)
-        {
-            await ParseMiddleware.WriteAsync(context, ErrorResponses.Unauthorized(e.Message));
-            return;
-        }
-        catch (ParseException e)
-        {
-            await ParseMiddleware.WriteAsync(context, ErrorResponses.From(e));
-            return;
-        }
+            await ExecuteAsync(context, auth, settings, parse.Value, schemas, data, users, sessions, rateLimiter, log, ct);
+            return null;
+        }, errorShape: ErrorResponses.AsGraphQL);
+    }
 
-        // One budget for the whole document, every field and alias included; expensive work is counted against the caller.
-        using var budget = RequestBudget.Begin(BudgetLimits.From(parse.Limits), ParseMiddleware.BudgetCaller(auth, context));
-
+    private static async Task ExecuteAsync(HttpContext context, Core.Security.Auth auth, GraphQLSettings settings, ParseSettings parse,
+        GraphQLSchemaProvider schemas, DataService data, UserService users, SessionService sessions, AuthRateLimiter rateLimiter,
+        ILogger<GraphQLRequestContext> log, CancellationToken ct)
+    {
         GraphQLRequest? request;
         try
         {
@@ -89,22 +83,22 @@ internal static class GraphQLEndpoint
 
         var options = new ExecutionOptions
         {
-            Schema = services.GetRequiredService<GraphQLSchemaProvider>().Current,
+            Schema = schemas.Current,
             Query = request.Query,
             Variables = request.Variables,
             OperationName = request.OperationName,
             CancellationToken = ct,
-            RequestServices = services,
+            RequestServices = context.RequestServices,
             ThrowOnUnhandledException = false,
             ValidationRules = DocumentValidator.CoreRules.Concat(GraphQLLimits.Rules(settings, auth.IsMaster)),
             UserContext = new GraphQLRequestContext
             {
                 Auth = auth,
-                Data = services.GetRequiredService<DataService>(),
-                Users = services.GetRequiredService<UserService>(),
-                Sessions = services.GetRequiredService<SessionService>(),
-                RateLimiter = services.GetRequiredService<AuthRateLimiter>(),
-                Loader = new PointerLoader(services.GetRequiredService<DataService>(), auth, parse.Limits.MaxLimit),
+                Data = data,
+                Users = users,
+                Sessions = sessions,
+                RateLimiter = rateLimiter,
+                Loader = new PointerLoader(data, auth, parse.Limits.MaxLimit),
             },
             UnhandledExceptionDelegate = failure =>
             {
@@ -114,8 +108,9 @@ internal static class GraphQLEndpoint
                     failure.Exception = new ParseException(ParseError.InvalidJson, "The GraphQL document is nested too deeply.");
                     return Task.CompletedTask;
                 }
-                if (failure.OriginalException is not (ParseException or UnauthorizedException or OperationCanceledException))
-                    services.GetRequiredService<ILogger<GraphQLRequestContext>>().LogError(failure.OriginalException, "GraphQL resolver failed");
+                // Expected failures are answers, not faults: only the rest is logged, once, here.
+                if (failure.OriginalException is not OperationCanceledException && !ErrorResponses.TryMap(failure.OriginalException, out _))
+                    log.LogError(failure.OriginalException, "GraphQL resolver failed");
                 return Task.CompletedTask;
             },
         };

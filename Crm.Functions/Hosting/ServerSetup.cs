@@ -66,6 +66,7 @@ internal static class ServerSetup
         services.AddSingleton<EntraUsers>();
         services.AddSingleton<AuthRateLimiter>();
         services.AddSingleton<RequestAuthenticator>();
+        services.AddSingleton<ParseDoor>();
         services.AddOptions<GraphQLSettings>().Bind(builder.Configuration.GetSection(GraphQLSettings.Section));
         services.AddSingleton<GraphQLSchemaProvider>();
         services.AddSingleton(BuildRouter);
@@ -114,10 +115,10 @@ internal static class ServerSetup
             app.UseForwardedHeaders(forwarded);
         }
         app.UseMiddleware<WebEdgeMiddleware>();
-        app.UseMiddleware<ParseMiddleware>();
-        app.UseCrmRealtime();
-        app.MapGraphQL();
-        app.MapCrmDocs();
+        app.MapParseApi();
+        app.MapRealtimeApi();
+        app.MapGraphQLApi();
+        app.MapDocs();
         app.MapWebApp(settings);
     }
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
 
@@ -28,7 +27,7 @@ internal static class BatchApi
                 if (item is not JsonObject request || request["method"] is not JsonValue mv || !mv.TryGetValue(out string? method)
                     || request["path"] is not JsonValue pv || !pv.TryGetValue(out string? path))
                     throw new ParseException(ParseError.InvalidJson, "each batch request needs a method and a path");
-                var relative = Relative(path, settings.MountPath)
+                var relative = ParseRequestReader.BatchPath(path, settings.MountPath)
                                ?? throw new ParseException(ParseError.InvalidJson, $"cannot route batch path {Core.Json.Names.Truncate(path)}");
                 var (route, values) = router.Match(method.ToUpperInvariant(), relative.Path)
                                       ?? throw new ParseException(ParseError.InvalidJson, $"cannot route batch path {Core.Json.Names.Truncate(path)}");
@@ -48,48 +47,21 @@ internal static class BatchApi
             {
                 try
                 {
-                    if (route.MasterOnly && !call.Auth.IsMaster) throw new UnauthorizedException("unauthorized: master key is required");
                     var sub = new ParseCall
                     {
                         Method = method, Path = path, Body = body, Auth = call.Auth, Route = values, ServerUrl = call.ServerUrl,
                         InstallationId = call.InstallationId, RemoteIp = call.RemoteIp, RawSessionToken = call.RawSessionToken,
                     };
-                    var result = await route.Handler(sub, ct);
+                    var result = await route.InvokeAsync(sub, ct);
                     results.Add(new JsonObject { ["success"] = result.Body });
                 }
-                catch (ParseException e)
+                catch (Exception e) when (ErrorResponses.TryMap(e, out var error))
                 {
-                    results.Add(new JsonObject { ["error"] = ErrorResponses.Body(e.Code, e.Message) });
-                }
-                catch (UnauthorizedException e)
-                {
-                    results.Add(new JsonObject { ["error"] = ErrorResponses.Body(ParseError.OperationForbidden, e.Message) });
+                    // An expected failure answers for its item only; anything else fails the whole batch (500).
+                    results.Add(new JsonObject { ["error"] = error.Body });
                 }
             }
             return ApiResult.Ok(results);
         });
-    }
-
-    /// <summary>Strips the mount path (Android sends full URL paths, the JS SDK "/parse/classes/…").</summary>
-    private static (string Path, Dictionary<string, JsonNode?> Query)? Relative(string path, string mountPath)
-    {
-        if (Uri.TryCreate(path, UriKind.Absolute, out var absolute) && absolute.Scheme is "http" or "https") path = absolute.PathAndQuery;
-        var query = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
-        var q = path.IndexOf('?', StringComparison.Ordinal);
-        if (q >= 0)
-        {
-            foreach (var pair in path[(q + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var eq = pair.IndexOf('=', StringComparison.Ordinal);
-                var key = Uri.UnescapeDataString(eq < 0 ? pair : pair[..eq]);
-                var text = eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..]);
-                try { query[key] = JsonNode.Parse(text, null, ParseMiddleware.JsonLimits) ?? JsonValue.Create(text); }
-                catch (JsonException) { query[key] = JsonValue.Create(text); }
-            }
-            path = path[..q];
-        }
-        var mount = "/" + mountPath.Trim('/');
-        if (path.StartsWith(mount + "/", StringComparison.Ordinal)) return (path[mount.Length..], query);
-        return null;
     }
 }

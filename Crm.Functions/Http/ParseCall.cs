@@ -36,4 +36,15 @@ internal sealed record ApiResult(int Status, JsonNode Body, string? Location = n
 internal delegate Task<ApiResult> ParseHandler(ParseCall call, CancellationToken ct);
 
 /// <summary>One Parse route: the name is also the Azure Functions function name it is deployed as.</summary>
-internal sealed record ParseRoute(string Function, string[] Methods, string Template, ParseHandler Handler, bool MasterOnly = false);
+internal sealed record ParseRoute(string Function, string[] Methods, string Template, ParseHandler Handler, bool MasterOnly = false)
+{
+    /// <summary>
+    /// The one dispatch of a call to its handler, for requests and <c>/batch</c> sub-requests alike, so the
+    /// master-only check cannot be skipped by wrapping a call in a batch.
+    /// </summary>
+    public Task<ApiResult> InvokeAsync(ParseCall call, CancellationToken ct)
+    {
+        if (MasterOnly) RequestAuthenticator.RequireMaster(call.Auth);
+        return Handler(call, ct);
+    }
+}

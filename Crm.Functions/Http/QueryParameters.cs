@@ -46,7 +46,7 @@ internal static class QueryParameters
     {
         if (node is JsonValue v && v.TryGetValue(out string? text))
         {
-            try { return JsonNode.Parse(text, null, ParseMiddleware.JsonLimits); }
+            try { return JsonNode.Parse(text, null, ParseRequestReader.JsonLimits); }
             catch (JsonException) { throw new ParseException(ParseError.InvalidJson, "where must be valid JSON"); }
         }
         return node is null or JsonObject ? node : throw new ParseException(ParseError.InvalidJson, "where must be a JSON object");

@@ -10,10 +10,28 @@ using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Http;
 
-/// <summary>Credentials a JS SDK request carries inside its body instead of headers (<c>_ApplicationId</c>, …).</summary>
-internal sealed record BodyCredentials(string? AppId, string? MasterKey, string? SessionToken, string? InstallationId, string? ClientKey)
+/// <summary>
+/// What a caller presents, however it was sent: Parse headers, the JS SDK body envelope (<c>_ApplicationId</c>, …),
+/// or a frame of a socket door. <see cref="Authorization"/> is the raw header (Basic app id and master key, or a
+/// bearer: an Entra ID token or a session token <c>r:…</c>, which SignalR's accessTokenFactory sends).
+/// A struct: REST reads one per request.
+/// </summary>
+internal readonly record struct Credentials(
+    string? AppId, string? MasterKey, string? SessionToken, string? InstallationId, string? ClientKey, string? Authorization = null)
 {
-    public static readonly BodyCredentials None = new(null, null, null, null, null);
+    /// <summary>The Parse headers, each falling back to the body envelope's value.</summary>
+    public static Credentials From(IHeaderDictionary headers, Credentials envelope)
+    {
+        string? Header(string name) => headers.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;
+        return new Credentials(
+            Header("X-Parse-Application-Id") ?? envelope.AppId,
+            Header("X-Parse-Master-Key") ?? envelope.MasterKey,
+            Header("X-Parse-Session-Token") ?? envelope.SessionToken,
+            Header("X-Parse-Installation-Id") ?? envelope.InstallationId,
+            Header("X-Parse-Client-Key") ?? Header("X-Parse-REST-API-Key") ?? Header("X-Parse-Javascript-Key")
+                ?? Header("X-Parse-Windows-Key") ?? envelope.ClientKey,
+            Header("Authorization") ?? envelope.Authorization);
+    }
 }
 
 /// <summary>What a door does with the session token the request carries.</summary>
@@ -27,59 +45,94 @@ internal enum SessionTokenUse
     PassThrough,
     /// <summary>Like <see cref="Ignore"/> but without bearer tokens (/login).</summary>
     IgnoreNoBearer,
+    /// <summary>
+    /// Like <see cref="Resolve"/>, and the caller must be a signed-in user (real-time doors: events are addressed to
+    /// users). Master and anonymous callers get <see cref="RequestAuthenticator.NoUser"/>.
+    /// </summary>
+    RequireUser,
 }
 
 /// <summary>
-/// Turns request headers into the caller, for every door (Parse REST, GraphQL): the application id (403),
-/// client keys, the master key (constant-time compare, IP-restricted), the session token (209) and Entra ID
-/// bearer tokens. One copy, so no door can be laxer than another.
+/// Turns what a caller presents into the caller, for every door (Parse REST and its batches, GraphQL, negotiate,
+/// subscriptions, the change feed, socket doors): the application id (403), client keys (403), the master key
+/// (constant-time compare, restricted to Parse:MasterKeyIps, 403 elsewhere), the session token (209) and Entra
+/// ID bearer tokens (209). One copy, so no door can be laxer than another, and one caller gets one answer everywhere.
 /// </summary>
 internal sealed class RequestAuthenticator(
     UserService users,
     EntraUsers entraUsers,
+    IServiceProvider services,
     IOptions<ParseSettings> options,
     ILogger<RequestAuthenticator> log)
 {
     private readonly ParseSettings _settings = options.Value;
     private readonly IReadOnlyList<IPNetwork> _masterKeyNetworks = options.Value.EffectiveMasterKeyIps.Select(IPNetwork.Parse).ToList();
+    private readonly string[] _clientKeys = new[] { options.Value.ClientKey, options.Value.JavaScriptKey, options.Value.RestApiKey, options.Value.DotNetKey }
+        .Where(k => !string.IsNullOrEmpty(k)).Select(k => k!).ToArray();
 
-    /// <summary>Throws <see cref="UnauthorizedException"/> (bare 403) or <see cref="ParseException"/> 209.</summary>
-    public async Task<Auth> AuthenticateAsync(HttpContext context, BodyCredentials envelope, SessionTokenUse tokenUse, CancellationToken ct) =>
-        (await CallerAsync(context, envelope, tokenUse, ct)).At(context.Connection.RemoteIpAddress?.ToString());
+    /// <summary>
+    /// The answer for "a signed-in user is required and there is none" (no credentials, master key only): REST's
+    /// answer for a missing session (GET /users/me without a token), 400 with code 209 — the same code as an unknown
+    /// token, so clients have one branch for "sign in again". A wrong application id or client key stays a 403.
+    /// </summary>
+    public static ParseException NoUser() => new(ParseError.InvalidSessionToken, "A session token or a bearer token is required.");
 
-    private async Task<Auth> CallerAsync(HttpContext context, BodyCredentials envelope, SessionTokenUse tokenUse, CancellationToken ct)
+    /// <summary>The one master-only check: routes and doors that act for the whole app refuse everyone else with a 403.</summary>
+    public static void RequireMaster(Auth auth)
     {
-        var headers = context.Request.Headers;
-        string? Header(string name) => headers.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;
+        if (!auth.IsMaster) throw new UnauthorizedException("unauthorized: master key is required");
+    }
 
-        var (basicAppId, basicMaster) = BasicCredentials(Header("Authorization"));
-        var appId = Header("X-Parse-Application-Id") ?? envelope.AppId ?? basicAppId;
-        if (!FixedEquals(appId, _settings.AppId)) throw new UnauthorizedException();
+    /// <summary>The caller of an HTTP request: its headers, falling back to the body <paramref name="envelope"/>.</summary>
+    public Task<Auth> AuthenticateAsync(HttpContext context, Credentials envelope, SessionTokenUse tokenUse, CancellationToken ct) =>
+        AuthenticateAsync(Credentials.From(context.Request.Headers, envelope), context.Connection.RemoteIpAddress, tokenUse, ct, context);
 
-        var installationId = Header("X-Parse-Installation-Id") ?? envelope.InstallationId;
-        var masterKey = Header("X-Parse-Master-Key") ?? envelope.MasterKey ?? basicMaster;
+    /// <summary>
+    /// The caller behind <paramref name="credentials"/> sent from <paramref name="remoteIp"/>. Throws
+    /// <see cref="UnauthorizedException"/> (403) or <see cref="ParseException"/> 209. <paramref name="context"/> is
+    /// the HTTP request when there is one (the Entra ID handler reads it); socket doors pass none.
+    /// </summary>
+    public async Task<Auth> AuthenticateAsync(Credentials credentials, IPAddress? remoteIp, SessionTokenUse tokenUse, CancellationToken ct, HttpContext? context = null) =>
+        (await CallerAsync(credentials, remoteIp, tokenUse, context, ct)).At(remoteIp?.ToString());
+
+    private async Task<Auth> CallerAsync(Credentials credentials, IPAddress? remoteIp, SessionTokenUse tokenUse, HttpContext? context, CancellationToken ct)
+    {
+        var (basicAppId, basicMaster) = BasicCredentials(credentials.Authorization);
+        if (!FixedEquals(credentials.AppId ?? basicAppId, _settings.AppId)) throw new UnauthorizedException();
+
+        var installationId = credentials.InstallationId;
+        var masterKey = credentials.MasterKey ?? basicMaster;
         if (masterKey is not null && FixedEquals(masterKey, _settings.MasterKey))
         {
-            var ip = context.Connection.RemoteIpAddress;
-            if (ip is null || !_masterKeyNetworks.Any(n => n.Contains(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip)))
+            if (remoteIp is null || !_masterKeyNetworks.Any(n => n.Contains(remoteIp.IsIPv4MappedToIPv6 ? remoteIp.MapToIPv4() : remoteIp)))
                 throw new UnauthorizedException();
+            if (tokenUse == SessionTokenUse.RequireUser) throw NoUser();
             return new Auth { IsMaster = true, InstallationId = installationId };
         }
-        CheckClientKey(Header("X-Parse-Client-Key") ?? Header("X-Parse-REST-API-Key") ?? Header("X-Parse-Javascript-Key")
-                       ?? Header("X-Parse-Windows-Key") ?? envelope.ClientKey);
+        CheckClientKey(credentials.ClientKey);
 
-        var token = Header("X-Parse-Session-Token") ?? envelope.SessionToken;
-        var bearerAllowed = tokenUse is SessionTokenUse.Resolve or SessionTokenUse.Ignore;
-        if (string.IsNullOrEmpty(token) && bearerAllowed && Header("Authorization") is { } authorization
-            && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            return await EntraAuthAsync(context, installationId, ct);
-        if (string.IsNullOrEmpty(token) || tokenUse != SessionTokenUse.Resolve)
+        var token = credentials.SessionToken;
+        var bearerAllowed = tokenUse is SessionTokenUse.Resolve or SessionTokenUse.Ignore or SessionTokenUse.RequireUser;
+        var bearer = bearerAllowed && credentials.Authorization is { } authorization
+                     && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization[7..].Trim() : null;
+        if (string.IsNullOrEmpty(token) && bearer is not null)
+        {
+            // A bearer "r:…" is a session token (SignalR clients can only send their token this way); any other is Entra ID's.
+            if (!bearer.StartsWith("r:", StringComparison.Ordinal)) return await EntraAuthAsync(credentials.Authorization!, context, installationId, ct);
+            token = bearer;
+        }
+        if (string.IsNullOrEmpty(token))
+        {
+            if (tokenUse == SessionTokenUse.RequireUser) throw NoUser();
+            return new Auth { InstallationId = installationId, SessionToken = tokenUse == SessionTokenUse.PassThrough ? token : null };
+        }
+        if (tokenUse is not (SessionTokenUse.Resolve or SessionTokenUse.RequireUser))
             return new Auth { InstallationId = installationId, SessionToken = tokenUse == SessionTokenUse.PassThrough ? token : null };
         return await SessionAsync(token, installationId, ct);
     }
 
-    /// <summary>The caller behind a session token; 209 when unknown or expired. Also used by the real-time negotiate endpoint.</summary>
-    public async Task<Auth> SessionAsync(string token, string? installationId, CancellationToken ct)
+    /// <summary>The caller behind a session token; 209 when unknown or expired.</summary>
+    private async Task<Auth> SessionAsync(string token, string? installationId, CancellationToken ct)
     {
         if (token.Length > 128) throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
         return await users.AuthFromSessionAsync(token, installationId, ct)
@@ -88,14 +141,21 @@ internal sealed class RequestAuthenticator(
 
     /// <summary>
     /// An Entra ID bearer token, validated by Microsoft.Identity.Web's JwtBearer handler (issuer, audience,
-    /// signature, lifetime); the caller then becomes the linked _User, exactly like a session user.
+    /// signature, lifetime); the caller then becomes the linked _User, exactly like a session user. The handler
+    /// reads an HTTP request: a door without one gets a stand-in request carrying just the Authorization header.
     /// </summary>
-    public async Task<Auth> EntraAuthAsync(HttpContext context, string? installationId, CancellationToken ct)
+    private async Task<Auth> EntraAuthAsync(string authorization, HttpContext? context, string? installationId, CancellationToken ct)
     {
         // Bearer tokens are accepted only when Entra ID is configured (the AzureAd section names a client id).
-        var schemes = context.RequestServices.GetService<IAuthenticationSchemeProvider>();
+        var schemes = services.GetService<IAuthenticationSchemeProvider>();
         if (schemes is null || await schemes.GetSchemeAsync(JwtBearerDefaults.AuthenticationScheme) is null)
             throw new ParseException(ParseError.InvalidSessionToken, "Bearer tokens are not accepted: Entra ID is not configured.");
+        await using var scope = context is null ? services.CreateAsyncScope() : (AsyncServiceScope?)null;
+        if (context is null)
+        {
+            context = new DefaultHttpContext { RequestServices = scope!.Value.ServiceProvider };
+            context.Request.Headers.Authorization = authorization;
+        }
         var result = await context.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme);
         if (!result.Succeeded || result.Principal is null)
         {
@@ -109,10 +169,8 @@ internal sealed class RequestAuthenticator(
 
     private void CheckClientKey(string? presented)
     {
-        var configured = new[] { _settings.ClientKey, _settings.JavaScriptKey, _settings.RestApiKey, _settings.DotNetKey }
-            .Where(k => !string.IsNullOrEmpty(k)).ToList();
-        if (configured.Count == 0) return;
-        if (presented is null || !configured.Any(k => FixedEquals(presented, k))) throw new UnauthorizedException();
+        if (_clientKeys.Length == 0) return;
+        if (presented is null || !_clientKeys.Any(k => FixedEquals(presented, k))) throw new UnauthorizedException();
     }
 
     private static (string? AppId, string? MasterKey) BasicCredentials(string? authorization)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Crm.Functions.Core;
 using Crm.Functions.GraphQL;
 using Microsoft.AspNetCore.Http.Features;
@@ -55,15 +54,12 @@ internal sealed class WebEdgeMiddleware(
         }
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
         {
-            log.LogError(e, "Unhandled failure on {Method} {Path}", context.Request.Method, context.Request.Path.Value);
-            if (!environment.IsDevelopment() && !context.Response.HasStarted)
-            {
-                context.Response.Clear();
-                context.Response.Headers[RequestIdHeader] = requestId;
-                await WriteErrorAsync(context, 500, ParseError.InternalServerError, "Internal server error.");
-                return;
-            }
-            throw;
+            // The same mapping as every door (which logs an unexpected failure once); Development shows those instead.
+            var error = ErrorResponses.For(e, context, log);
+            if (error is null || context.Response.HasStarted || (environment.IsDevelopment() && error.Status == 500)) throw;
+            context.Response.Clear();
+            context.Response.Headers[RequestIdHeader] = requestId;
+            await WriteErrorAsync(context, error);
         }
         finally
         {
@@ -149,13 +145,14 @@ internal sealed class WebEdgeMiddleware(
             && string.Equals(origin, uri.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase);
     }
 
-    private async Task WriteErrorAsync(HttpContext context, int status, int code, string message)
+    private Task WriteErrorAsync(HttpContext context, int status, int code, string message) =>
+        WriteErrorAsync(context, new ApiResult(status, ErrorResponses.Body(code, message)));
+
+    private async Task WriteErrorAsync(HttpContext context, ApiResult error)
     {
         // GraphQL clients read their own error format; everything else speaks Parse's.
-        var body = context.Request.Path.StartsWithSegments(graphQL.Value.Path)
-            ? new JsonObject { ["errors"] = new JsonArray(new JsonObject { ["message"] = message, ["extensions"] = new JsonObject { ["code"] = code } }) }
-            : ErrorResponses.Body(code, message);
-        await ParseMiddleware.WriteAsync(context, new ApiResult(status, body));
+        if (context.Request.Path.StartsWithSegments(graphQL.Value.Path)) error = ErrorResponses.AsGraphQL(error);
+        await ErrorResponses.WriteAsync(context, error);
     }
 
     /// <summary>

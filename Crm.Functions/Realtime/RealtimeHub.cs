@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
+using Crm.Functions.Http;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Crm.Functions.Realtime;
@@ -50,9 +51,11 @@ internal sealed class RealtimeHub(Subscriptions subscriptions, RealtimeFanout fa
 }
 
 /// <summary>
-/// Guards the hub path: a valid hub token (from /negotiate) as a bearer header or, for WebSockets and
-/// SSE which cannot send headers from browsers, the <c>access_token</c> query parameter. Anything else is a
-/// 401 before SignalR runs, so forged or expired tokens never get a connection.
+/// Guards the hub path: a valid hub token as a bearer header or, for WebSockets and SSE which cannot send headers
+/// from browsers, the <c>access_token</c> query parameter. Hub tokens are minted by <c>/negotiate</c> only after
+/// <see cref="RequestAuthenticator"/> resolved a signed-in user (application id, client key, session or Entra ID),
+/// so holding one is that check's proof. Anything else (forged, expired, a raw session token, none) is refused
+/// before SignalR runs, with the answer every door gives a bad token (400, code 209).
 /// </summary>
 internal sealed class HubAuthentication(RequestDelegate next, RealtimeSessions sessions, Subscriptions connections, Microsoft.Extensions.Options.IOptions<RealtimeSettings> settings)
 {
@@ -67,9 +70,7 @@ internal sealed class HubAuthentication(RequestDelegate next, RealtimeSessions s
         var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : context.Request.Query["access_token"].ToString();
         if (await sessions.ValidateAsync(token, context.RequestAborted) is not { } identity)
         {
-            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            context.Response.ContentType = "application/json; charset=utf-8";
-            await context.Response.WriteAsync("""{"code":209,"error":"Invalid or expired real-time access token."}""");
+            await ErrorResponses.WriteAsync(context, ErrorResponses.From(new ParseException(ParseError.InvalidSessionToken, "Invalid or expired real-time access token.")));
             return;
         }
         // Counted where a connection starts (SignalR's negotiate); later requests of an open connection (long polling) are not.

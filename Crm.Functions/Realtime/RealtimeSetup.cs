@@ -36,12 +36,6 @@ internal static class RealtimeSetup
         services.AddHostedService(sp => sp.GetRequiredService<RealtimeSessions>());
     }
 
-    public static void UseCrmRealtime(this WebApplication app)
-    {
-        app.UseMiddleware<HubAuthentication>();
-        app.MapRealtime();
-    }
-
     /// <summary>
     /// Registers the hook that keeps the previous state for the change-feed path — only where a change feed can
     /// exist (the Cosmos store, or when set explicitly): elsewhere it would cost every write a comparison and

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
 using Crm.Functions.Http;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Crm.Functions.Realtime;
 
@@ -29,29 +30,29 @@ internal static class SubscriptionsApi
         app.MapDelete(Path + "/{id}", DeleteAsync).WithTags("Realtime").WithSummary("End a subscription");
     }
 
-    private static Task SubscribeAsync(HttpContext context, CancellationToken ct) => RealtimeApi.AsCallerAsync(context, async auth =>
-    {
-        var body = await BodyAsync(context, ct);
-        var className = Text(body, "className") ?? "";
-        var renewId = Text(body, "subscriptionId");
-        var store = context.RequestServices.GetRequiredService<SubscriptionStore>();
-        var (subscription, created) = await store.SaveAsync(auth, className, body["where"]?.DeepClone(), renewId, ct);
-        var request = context.Request;
-        return created
-            ? ApiResult.Created(subscription.ToJson(), $"{request.Scheme}://{request.Host}{request.PathBase}{Path}/{subscription.Id}")
-            : ApiResult.Ok(subscription.ToJson());
-    }, ct);
+    private static Task SubscribeAsync(HttpContext context, [FromServices] ParseDoor door, [FromServices] SubscriptionStore store) =>
+        door.ServeAsync(context, SessionTokenUse.RequireUser, async (auth, ct) =>
+        {
+            var body = await BodyAsync(context, ct);
+            var className = Text(body, "className") ?? "";
+            var renewId = Text(body, "subscriptionId");
+            var (subscription, created) = await store.SaveAsync(auth, className, body["where"]?.DeepClone(), renewId, ct);
+            var request = context.Request;
+            return created
+                ? ApiResult.Created(subscription.ToJson(), $"{request.Scheme}://{request.Host}{request.PathBase}{Path}/{subscription.Id}")
+                : ApiResult.Ok(subscription.ToJson());
+        });
 
-    private static Task ListAsync(HttpContext context, CancellationToken ct) => RealtimeApi.AsCallerAsync(context, async auth =>
-    {
-        var list = await context.RequestServices.GetRequiredService<SubscriptionStore>().ListAsync(auth.UserId!, ct);
-        return ApiResult.Ok(new JsonObject { ["results"] = new JsonArray([.. list.Select(s => (JsonNode)s.ToJson())]) });
-    }, ct);
+    private static Task ListAsync(HttpContext context, [FromServices] ParseDoor door, [FromServices] SubscriptionStore store) =>
+        door.ServeAsync(context, SessionTokenUse.RequireUser, async (auth, ct) =>
+        {
+            var list = await store.ListAsync(auth.UserId!, ct);
+            return ApiResult.Ok(new JsonObject { ["results"] = new JsonArray([.. list.Select(s => (JsonNode)s.ToJson())]) });
+        });
 
-    private static Task DeleteAsync(HttpContext context, string id, CancellationToken ct) => RealtimeApi.AsCallerAsync(context, async auth =>
-        await context.RequestServices.GetRequiredService<SubscriptionStore>().DeleteAsync(auth.UserId!, id, ct)
-            ? ApiResult.Ok(new JsonObject())
-            : throw ParseException.NotFound(), ct);
+    private static Task DeleteAsync(HttpContext context, string id, [FromServices] ParseDoor door, [FromServices] SubscriptionStore store) =>
+        door.ServeAsync(context, SessionTokenUse.RequireUser, async (auth, ct) =>
+            await store.DeleteAsync(auth.UserId!, id, ct) ? ApiResult.Ok(new JsonObject()) : throw ParseException.NotFound());
 
     private static async Task<JsonObject> BodyAsync(HttpContext context, CancellationToken ct)
     {

@@ -262,7 +262,8 @@ export const live = {
 export async function startLive(): Promise<void> {
   if (connection || !currentUser()) return;
   const c = new signalR.HubConnectionBuilder()
-    .withUrl(API_ROOT, { accessTokenFactory: () => currentUser()?.getSessionToken() ?? '' })
+    // /negotiate is a Parse door like /parse: it needs the application id too.
+    .withUrl(API_ROOT, { headers: { 'X-Parse-Application-Id': APP_ID }, accessTokenFactory: () => currentUser()?.getSessionToken() ?? '' })
     .withAutomaticReconnect({ nextRetryDelayInMilliseconds: (ctx) => Math.min(10_000, 500 * 2 ** ctx.previousRetryCount) })
     .configureLogging(signalR.LogLevel.None)
     .build();
