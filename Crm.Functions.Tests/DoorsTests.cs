@@ -10,9 +10,11 @@ public sealed class DoorServersFixture : IDisposable
 {
     public const string ClientKey = "doors-client-key-1";
 
-    public CrmServer Open { get; } = new(TestSettings.Fast());
+    // Deal is declared a feed class, so the change-feed door /DealChanges exists on both servers.
+    public CrmServer Open { get; } = new(TestSettings.Fast(("Classes:Deal:Feed", "true")));
 
     public CrmServer Restricted { get; } = new(TestSettings.Fast(
+        ("Classes:Deal:Feed", "true"),
         ("Parse:RestApiKey", ClientKey),
         // The tests call from loopback, which is then outside the allowed range.
         ("Parse:MasterKeyIps:0", "10.0.0.0/8")));

@@ -34,6 +34,7 @@ public sealed class TemplatePlugInTests
         {
             Content = new StringContent(ChangeFeedTests.Invocation().ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
         };
+        invocation.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);
         invocation.Headers.Add("X-Parse-Master-Key", CrmServer.MasterKey);
         using var feedResponse = await http.SendAsync(invocation);
         var feedStatus = feedResponse.StatusCode;

@@ -14,7 +14,7 @@ public sealed class ChangeFeedIgnoresMasterKeyIpsTests
     public async Task the_master_key_from_outside_master_key_ips_is_refused_403_at_the_change_feed_as_on_rest()
     {
         // The test calls from loopback, which is then outside the allowed range.
-        using var server = new CrmServer(TestSettings.Fast(("Parse:MasterKeyIps:0", "10.0.0.0/8")));
+        using var server = new CrmServer(TestSettings.Fast(("Parse:MasterKeyIps:0", "10.0.0.0/8"), ("Classes:Deal:Feed", "true")));
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, server.BaseUrl + "/DealChanges") { Content = new StringContent("""{"Data":{}}""", Encoding.UTF8, "application/json") };
         request.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);

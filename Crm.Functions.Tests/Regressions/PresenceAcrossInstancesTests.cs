@@ -17,7 +17,7 @@ public sealed class PresenceAcrossInstancesTests
     [Fact]
     public async Task a_public_change_reaches_a_user_who_negotiated_on_another_instance()
     {
-        var settings = new Dictionary<string, string?> { ["Realtime:PushFromWrites"] = "false", ["Realtime:KeepPreviousState"] = "true" };
+        var settings = new Dictionary<string, string?> { ["Realtime:PushFromWrites"] = "false", ["Realtime:KeepPreviousState"] = "true", ["Classes:Deal:Feed"] = "true" };
         using var negotiating = new CrmServer(settings);
         await CreateDealClassAsync(negotiating);
         // The second instance starts on the same store once the class exists (each instance loads the schema at start).

@@ -16,7 +16,7 @@ public sealed class RealtimeAfterLogoutTests
     [Fact]
     public async Task logging_out_closes_that_sessions_connections_only_and_its_hub_token_no_longer_connects()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         await CreateDealClassAsync(server);
         var (laptop, userId, laptopToken) = await server.UserAsync("alice");
         var phone = server.Client();
@@ -31,7 +31,7 @@ public sealed class RealtimeAfterLogoutTests
         (await laptop.PostAsync("logout", null)).EnsureStatus(HttpStatusCode.OK);
 
         await ExpectClosedAsync(closed, "its session logged out");
-        Assert.Equal(HttpStatusCode.Unauthorized, await OpenWithHubTokenAsync(server, hubToken));
+        Assert.Equal(HttpStatusCode.BadRequest, await OpenWithHubTokenAsync(server, hubToken));
         await CreateDealAsync(phone, new JsonObject { ["title"] = "Still live", ["ACL"] = Acl((userId, true)) });
         Assert.Equal("Still live", (await phoneLive.NextAsync("created", "the other session's connection stays"))["object"]!["title"]!.GetValue<string>());
         await laptopLive.ExpectNothingAsync(0);
@@ -40,7 +40,7 @@ public sealed class RealtimeAfterLogoutTests
     [Fact]
     public async Task deleting_a_session_through_rest_closes_its_connection()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         var (client, _, token) = await server.UserAsync("alice");
         await using var live = await RealtimeClient.ConnectAsync(server, token);
         var closed = ClosedAsync(live);
@@ -56,7 +56,7 @@ public sealed class RealtimeAfterLogoutTests
     public async Task with_azure_signalr_logging_out_closes_the_users_connections_at_the_service()
     {
         await using var service = new SignalRServiceStandIn((authorization, _) => authorization is not null);
-        using var server = new CrmServer(new Dictionary<string, string?>
+        using var server = FeedServer(new Dictionary<string, string?>
         {
             ["Azure:SignalR:ConnectionString"] = $"Endpoint={service.Endpoint};AccessKey=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq=;Version=1.0;",
         });

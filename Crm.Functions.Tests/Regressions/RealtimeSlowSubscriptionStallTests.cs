@@ -18,7 +18,7 @@ public sealed class RealtimeSlowSubscriptionStallTests
     [Fact]
     public async Task another_users_event_arrives_promptly_while_a_stored_subscription_with_a_catastrophic_regex_exists()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         await CreateDealClassAsync(server);
         var (mallory, malloryId, malloryToken) = await server.UserAsync("mallory");
         var (alice, aliceId, aliceToken) = await server.UserAsync("alice");
@@ -51,7 +51,7 @@ public sealed class RealtimeSlowSubscriptionStallTests
     [Fact]
     public async Task a_hub_method_subscription_with_a_catastrophic_regex_neither_drops_nor_delays_other_users_events()
     {
-        using var server = new CrmServer();
+        using var server = FeedServer();
         await CreateDealClassAsync(server);
         var (mallory, malloryId, malloryToken) = await server.UserAsync("mallory");
         var (alice, aliceId, aliceToken) = await server.UserAsync("alice");

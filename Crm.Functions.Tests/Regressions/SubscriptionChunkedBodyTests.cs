@@ -37,6 +37,7 @@ public sealed class SubscriptionChunkedBodyTests
 
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, server.BaseUrl + "/realtime/subscriptions");
+        request.Headers.Add("X-Parse-Application-Id", CrmServer.AppId);
         request.Headers.Add("X-Parse-Session-Token", token);
         request.Content = new ChunkedContent(Encoding.UTF8.GetBytes(BigWhere(200_000)));
         request.Content.Headers.ContentType = new("application/json");

@@ -34,8 +34,8 @@ internal sealed class EntraUsers
         _settings = options.Value.Entra;
         _time = time;
         var configured = configuration["AzureAd:TenantId"];
-        _allowedTenants = _settings.AllowedTenants.Count > 0
-            ? _settings.AllowedTenants.Select(t => t.Trim()).ToHashSet(StringComparer.OrdinalIgnoreCase)
+        _allowedTenants = _settings.AllowedTenants.Any(t => !string.IsNullOrWhiteSpace(t))
+            ? _settings.AllowedTenants.Where(t => !string.IsNullOrWhiteSpace(t)).Select(t => t.Trim()).ToHashSet(StringComparer.OrdinalIgnoreCase)
             : Guid.TryParse(configured, out _) ? new HashSet<string>(StringComparer.OrdinalIgnoreCase) { configured! } : new HashSet<string>();
         // A deleted user's link must not outlive it: the next token of that person makes a new account.
         data.Changed += change =>
