@@ -76,18 +76,24 @@ internal sealed class EntraUsers
 
     private static ParseException Refused(string message) => new(ParseError.InvalidSessionToken, message);
 
-    private async Task<string?> FindAsync(string tid, string oid, CancellationToken ct)
+    /// <summary>The user linked to this tenant's object id; with no tenant, the user linked to the object id in any tenant.</summary>
+    private async Task<string?> FindAsync(string? tid, string oid, CancellationToken ct)
     {
         var definition = _data.Schemas.Get("_User")?.Field("authData");
-        var where = QueryNode.And(
-            new CompareNode(new FieldRef("authData", [Provider, "id"], definition), CompareOp.Eq, new StringValue(oid)),
-            new CompareNode(new FieldRef("authData", [Provider, "tid"], definition), CompareOp.Eq, new StringValue(tid)));
+        QueryNode where = new CompareNode(new FieldRef("authData", [Provider, "id"], definition), CompareOp.Eq, new StringValue(oid));
+        if (tid is not null)
+            where = QueryNode.And(where, new CompareNode(new FieldRef("authData", [Provider, "tid"], definition), CompareOp.Eq, new StringValue(tid)));
         var found = await _data.Store.FindAsync(new StoreQuery("_User", where, [], 0, 1), ct);
         return found.Count > 0 ? found[0].ObjectId : null;
     }
 
     private async Task<string> CreateAsync(ClaimsPrincipal principal, string tid, string oid, CancellationToken ct)
     {
+        // Checked before creating, not only by the unique index: the Cosmos store enforces unique values of top-level
+        // fields only, and authData.entra.id is nested.
+        // (A link found here in the same tenant was made by a concurrent first call: it is this user's.)
+        if (await FindAsync(null, oid, ct) is not null)
+            return await FindAsync(tid, oid, ct) ?? throw Refused("This Entra ID object id belongs to an account of another tenant.");
         // preferred_username is only a display name here (Entra does not verify it either): it never becomes the
         // account's email, which password resets and log-in by email would trust.
         var preferred = principal.FindFirstValue("preferred_username") ?? principal.FindFirstValue(ClaimTypes.Upn);
