@@ -50,7 +50,7 @@ internal static class BatchApi
                     var sub = new ParseCall
                     {
                         Method = method, Path = path, Body = body, Auth = call.Auth, Route = values, ServerUrl = call.ServerUrl,
-                        InstallationId = call.InstallationId, RemoteIp = call.RemoteIp, RawSessionToken = call.RawSessionToken,
+                        InstallationId = call.InstallationId, RawSessionToken = call.RawSessionToken,
                     };
                     var result = await route.InvokeAsync(sub, ct);
                     results.Add(new JsonObject { ["success"] = result.Body });

@@ -18,7 +18,6 @@ internal sealed class ParseCall
     /// <summary>Public URL of the mount path, for Location headers.</summary>
     public required string ServerUrl { get; init; }
     public string? InstallationId { get; init; }
-    public string? RemoteIp { get; init; }
     /// <summary>The session token the request carried, even if it was not resolved (login ignores it).</summary>
     public string? RawSessionToken { get; init; }
 

@@ -85,7 +85,6 @@ internal sealed class ParseMiddleware(
             Route = values,
             ServerUrl = ServerUrl(request),
             InstallationId = auth.InstallationId ?? envelope.InstallationId,
-            RemoteIp = context.Connection.RemoteIpAddress?.ToString(),
             // /sessions/me and /logout judge the token themselves, so they need it whichever way it was sent.
             RawSessionToken = context.Request.Headers.TryGetValue("X-Parse-Session-Token", out var header) && header.Count > 0
                 ? header[0] : envelope.SessionToken,
