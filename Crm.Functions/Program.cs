@@ -11,6 +11,10 @@ var app = builder.Build();
 try
 {
     app.UseCrmServer();
+    // Listen first, then start: the Functions host gives a custom handler a bounded time to open its port, and opening
+    // a Cosmos account (or fetching a first Entra token) on a cold start can take longer. Until the start-up work is
+    // done, /health answers 503 "starting" with Retry-After and every other request a 503 Parse error.
+    await app.StartAsync();
     await app.InitializeCrmServerAsync();
 }
 catch (Exception e) when (e is InvalidOperationException or OptionsValidationException)
@@ -19,9 +23,10 @@ catch (Exception e) when (e is InvalidOperationException or OptionsValidationExc
     // and a failing exit code, instead of a stack trace.
     app.Logger.LogCritical("Start-up failed: {Reason}", e.Message);
     await Console.Error.WriteLineAsync("Start-up failed: " + e.Message);
+    await app.StopAsync();
     return 1;
 }
-await app.RunAsync();
+await app.WaitForShutdownAsync();
 return 0;
 
 /// <summary>Entry point; public so the test suite's WebApplicationFactory can start the real app.</summary>

@@ -22,7 +22,11 @@ public sealed class CrmServer : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly Action<IServiceCollection>? _services;
 
-    public CrmServer(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    /// <param name="waitUntilReady">
+    /// The app listens before it has started (store, schema, template); by default the constructor returns once
+    /// <c>/health</c> says it is ready, so tests meet a started server.
+    /// </param>
+    public CrmServer(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, bool waitUntilReady = true)
     {
         _services = services;
         DataFolder = Path.Combine(Path.GetTempPath(), "crm-tests", Guid.NewGuid().ToString("N"));
@@ -34,6 +38,21 @@ public sealed class CrmServer : WebApplicationFactory<Program>
         UseKestrel(0);
         StartServer();
         BaseUrl = ClientOptions.BaseAddress.ToString().TrimEnd('/');
+        if (waitUntilReady) WaitUntilReady();
+    }
+
+    private void WaitUntilReady()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (true)
+        {
+            using var response = http.GetAsync(ParseUrl + "/health").GetAwaiter().GetResult();
+            if (response.StatusCode == HttpStatusCode.OK) return;
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"The server did not become ready: /health answered {(int)response.StatusCode}.");
+            Thread.Sleep(20);
+        }
     }
 
     public string DataFolder { get; }

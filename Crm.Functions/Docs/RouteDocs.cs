@@ -77,8 +77,14 @@ internal static class RouteDocs
         },
         ["health"] = new(StringComparer.Ordinal)
         {
-            ["GET /health"] = new("health", "Server", "Health check", Caller: Caller.Anyone, Response: "Health"),
-            ["POST /health"] = new("healthByPost", "Server", "Health check (POST)", Caller: Caller.Anyone, Response: "Health"),
+            ["GET /health"] = new("health", "Server", "Readiness",
+                "200 {\"status\":\"ok\"} when ready; 503 {\"status\":\"starting\"} with Retry-After while the server starts.", Caller: Caller.Anyone, Response: "Health"),
+            ["POST /health"] = new("healthByPost", "Server", "Readiness (POST)", Caller: Caller.Anyone, Response: "Health"),
+        },
+        ["liveness"] = new(StringComparer.Ordinal)
+        {
+            ["GET /health/live"] = new("liveness", "Server", "Liveness",
+                "200 {\"status\":\"alive\"} whenever the process serves, also while it starts.", Caller: Caller.Anyone, Response: "Health"),
         },
         ["serverInfo"] = new(StringComparer.Ordinal)
         {

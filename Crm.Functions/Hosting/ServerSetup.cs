@@ -53,6 +53,7 @@ internal static class ServerSetup
         services.AddOptions<ParseSettings>().Bind(builder.Configuration.GetSection(ParseSettings.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ParseSettings>, ParseSettingsValidator>();
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<StartupReadiness>();
         // What the application declares about its classes: settings first, then features (the CRM template) add theirs.
         services.AddOptions<ClassDeclarations>().Configure(d => builder.Configuration.GetSection(ClassDeclarations.Section).Bind(d.Classes));
         services.AddSingleton<IObjectStore>(sp => CreateStore(sp.GetRequiredService<IOptions<ParseSettings>>().Value, builder.Environment.ContentRootPath, sp));
@@ -115,6 +116,7 @@ internal static class ServerSetup
             app.UseForwardedHeaders(forwarded);
         }
         app.UseMiddleware<WebEdgeMiddleware>();
+        app.UseMiddleware<StartupGateMiddleware>();
         app.MapParseApi();
         app.MapRealtimeApi();
         app.MapGraphQLApi();
@@ -171,7 +173,10 @@ internal static class ServerSetup
         });
     }
 
-    /// <summary>Opens the store, loads the schema and registers the built-in rules before the first request.</summary>
+    /// <summary>
+    /// Opens the store, loads the schema and registers the built-in rules; until this has finished, requests are answered
+    /// by <see cref="StartupGateMiddleware"/> (503, retry), so it may run after the server listens.
+    /// </summary>
     public static async Task InitializeCrmServerAsync(this WebApplication app)
     {
         var sp = app.Services;
@@ -182,6 +187,7 @@ internal static class ServerSetup
         sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());
         sp.RegisterRealtimeHooks();
         await sp.InitializeCrmAsync(CancellationToken.None);
+        sp.GetRequiredService<StartupReadiness>().MarkReady();
     }
 }
 

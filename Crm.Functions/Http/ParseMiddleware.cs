@@ -72,7 +72,7 @@ internal sealed class ParseMiddleware(
         var match = router.Match(method, path)
                     ?? throw new RouteNotFoundException($"Cannot {method} {Names(_settings.MountPath + path)}");
         var (route, values) = match;
-        var auth = route.Function == "health" ? Auth.Anonymous : await authenticator.AuthenticateAsync(context, envelope, TokenUse(route), ct);
+        var auth = route.Function is "health" or "liveness" ? Auth.Anonymous : await authenticator.AuthenticateAsync(context, envelope, TokenUse(route), ct);
         // One budget for the whole call: a /batch spends it across all its sub-requests.
         using var budget = RequestBudget.Begin(_limits, ParseDoor.BudgetCaller(auth, context.Connection.RemoteIpAddress));
 

@@ -4,10 +4,16 @@ using Crm.Functions.Core.Triggers;
 
 namespace Crm.Functions.Http;
 
-/// <summary>/health, /serverInfo and Cloud-Code-style functions.</summary>
+/// <summary>/health (readiness), /health/live (liveness), /serverInfo and Cloud-Code-style functions.</summary>
 internal static class ServerApi
 {
     public const string Version = "1.0.0";
+
+    /// <summary>
+    /// The liveness path: 200 whenever the process serves, also while it is still starting, when <c>/health</c>
+    /// (readiness) answers 503. A probe that restarts the app should watch this one, a load balancer the other.
+    /// </summary>
+    public const string LivenessPath = "/health/live";
 
     private static readonly DateTimeOffset Started = DateTimeOffset.UtcNow;
 
@@ -28,6 +34,7 @@ internal static class ServerApi
     public static void Map(ParseRouter router, TriggerRegistry triggers)
     {
         router.Add("health", "GET,POST", "/health", (_, _) => Task.FromResult(ApiResult.Ok(new JsonObject { ["status"] = "ok" })));
+        router.Add("liveness", "GET", LivenessPath, (_, _) => Task.FromResult(ApiResult.Ok(new JsonObject { ["status"] = "alive" })));
         router.Add("serverInfo", "GET", "/serverInfo", (_, _) => Task.FromResult(ApiResult.Ok(new JsonObject
         {
             ["parseServerVersion"] = Version,
