@@ -72,6 +72,7 @@ internal static class ServerSetup
         services.AddSingleton<GraphQLSchemaProvider>();
         services.AddSingleton(BuildRouter);
         builder.AddCrmRealtime();
+        builder.AddCrmTelemetry();
         services.AddCrm(builder.Configuration);
 
         // Microsoft Entra ID bearer tokens (tenant, audience, issuer from the AzureAd section).

@@ -41,6 +41,7 @@ internal sealed class ParseDoor(RequestAuthenticator authenticator, IOptions<Par
             var auth = caller ?? await authenticator.AuthenticateAsync(context, default, tokenUse, ct);
             using var budget = OpenBudget(auth, context.Connection.RemoteIpAddress);
             result = await handle(auth, ct);
+            RequestTelemetry.Spent(context, RequestBudget.Current);
         }
         catch (Exception e)
         {

@@ -72,6 +72,8 @@ internal sealed class ParseMiddleware(
         var match = router.Match(method, path)
                     ?? throw new RouteNotFoundException($"Cannot {method} {Names(_settings.MountPath + path)}");
         var (route, values) = match;
+        RequestTelemetry.Describe(context, route.Function == "batch" ? "batch" : "rest", _settings.MountPath + route.Template,
+            values.TryGetValue("className", out var className) ? className : null);
         var auth = route.Function is "health" or "liveness" ? Auth.Anonymous : await authenticator.AuthenticateAsync(context, envelope, TokenUse(route), ct);
         // One budget for the whole call: a /batch spends it across all its sub-requests.
         using var budget = RequestBudget.Begin(_limits, ParseDoor.BudgetCaller(auth, context.Connection.RemoteIpAddress));
@@ -90,6 +92,7 @@ internal sealed class ParseMiddleware(
                 ? header[0] : envelope.SessionToken,
         };
         var result = await route.InvokeAsync(call, ct);
+        RequestTelemetry.Spent(context, RequestBudget.Current);
         if (_settings.PublicServerUrl is null) AbsoluteFileUrls(result.Body, call.ServerUrl);
         return result;
     }

@@ -63,6 +63,7 @@ internal sealed class WebEdgeMiddleware(
         }
         finally
         {
+            RequestTelemetry.Record(context, watch.Elapsed);
             log.LogDebug("{Method} {Path} answered {Status} in {ElapsedMs} ms",
                 context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, watch.ElapsedMilliseconds);
         }

@@ -27,7 +27,7 @@ internal sealed class RealtimePump(
     AzureConnection azureConnection) : BackgroundService
 {
     private readonly AzureSignalR? azure = azureConnection.Service;
-    private readonly Channel<ObjectChange> _changes = Channel.CreateBounded<ObjectChange>(
+    private readonly Channel<(ObjectChange Change, long Committed, System.Diagnostics.ActivityContext Writer)> _changes = Channel.CreateBounded<(ObjectChange, long, System.Diagnostics.ActivityContext)>(
         new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
     private readonly RealtimeSettings _settings = options.Value;
 
@@ -54,16 +54,19 @@ internal sealed class RealtimePump(
 
     private void Enqueue(ObjectChange change)
     {
-        if (Pushes(change)) _changes.Writer.TryWrite(change);
+        // The writing request's trace context travels with the change: its fan-out shows in the same trace.
+        if (Pushes(change)) _changes.Writer.TryWrite((change, System.Diagnostics.Stopwatch.GetTimestamp(), System.Diagnostics.Activity.Current?.Context ?? default));
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var change in _changes.Reader.ReadAllAsync(stoppingToken))
+        await foreach (var (change, committed, writer) in _changes.Reader.ReadAllAsync(stoppingToken))
         {
+            using var activity = RealtimeMetrics.StartFanOut(change, writer);
             try
             {
                 await PublishAsync(change, stoppingToken);
+                RealtimeMetrics.FannedOut(change.ClassName, System.Diagnostics.Stopwatch.GetElapsedTime(committed));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

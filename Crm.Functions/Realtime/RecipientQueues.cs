@@ -25,11 +25,13 @@ internal sealed class RecipientQueues(ILogger<RecipientQueues> log)
             if (pending >= MaxPendingPerRecipient)
             {
                 log.LogWarning("Real-time recipient {Recipient} is {Pending} messages behind; a message was dropped", recipient, pending);
+                RealtimeMetrics.DroppedOne();
                 return;
             }
             _queues[recipient] = (done.Task, pending + 1);
             previous = tail;
         }
+        RealtimeMetrics.Queued();
         _ = RunAsync(recipient, previous, send, done);
     }
 
@@ -56,6 +58,7 @@ internal sealed class RecipientQueues(ILogger<RecipientQueues> log)
                 if (pending == 1) _queues.Remove(recipient);
                 else _queues[recipient] = (tail, pending - 1);
             }
+            RealtimeMetrics.Sent();
             done.SetResult();
         }
     }

@@ -39,13 +39,17 @@ internal sealed class Subscriptions(SubscriptionFilter filters, IOptions<Realtim
         {
             if (ConnectionCount(connection.UserId) >= realtime.Value.MaxConnectionsPerUser) return false;
             _connections[connectionId] = connection;
+            RealtimeMetrics.Connected();
             return true;
         }
     }
 
     public int ConnectionCount(string userId) => _connections.Values.Count(c => c.UserId == userId);
 
-    public void Disconnected(string connectionId) => _connections.TryRemove(connectionId, out _);
+    public void Disconnected(string connectionId)
+    {
+        if (_connections.TryRemove(connectionId, out var connection)) RealtimeMetrics.Disconnected(connection.Items.Count);
+    }
 
     /// <summary>The open connections (for the session checks).</summary>
     public IEnumerable<Connection> Connections => _connections.Values;
@@ -76,9 +80,14 @@ internal sealed class Subscriptions(SubscriptionFilter filters, IOptions<Realtim
             throw new ParseException(ParseError.InvalidQuery, $"At most {realtime.Value.MaxSubscriptionsPerConnection} subscriptions per connection.");
         var subscription = new Subscription(ObjectIds.New(), className, filter);
         connection.Items[subscription.Id] = subscription;
+        RealtimeMetrics.Subscribed();
         return subscription;
     }
 
-    public bool Remove(string connectionId, string subscriptionId) =>
-        _connections.TryGetValue(connectionId, out var c) && c.Items.TryRemove(subscriptionId, out _);
+    public bool Remove(string connectionId, string subscriptionId)
+    {
+        if (!_connections.TryGetValue(connectionId, out var c) || !c.Items.TryRemove(subscriptionId, out _)) return false;
+        RealtimeMetrics.Unsubscribed();
+        return true;
+    }
 }

@@ -35,8 +35,11 @@ internal sealed class CallerGates(int perCaller, TimeSpan wait)
             if (!acquired) Leave(caller, entry);
         }
         if (!acquired)
+        {
+            Telemetry.CrmTelemetry.RecordBudgetRefusal("concurrent_expensive");
             throw new ParseException(ParseError.RequestLimitExceeded,
                 $"Too many expensive requests (password hashing, $regex) at once; at most {perCaller} run together (Parse:Limits:MaxExpensivePerCaller). Try again.", 429);
+        }
         return new Lease(this, caller, entry);
     }
 

@@ -70,14 +70,13 @@ internal sealed class RequestBudget
     public bool OutOfTime => Elapsed > Limits.WallTime;
 
     /// <summary>The 124 of a request that ran out of wall time.</summary>
-    public ParseException TimeExceeded() =>
-        new(ParseError.Timeout, $"The request took longer than {Limits.WallTime.TotalMilliseconds:0} ms (Parse:Limits:RequestTimeoutMilliseconds).");
+    public ParseException TimeExceeded() => Refused("time", new(ParseError.Timeout, $"The request took longer than {Limits.WallTime.TotalMilliseconds:0} ms (Parse:Limits:RequestTimeoutMilliseconds)."));
 
     /// <summary>One store statement (a query, a count, a write); also checks the wall time.</summary>
     public void ChargeStatement()
     {
         if (Interlocked.Increment(ref _statements) > Limits.Statements)
-            throw new ParseException(ParseError.Timeout, $"The request ran more than {Limits.Statements} store statements (Parse:Limits:MaxStatementsPerRequest).");
+            throw Refused("statements", new ParseException(ParseError.Timeout, $"The request ran more than {Limits.Statements} store statements (Parse:Limits:MaxStatementsPerRequest)."));
         CheckTime();
     }
 
@@ -85,7 +84,7 @@ internal sealed class RequestBudget
     public void ChargeRegex(TimeSpan spent)
     {
         if (Interlocked.Add(ref _regexTicks, spent.Ticks) > Limits.RegexTime.Ticks)
-            throw new ParseException(ParseError.Timeout, $"$regex evaluation timed out: the request spent more than {Limits.RegexTime.TotalMilliseconds:0} ms matching (Parse:Limits:RegexMillisecondsPerRequest).");
+            throw Refused("regex_time", new ParseException(ParseError.Timeout, $"$regex evaluation timed out: the request spent more than {Limits.RegexTime.TotalMilliseconds:0} ms matching (Parse:Limits:RegexMillisecondsPerRequest)."));
     }
 
     /// <summary>Records matching time without judging it (the next <see cref="ChargeRegex"/> does), for use in a finally.</summary>
@@ -95,14 +94,14 @@ internal sealed class RequestBudget
     public void ChargeObjects(int count)
     {
         if (Interlocked.Add(ref _objects, count) > Limits.Objects)
-            throw new ParseException(ParseError.InvalidQuery, $"The request read more than {Limits.Objects} objects (Parse:Limits:MaxObjectsPerRequest).");
+            throw Refused("objects", new ParseException(ParseError.InvalidQuery, $"The request read more than {Limits.Objects} objects (Parse:Limits:MaxObjectsPerRequest)."));
     }
 
     /// <summary>Objects created as part of another write (GraphQL createAndAdd, nested pointers).</summary>
     public void ChargeNestedCreate()
     {
         if (Interlocked.Increment(ref _nestedCreates) > Limits.NestedCreates)
-            throw new ParseException(ParseError.InvalidQuery, $"The request creates more than {Limits.NestedCreates} nested objects (Parse:Limits:MaxNestedCreates).");
+            throw Refused("nested_creates", new ParseException(ParseError.InvalidQuery, $"The request creates more than {Limits.NestedCreates} nested objects (Parse:Limits:MaxNestedCreates)."));
     }
 
     /// <summary>
@@ -113,7 +112,7 @@ internal sealed class RequestBudget
     {
         if (Current is not { Caller: { } caller } budget) return ValueTask.FromResult(default(CallerGates.Lease));
         if (Interlocked.Increment(ref budget._passwordHashes) > budget.Limits.PasswordHashes)
-            throw new ParseException(ParseError.RequestLimitExceeded, $"The request hashes more than {budget.Limits.PasswordHashes} passwords (Parse:Limits:MaxPasswordHashesPerRequest).", 429);
+            throw Refused("password_hashes", new ParseException(ParseError.RequestLimitExceeded, $"The request hashes more than {budget.Limits.PasswordHashes} passwords (Parse:Limits:MaxPasswordHashesPerRequest).", 429));
         return budget.Limits.Gates.EnterAsync(caller, ct);
     }
 
@@ -124,6 +123,13 @@ internal sealed class RequestBudget
     /// </summary>
     public static ValueTask<CallerGates.Lease> ExpensiveAsync(CancellationToken ct) =>
         Current is { Caller: { } caller } budget ? budget.Limits.Gates.EnterAsync(caller, ct) : ValueTask.FromResult(default(CallerGates.Lease));
+
+    /// <summary>Counts a refusal by its reason (metrics and the request's span), then hands the error back to throw.</summary>
+    private static ParseException Refused(string reason, ParseException error)
+    {
+        Telemetry.CrmTelemetry.RecordBudgetRefusal(reason);
+        return error;
+    }
 
     /// <summary>Restores the budget that was current before <see cref="Begin"/>.</summary>
     public readonly struct Scope(RequestBudget? previous) : IDisposable

@@ -32,7 +32,10 @@ internal sealed class AuthRateLimiter : IDisposable
         if (_limiter is null || caller.IsMaster) return;
         using var lease = _limiter.AttemptAcquire(caller.RemoteIp ?? "unknown");
         if (!lease.IsAcquired)
+        {
+            Telemetry.CrmTelemetry.RecordLogInFailure("rate_limited");
             throw new ParseException(ParseError.ConnectionFailed, "Too many log-in or sign-up attempts. Please try again in a minute.", 429);
+        }
     }
 
     public void Dispose() => _limiter?.Dispose();

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Store;
+using Crm.Functions.Core.Telemetry;
 
 namespace Crm.Functions.Core.Users;
 
@@ -20,7 +21,12 @@ internal sealed class RoleService(IObjectStore store, TimeProvider time)
     public async Task<IReadOnlySet<string>> RolesOfAsync(string userId, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        if (_cache.TryGetValue(userId, out var cached) && cached.Until > now) return cached.Roles;
+        if (_cache.TryGetValue(userId, out var cached) && cached.Until > now)
+        {
+            CrmTelemetry.RecordCacheLookup("roles", hit: true);
+            return cached.Roles;
+        }
+        CrmTelemetry.RecordCacheLookup("roles", hit: false);
 
         var names = new HashSet<string>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -5,6 +5,7 @@ using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Store;
 using Microsoft.Extensions.Options;
+using Crm.Functions.Core.Telemetry;
 
 namespace Crm.Functions.Core.Users;
 
@@ -69,7 +70,12 @@ internal sealed class SessionService(IObjectStore store, IOptions<ParseSettings>
     public async Task<SessionInfo?> ResolveAsync(string token, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        if (_cache.TryGetValue(token, out var cached) && cached.Until > now) return Valid(cached.Session, now);
+        if (_cache.TryGetValue(token, out var cached) && cached.Until > now)
+        {
+            CrmTelemetry.RecordCacheLookup("sessions", hit: true);
+            return Valid(cached.Session, now);
+        }
+        CrmTelemetry.RecordCacheLookup("sessions", hit: false);
         var found = await FindAsync(Field("sessionToken", new StringValue(token)), QueryNode.True, ct);
         var session = found.Count > 0 ? ToInfo(found[0]) : null;
         // Only a found session is remembered. A miss may be a session written a moment ago by another instance

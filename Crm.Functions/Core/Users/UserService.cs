@@ -6,6 +6,7 @@ using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Store;
 using Microsoft.Extensions.Options;
+using Crm.Functions.Core.Telemetry;
 
 namespace Crm.Functions.Core.Users;
 
@@ -48,13 +49,21 @@ internal sealed class UserService(DataService data, SessionService sessions, Rol
         bool passwordOk;
         using (await RequestBudget.PasswordHashAsync(ct))
             passwordOk = BCrypt.Net.BCrypt.Verify(password, hash ?? DummyHash);
-        if (user is null || hash is null) throw new ParseException(ParseError.ObjectNotFound, InvalidCredentials);
+        if (user is null || hash is null)
+        {
+            CrmTelemetry.RecordLogInFailure("credentials");
+            throw new ParseException(ParseError.ObjectNotFound, InvalidCredentials);
+        }
 
         var now = time.GetUtcNow();
         if (user.Data["_account_lockout_expires_at"] is JsonValue lv && lv.TryGetValue(out long lockedUntil) && lockedUntil > now.ToUnixTimeMilliseconds())
+        {
+            CrmTelemetry.RecordLogInFailure("locked");
             throw Locked();
+        }
         if (!passwordOk)
         {
+            CrmTelemetry.RecordLogInFailure("credentials");
             await RecordFailureAsync(user.ObjectId, ct);
             throw new ParseException(ParseError.ObjectNotFound, InvalidCredentials);
         }
@@ -96,6 +105,7 @@ internal sealed class UserService(DataService data, SessionService sessions, Rol
             {
                 current.Data["_account_lockout_expires_at"] = time.GetUtcNow().AddMinutes(Accounts.LockoutMinutes).ToUnixTimeMilliseconds();
                 current.Data["_failed_login_count"] = 0;
+                CrmTelemetry.RecordLockout();
             }
             return ValueTask.FromResult<ObjectWrite?>(new ObjectWrite(current, []));
         }, ct);

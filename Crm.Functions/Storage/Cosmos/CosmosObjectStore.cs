@@ -11,6 +11,7 @@ using Crm.Functions.Core;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Schema;
+using Crm.Functions.Core.Telemetry;
 using Microsoft.Azure.Cosmos;
 
 namespace Crm.Functions.Storage.Cosmos;
@@ -74,6 +75,7 @@ internal sealed class CosmosObjectStore : IObjectStore
             MaxRetryAttemptsOnRateLimitedRequests = 9,
             MaxRetryWaitTimeOnRateLimitedRequests = TimeSpan.FromSeconds(30),
         };
+        options.CustomHandlers.Add(new CosmosChargeHandler());
         hooks?.Configure(options);
         var client = !string.IsNullOrWhiteSpace(settings.ConnectionString) ? new CosmosClient(settings.ConnectionString, options)
             : !string.IsNullOrWhiteSpace(settings.Key) ? new CosmosClient(settings.Endpoint, settings.Key, options)
@@ -343,6 +345,7 @@ internal sealed class CosmosObjectStore : IObjectStore
 
     public async Task<IReadOnlyList<StoredObject>> FindAsync(StoreQuery query, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "find", query.ClassName);
         if (!_schemas.ContainsKey(query.ClassName) || query.Limit <= 0) return [];
         var where = await ResolveAsync(query.Where, query.ClassName, ct);
         if (where is ConstNode { Value: false }) return [];
@@ -445,6 +448,7 @@ internal sealed class CosmosObjectStore : IObjectStore
 
     public async Task<long> CountAsync(string className, QueryNode where, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "count", className);
         if (!_schemas.ContainsKey(className)) return 0;
         var resolved = await ResolveAsync(where, className, ct);
         if (resolved is ConstNode { Value: false }) return 0;
@@ -660,6 +664,7 @@ internal sealed class CosmosObjectStore : IObjectStore
 
     public async Task InsertAsync(StoredObject obj, IReadOnlyList<RelationChange> relations, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "insert", obj.ClassName);
         var keys = UniqueKeys(obj.ClassName, obj.Data);
         var reserved = new List<UniqueKey>();
         try
@@ -686,6 +691,7 @@ internal sealed class CosmosObjectStore : IObjectStore
     public async Task<StoredObject?> UpdateAsync(string className, string objectId, QueryNode restriction,
         Func<StoredObject, ValueTask<ObjectWrite?>> mutate, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "update", className);
         if (!_schemas.ContainsKey(className)) return null;
         var container = Class(className);
         for (var attempt = 0; attempt < MaxUpdateAttempts; attempt++)
@@ -740,6 +746,7 @@ internal sealed class CosmosObjectStore : IObjectStore
 
     public async Task<StoredObject?> DeleteAsync(string className, string objectId, QueryNode restriction, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "delete", className);
         if (!_schemas.ContainsKey(className)) return null;
         for (var attempt = 0; attempt < MaxUpdateAttempts; attempt++)
         {
@@ -793,6 +800,7 @@ internal sealed class CosmosObjectStore : IObjectStore
 
     public async Task<IReadOnlyList<string>> RelatedIdsAsync(string ownerClass, string ownerId, string field, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "related", ownerClass);
         var owner = RelationOwner(ownerClass, ownerId);
         // The owner is in the WHERE clause as well as the partition key: the query is then correct on any
         // engine, and single-partition (cheapest) on Cosmos.

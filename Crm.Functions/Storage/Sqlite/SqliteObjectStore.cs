@@ -5,6 +5,7 @@ using Crm.Functions.Core;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Schema;
+using Crm.Functions.Core.Telemetry;
 using Microsoft.Data.Sqlite;
 
 namespace Crm.Functions.Storage.Sqlite;
@@ -332,6 +333,7 @@ internal sealed class SqliteObjectStore : IObjectStore
 
     public async Task<IReadOnlyList<StoredObject>> FindAsync(StoreQuery query, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "find", query.ClassName);
         if (!_tables.ContainsKey(query.ClassName) || query.Limit <= 0) return [];
         Charge();
         var translator = new SqliteQueryTranslator();
@@ -377,6 +379,7 @@ internal sealed class SqliteObjectStore : IObjectStore
 
     public async Task<long> CountAsync(string className, QueryNode where, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "count", className);
         if (!_tables.ContainsKey(className)) return 0;
         Charge();
         var translator = new SqliteQueryTranslator();
@@ -422,29 +425,34 @@ internal sealed class SqliteObjectStore : IObjectStore
     private static object Perms(IReadOnlyList<string>? perms) =>
         perms is null ? DBNull.Value : JsonSerializer.Serialize(perms, SqliteJson.Options);
 
-    public Task InsertAsync(StoredObject obj, IReadOnlyList<RelationChange> relations, CancellationToken ct) => WriteAsync(async (connection, tx) =>
+    public async Task InsertAsync(StoredObject obj, IReadOnlyList<RelationChange> relations, CancellationToken ct)
     {
-        Charge();
-        var command = Command(connection,
-            $"INSERT INTO {SqliteQueryTranslator.Table(obj.ClassName)} (id, owner_id, created_at, updated_at, version, acl, rperm, wperm, data) VALUES ($id, $owner, $created, $updated, 1, $acl, $rperm, $wperm, $data)",
-            null, tx);
-        Bind(command, obj);
-        try
+        using var operation = CrmTelemetry.Store(Kind, "insert", obj.ClassName);
+        await WriteAsync(async (connection, tx) =>
         {
-            await command.ExecuteNonQueryAsync(ct);
-        }
-        catch (SqliteException e) when (e.SqliteErrorCode == 19 && e.Message.Contains("PRIMARY KEY", StringComparison.Ordinal))
-        {
-            throw new DuplicateKeyException("objectId");
-        }
-        obj.ETag = "1";
-        await ApplyRelationsAsync(connection, tx, obj.ClassName, obj.ObjectId, relations, ct);
-        return true;
-    }, ct);
+            Charge();
+            var command = Command(connection,
+                $"INSERT INTO {SqliteQueryTranslator.Table(obj.ClassName)} (id, owner_id, created_at, updated_at, version, acl, rperm, wperm, data) VALUES ($id, $owner, $created, $updated, 1, $acl, $rperm, $wperm, $data)",
+                null, tx);
+            Bind(command, obj);
+            try
+            {
+                await command.ExecuteNonQueryAsync(ct);
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19 && e.Message.Contains("PRIMARY KEY", StringComparison.Ordinal))
+            {
+                throw new DuplicateKeyException("objectId");
+            }
+            obj.ETag = "1";
+            await ApplyRelationsAsync(connection, tx, obj.ClassName, obj.ObjectId, relations, ct);
+            return true;
+        }, ct);
+    }
 
     public async Task<StoredObject?> UpdateAsync(string className, string objectId, QueryNode restriction,
         Func<StoredObject, ValueTask<ObjectWrite?>> mutate, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "update", className);
         if (!_tables.ContainsKey(className)) return null;
         Charge();
         return await WriteAsync<StoredObject?>(async (connection, tx) =>
@@ -467,6 +475,7 @@ internal sealed class SqliteObjectStore : IObjectStore
 
     public async Task<StoredObject?> DeleteAsync(string className, string objectId, QueryNode restriction, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "delete", className);
         if (!_tables.ContainsKey(className)) return null;
         Charge();
         return await WriteAsync<StoredObject?>(async (connection, tx) =>
@@ -513,6 +522,7 @@ internal sealed class SqliteObjectStore : IObjectStore
 
     public async Task<IReadOnlyList<string>> RelatedIdsAsync(string ownerClass, string ownerId, string field, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "related", ownerClass);
         Charge();
         var reader = await RentReaderAsync(ct);
         try
