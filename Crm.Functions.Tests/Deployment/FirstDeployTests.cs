@@ -142,6 +142,16 @@ public sealed class FirstDeployTests(BicepBuildFixture build) : IClassFixture<Bi
         Assert.Contains("soft delete", deploy, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public void cosmos_keeps_continuous_backup_for_point_in_time_restore()
+    {
+        var account = Resources().Single(r => r["type"]!.GetValue<string>() == "Microsoft.DocumentDB/databaseAccounts");
+        var backup = account["properties"]!["backupPolicy"]!;
+        Assert.Equal("Continuous", backup["type"]!.GetValue<string>());
+        Assert.Equal("Continuous7Days", backup["continuousModeProperties"]!["tier"]!.GetValue<string>());
+        Assert.Contains("point-in-time", File.ReadAllText(DeploymentFiles.InRepo("docs", "operations.md")), StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>Every resource of the compiled template, module deployments flattened.</summary>
     private List<JsonNode> Resources()
     {

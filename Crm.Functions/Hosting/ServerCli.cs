@@ -1,8 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
+using Crm.Functions.Core.Store;
 using Crm.Functions.Crm;
 using Crm.Functions.Docs;
+using Crm.Functions.Storage.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Hosting;
@@ -20,6 +22,10 @@ internal static class ServerCli
           (no command)                        run the server
           schema export [--format json|mermaid|markdown] [--output FILE]
           schema import FILE                  add the classes, fields, indexes and descriptions of a schema.json
+          backup FILE [--force]               an online, consistent copy of the embedded store (while the server serves)
+          restore FILE [--force]              put a backup back (--force: replace the existing data file)
+          export FILE [--include-secrets]     the whole app (schemas, objects, relations) as JSON lines, from any store
+          import FILE                         load an export into the configured store (existing ids are skipped)
         """ + "\n" + CrmCli.Usage;
 
     /// <summary>A first argument that is not an option ("--urls=…") names a command; unknown ones get the usage.</summary>
@@ -49,6 +55,8 @@ internal static class ServerCli
         await using var app = builder.Build();
         try
         {
+            // Backup and restore work on the data file itself: the store is not opened (a server may be serving it).
+            if (await FileCommandAsync(app, commandArgs, stdout, CancellationToken.None) is { } exitCode) return exitCode;
             try
             {
                 await app.InitializeCrmServerAsync();
@@ -62,6 +70,11 @@ internal static class ServerCli
             return await DispatchAsync(app.Services, commandArgs, stdout, CancellationToken.None)
                    ?? await CrmCli.DispatchAsync(app.Services, commandArgs, stdout, CancellationToken.None)
                    ?? throw new CommandUsageException($"unknown command: {string.Join(' ', commandArgs)}");
+        }
+        catch (InvalidOperationException e) when (commandArgs.FirstOrDefault() is "backup" or "restore")
+        {
+            await stderr.WriteLineAsync("error: " + e.Message);
+            return 1;
         }
         catch (ParseException e)
         {
@@ -78,6 +91,28 @@ internal static class ServerCli
             await stderr.WriteLineAsync($"error: {e.Message}{Environment.NewLine}{Usage}");
             return 2;
         }
+    }
+
+    private static async Task<int?> FileCommandAsync(WebApplication app, string[] args, TextWriter stdout, CancellationToken ct)
+    {
+        if (args is not ([("backup" or "restore"), _, ..] and { Length: <= 3 })) return null;
+        var settings = app.Services.GetRequiredService<IOptions<ParseSettings>>().Value;
+        if (settings.Store != "sqlite")
+            throw new CommandUsageException($"{args[0]} is for the embedded store; Cosmos DB keeps continuous backups (docs/operations.md), and 'export' works on every store");
+        var force = args.Length == 3 && (args[2] == "--force" ? true : throw new CommandUsageException($"unknown option {args[2]}"));
+        var live = ServerSetup.SqliteFile(settings, app.Environment.ContentRootPath);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        if (args[0] == "backup")
+        {
+            await SqliteBackup.BackupAsync(live, args[1], force, ct);
+            await stdout.WriteLineAsync($"backed up {live} to {Path.GetFullPath(args[1])} ({new FileInfo(args[1]).Length} bytes, {watch.ElapsedMilliseconds} ms)");
+        }
+        else
+        {
+            await SqliteBackup.RestoreAsync(args[1], live, force, ct);
+            await stdout.WriteLineAsync($"restored {Path.GetFullPath(args[1])} into {live} ({watch.ElapsedMilliseconds} ms)");
+        }
+        return 0;
     }
 
     private static async Task<int?> DispatchAsync(IServiceProvider sp, string[] args, TextWriter stdout, CancellationToken ct)
@@ -113,6 +148,32 @@ internal static class ServerCli
                 }
                 CrmCli.Print(stdout, await SchemaDocument.ImportAsync(data.Schemas, document, overwriteDescriptions: true, ct), "nothing to change");
                 return 0;
+            }
+            case ["export", var file, .. var rest] when rest.All(r => r == "--include-secrets"):
+            {
+                await using var output = new StreamWriter(file, append: false, new System.Text.UTF8Encoding(false));
+                var counts = await StoreTransfer.ExportAsync(sp.GetRequiredService<IObjectStore>(), output, includeSecrets: rest.Length > 0, ct);
+                await stdout.WriteLineAsync($"exported {counts.Classes} classes and {counts.Objects} objects to {Path.GetFullPath(file)}");
+                return 0;
+            }
+            case ["import", var file]:
+            {
+                if (!File.Exists(file)) throw new CommandUsageException($"no such file: {file}");
+                using var input = new StreamReader(file);
+                StoreTransfer.Counts counts;
+                try
+                {
+                    counts = await StoreTransfer.ImportAsync(sp.GetRequiredService<IObjectStore>(), input, ct);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new CommandUsageException($"{file}: {e.Message}");
+                }
+                await stdout.WriteLineAsync($"imported {counts.Classes} classes and {counts.Objects} objects ({counts.Skipped} already present)");
+                if (counts.Conflicts == 0) return 0;
+                // Another object holds a username or role name of the file's (e.g. a role the template created at start-up).
+                await stdout.WriteLineAsync($"{counts.Conflicts} objects were refused: a unique username or role name is taken (import into a fresh store with --Crm:ApplyTemplate=false)");
+                return 1;
             }
             default:
                 return null;

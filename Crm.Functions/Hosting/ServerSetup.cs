@@ -83,9 +83,12 @@ internal static class ServerSetup
         }
     }
 
+    /// <summary>The embedded store's data file: crm.db in the data folder.</summary>
+    public static string SqliteFile(ParseSettings settings, string contentRoot) => Path.Combine(Path.GetFullPath(settings.DataFolder, contentRoot), "crm.db");
+
     private static IObjectStore CreateStore(ParseSettings settings, string contentRoot, IServiceProvider sp) => settings.Store switch
     {
-        "sqlite" => new SqliteObjectStore(Path.Combine(Path.GetFullPath(settings.DataFolder, contentRoot), "crm.db")),
+        "sqlite" => new SqliteObjectStore(SqliteFile(settings, contentRoot)),
         // CosmosClientHooks is registered by tests only (local API server certificate, query-plan handler).
         "cosmos" => CosmosObjectStore.Create(settings.Cosmos, sp.GetService<CosmosClientHooks>(), sp.GetRequiredService<IOptions<ClassDeclarations>>().Value),
         _ => throw new InvalidOperationException($"Setting Parse:Store has an unknown value '{settings.Store}'."),

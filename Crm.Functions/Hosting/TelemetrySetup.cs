@@ -36,7 +36,20 @@ internal static class TelemetrySetup
                 .AddRuntimeInstrumentation())
             // Log records join their trace (trace and span ids) and keep their scopes (the request id).
             .WithLogging(_ => { }, options => options.IncludeScopes = true);
-        if (azureMonitor) telemetry.UseAzureMonitor();
+        if (azureMonitor)
+        {
+            // "ClientId=…;Authorization=AAD" (the Bicep sets it, as the Functions host reads it): publish with the
+            // app's managed identity; the Application Insights resource refuses key-only ingestion.
+            var authentication = builder.Configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"];
+            var clientId = authentication?.Split(';').Select(p => p.Split('=', 2)).FirstOrDefault(p => p.Length == 2 && p[0].Trim() == "ClientId")?[1].Trim();
+            telemetry.UseAzureMonitor(options =>
+            {
+                if (authentication?.Contains("Authorization=AAD", StringComparison.OrdinalIgnoreCase) == true)
+                    options.Credential = string.IsNullOrEmpty(clientId)
+                        ? new Azure.Identity.ManagedIdentityCredential(Azure.Identity.ManagedIdentityId.SystemAssigned)
+                        : new Azure.Identity.ManagedIdentityCredential(Azure.Identity.ManagedIdentityId.FromUserAssignedClientId(clientId));
+            });
+        }
         if (otlp) telemetry.UseOtlpExporter();
     }
 }

@@ -46,6 +46,11 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     databaseAccountOfferType: 'Standard'
     capabilities: [{ name: 'EnableServerless' }]
     consistencyPolicy: { defaultConsistencyLevel: 'Session' }
+    // Point-in-time restore of any moment in the last 7 days (docs/operations.md gives the restore steps).
+    backupPolicy: {
+      type: 'Continuous'
+      continuousModeProperties: { tier: 'Continuous7Days' }
+    }
     locations: [
       {
         locationName: location
