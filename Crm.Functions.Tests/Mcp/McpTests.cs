@@ -110,6 +110,20 @@ public sealed class McpTests(McpTests.TemplateFixture fixture) : IClassFixture<M
         using (var wrongApp = await PostAsync(h => h.Add("X-Parse-Application-Id", "other")))
             Assert.Equal(HttpStatusCode.Forbidden, wrongApp.StatusCode);
 
+        // A message whose params do not fit its method is the client's mistake: 400 with a Parse code, never a 500.
+        var (_, _, token) = await Server.UserAsync("mcp-malformed");
+        var malformed = new HttpRequestMessage(HttpMethod.Post, Server.BaseUrl + "/mcp")
+        {
+            Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":{"x":1},"capabilities":true}}""", Encoding.UTF8, "application/json"),
+        };
+        malformed.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        malformed.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using (var refused = await http.SendAsync(malformed))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal(107, JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["code"]!.GetValue<int>());
+        }
+
         var metadata = JsonNode.Parse(await http.GetStringAsync(metadataUrl))!;
         Assert.Equal(Server.BaseUrl + "/mcp", metadata["resource"]!.GetValue<string>());
         Assert.Null(metadata["authorization_servers"]); // Entra ID is not configured on this server

@@ -83,7 +83,16 @@ internal static class McpEndpoint
             await door.ServeAsync(context, SessionTokenUse.RequireUser, async (auth, _) =>
             {
                 context.Features.Set(new McpCaller(auth));
-                await next(context);
+                try
+                {
+                    await next(context);
+                }
+                // The SDK lets a request whose params do not deserialize (initialize with a protocolVersion object, …)
+                // escape before it answers: a client's mistake, so a 400 with Parse's code, never a 500.
+                catch (System.Text.Json.JsonException e) when (!context.Response.HasStarted)
+                {
+                    throw new ParseException(ParseError.InvalidJson, $"The MCP request's params do not fit its method (at {e.Path ?? "$"}).");
+                }
                 return null;
             }, errorShape: refusal => Challenge(context, refusal), envelope: new Credentials(appId, null, null, null, null));
         });
