@@ -322,7 +322,8 @@ internal sealed class McpTools(DataService data, SchemaService schemas, TimeProv
         var groupBy = OptionalText(args, "groupBy") ?? "stage";
         if (groupBy is not ("stage" or "owner" or "closeMonth"))
             throw new ParseException(ParseError.InvalidQuery, "groupBy must be stage, owner or closeMonth.");
-        var groups = new SortedDictionary<string, (long Count, double Amount, double Weighted)>(StringComparer.Ordinal);
+        // Stages in pipeline order (every stage, even empty); owners and months sorted.
+        var groups = new OrderedDictionary<string, (long Count, double Amount, double Weighted)>(StringComparer.Ordinal);
         if (groupBy == "stage") foreach (var stage in CrmTemplate.PipelineStages) groups[stage] = (0, 0, 0);
         string? after = null;
         while (true)
@@ -351,7 +352,7 @@ internal sealed class McpTools(DataService data, SchemaService schemas, TimeProv
         var list = new JsonArray();
         long totalCount = 0;
         double totalAmount = 0, totalWeighted = 0;
-        foreach (var (key, (count, amount, weighted)) in groups)
+        foreach (var (key, (count, amount, weighted)) in groupBy == "stage" ? groups.AsEnumerable() : groups.OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var group = new JsonObject { [groupBy] = key, ["count"] = count, ["amount"] = amount, ["weightedAmount"] = Math.Round(weighted, 2) };
             if (owners?.GetValueOrDefault(key) is { } username) group["username"] = username;
