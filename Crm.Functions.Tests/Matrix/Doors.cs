@@ -53,6 +53,7 @@ public static class MatrixDoors
         new GraphQLNodeDoor(fixture.Server),
         new RestIncludeDoor(fixture),
         new GraphQLPointerDoor(fixture.Server),
+        new McpDoor(fixture.Server),
     ];
 
     public static IReadOnlyList<IEventDoor> EventDoors(MatrixFixture fixture) =>
@@ -62,7 +63,7 @@ public static class MatrixDoors
         new HttpSubscriptionDoor(fixture.Server),
     ];
 
-    public static readonly string[] QueryDoorNames = ["rest", "batch", "graphql", "graphql node", "rest include", "graphql pointer"];
+    public static readonly string[] QueryDoorNames = ["rest", "batch", "graphql", "graphql node", "rest include", "graphql pointer", "mcp"];
     public static readonly string[] EventDoorNames = ["signalr feed", "signalr subscription", "http subscription"];
 
     /// <summary>

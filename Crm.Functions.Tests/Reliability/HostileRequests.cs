@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Infrastructure;
 
@@ -106,8 +107,53 @@ internal sealed class HostileRequests(FuzzWorld world)
             < 82 => BrokenBody(rng),
             < 86 => Oversized(rng),
             < 93 => WeirdHeaders(rng),
+            < 97 => Mcp(rng),
             _ => Misc(rng),
         };
+    }
+
+    /// <summary>
+    /// The MCP door: JSON-RPC with wrong shapes, unknown methods and tools, hostile arguments and writes aimed at the
+    /// victim's objects, as the attacker's bearer (or a forged one, or none, or the master key).
+    /// </summary>
+    private FuzzRequest Mcp(Random rng)
+    {
+        var tool = Pick(rng, new[] { "find", "get", "create", "update", "delete", "describe_schema", "pipeline_summary", Pick(rng, WeirdNames) });
+        var args = rng.Next(4) == 0 ? WrongTypedObject(rng) : new JsonObject
+        {
+            ["className"] = Pick(rng, new[] { FuzzWorld.ClassName, FuzzWorld.PrivateClass, "_User", "_Session", "_SCHEMA", Pick(rng, WeirdNames) }),
+            ["objectId"] = rng.Next(2) == 0 ? Pick(rng, world.VictimSecrets) : Pick(rng, world.VictimObjects),
+            ["where"] = rng.Next(3) == 0 ? Value(rng, 2) : JsonNode.Parse(Pick(rng, HostileJsonTexts.Where(t => t.StartsWith('{') && IsJson(t)).ToArray())),
+            ["fields"] = rng.Next(2) == 0 ? new JsonObject { ["s"] = "pwned", ["ACL"] = new JsonObject { ["*"] = new JsonObject { ["read"] = true } } } : Value(rng, 2),
+            ["limit"] = Value(rng, 1),
+        };
+        JsonNode message = rng.Next(8) switch
+        {
+            0 => new JsonObject { ["jsonrpc"] = "2.0", ["id"] = Value(rng, 1), ["method"] = Value(rng, 1), ["params"] = Value(rng, 2) },
+            1 => new JsonArray(new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = "tools/list" }, new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 2, ["method"] = "tools/call" }),
+            2 => new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = "initialize", ["params"] = new JsonObject { ["protocolVersion"] = Value(rng, 1), ["capabilities"] = Value(rng, 1) } },
+            3 => new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = Pick(rng, new[] { "resources/read", "prompts/get" }), ["params"] = new JsonObject { ["uri"] = Pick(rng, WeirdNames), ["name"] = Pick(rng, WeirdNames) } },
+            _ => new JsonObject { ["jsonrpc"] = "2.0", ["id"] = rng.Next(), ["method"] = "tools/call", ["params"] = new JsonObject { ["name"] = tool, ["arguments"] = args } },
+        };
+        var headers = rng.Next(6) switch
+        {
+            0 => new List<KeyValuePair<string, string>>(),
+            1 => [new("Authorization", "Bearer " + Pick(rng, new[] { "r:forged", "eyJhbGciOiJub25lIn0.e30.", Pick(rng, WeirdNames) }))],
+            2 => [new("X-Parse-Master-Key", CrmServer.MasterKey)],
+            _ => [new("Authorization", "Bearer " + world.AttackerToken)],
+        };
+        headers.Add(new("Accept", rng.Next(5) == 0 ? Pick(rng, new[] { "text/html", "*/*", "application/json" }) : "application/json, text/event-stream"));
+        var bytes = Encoding.UTF8.GetBytes(message.ToJsonString());
+        if (rng.Next(6) == 0) bytes = bytes[..rng.Next(bytes.Length)];
+        var method = rng.Next(10) == 0 ? Pick(rng, new[] { "GET", "DELETE", "PUT" }) : "POST";
+        return Raw(method, "mcp", method is "GET" or "DELETE" ? null : bytes, rng.Next(8) == 0 ? "text/plain" : "application/json", headers);
+    }
+
+    /// <summary>Hostile texts that are still JSON a client library can send (the rest go out as raw bodies elsewhere).</summary>
+    private static bool IsJson(string text)
+    {
+        try { return JsonNode.Parse(text)?.ToJsonString() is not null; }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { return false; }
     }
 
     // ---- building blocks -------------------------------------------------------------------------------------

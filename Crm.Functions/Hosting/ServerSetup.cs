@@ -8,6 +8,7 @@ using Crm.Functions.GraphQL;
 using Crm.Functions.Crm;
 using Crm.Functions.Docs;
 using Crm.Functions.Http;
+using Crm.Functions.Mcp;
 using Crm.Functions.Realtime;
 using Crm.Functions.Core.Store;
 using Crm.Functions.Storage.Cosmos;
@@ -74,6 +75,7 @@ internal static class ServerSetup
         builder.AddCrmRealtime();
         builder.AddCrmTelemetry();
         services.AddCrm(builder.Configuration);
+        builder.AddCrmMcp();
 
         // Microsoft Entra ID bearer tokens (tenant, audience, issuer from the AzureAd section).
         var entra = builder.Configuration.GetSection("AzureAd");
@@ -125,6 +127,7 @@ internal static class ServerSetup
         app.MapRealtimeApi();
         app.MapGraphQLApi();
         app.MapDocs();
+        app.MapCrmMcp();
         app.MapWebApp(settings);
     }
 
@@ -155,7 +158,7 @@ internal static class ServerSetup
         string[] reserved =
         [
             settings.MountPath, "/graphql", app.Configuration["GraphQL:Path"] ?? "/graphql", "/docs", "/negotiate", "/realtime",
-            "/hubs", app.Configuration["Realtime:HubPath"] ?? "/hubs", "/api",
+            "/hubs", app.Configuration["Realtime:HubPath"] ?? "/hubs", "/api", "/mcp", "/.well-known",
         ];
         var index = Path.Combine(root, "index.html");
         // Middleware, not an endpoint: it answers only what no endpoint matched, and the app's route table (which the

@@ -30,15 +30,16 @@ internal sealed class ParseDoor(RequestAuthenticator authenticator, IOptions<Par
     /// Serves one request. <paramref name="handle"/> answers, or returns null when it wrote the response itself.
     /// <paramref name="caller"/> is given when the transport already vouches for the caller (the Functions host);
     /// <paramref name="errorShape"/> lets a door keep its own error format (GraphQL) around the same status and code.
+    /// <paramref name="envelope"/> holds what the door itself implies where the headers say nothing (MCP clients send no application id).
     /// </summary>
     public async Task ServeAsync(HttpContext context, SessionTokenUse tokenUse, Func<Auth, CancellationToken, Task<ApiResult?>> handle,
-        Auth? caller = null, Func<ApiResult, ApiResult>? errorShape = null)
+        Auth? caller = null, Func<ApiResult, ApiResult>? errorShape = null, Credentials envelope = default)
     {
         var ct = context.RequestAborted;
         ApiResult? result;
         try
         {
-            var auth = caller ?? await authenticator.AuthenticateAsync(context, default, tokenUse, ct);
+            var auth = caller ?? await authenticator.AuthenticateAsync(context, envelope, tokenUse, ct);
             using var budget = OpenBudget(auth, context.Connection.RemoteIpAddress);
             result = await handle(auth, ct);
             RequestTelemetry.Spent(context, RequestBudget.Current);
