@@ -8,6 +8,7 @@ using Crm.Functions.GraphQL;
 using Crm.Functions.Crm;
 using Crm.Functions.Docs;
 using Crm.Functions.Http;
+using Crm.Functions.LiveQuery;
 using Crm.Functions.Mcp;
 using Crm.Functions.Realtime;
 using Crm.Functions.Core.Store;
@@ -74,6 +75,7 @@ internal static class ServerSetup
         services.AddSingleton(BuildRouter);
         builder.AddCrmRealtime();
         builder.AddCrmTelemetry();
+        builder.AddCrmLiveQuery();
         services.AddCrm(builder.Configuration);
         builder.AddCrmMcp();
 
@@ -123,6 +125,7 @@ internal static class ServerSetup
         }
         app.UseMiddleware<WebEdgeMiddleware>();
         app.UseMiddleware<StartupGateMiddleware>();
+        app.MapLiveQuery();
         app.MapParseApi();
         app.MapRealtimeApi();
         app.MapGraphQLApi();

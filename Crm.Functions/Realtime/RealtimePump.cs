@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Crm.Functions.Core;
+using Crm.Functions.LiveQuery;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
@@ -23,6 +24,7 @@ internal sealed class RealtimePump(
     RecipientQueues queues,
     IHubContext<RealtimeHub> hub,
     IOptions<RealtimeSettings> options,
+    LiveQueryServer liveQuery,
     ILogger<RealtimePump> log,
     AzureConnection azureConnection) : BackgroundService
 {
@@ -54,8 +56,10 @@ internal sealed class RealtimePump(
 
     private void Enqueue(ObjectChange change)
     {
-        // The writing request's trace context travels with the change: its fan-out shows in the same trace.
-        if (Pushes(change)) _changes.Writer.TryWrite((change, System.Diagnostics.Stopwatch.GetTimestamp(), System.Diagnostics.Activity.Current?.Context ?? default));
+        // The writing request's trace context travels with the change: its fan-out shows in the same trace. LiveQuery
+        // sockets are this process's own: every write made here reaches them, whatever Azure delivers.
+        if (Pushes(change) || liveQuery.Listens(change.ClassName))
+            _changes.Writer.TryWrite((change, System.Diagnostics.Stopwatch.GetTimestamp(), System.Diagnostics.Activity.Current?.Context ?? default));
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -77,6 +81,8 @@ internal sealed class RealtimePump(
 
     private async Task PublishAsync(ObjectChange change, CancellationToken ct)
     {
+        liveQuery.Publish(change, ct);
+        if (!Pushes(change)) return;
         // The local hub knows who is connected: exactly those users are candidates. Azure does not tell us.
         var connected = azure is null ? subscriptions.ConnectedUsers.ToHashSet(StringComparer.Ordinal) : null;
         if (_settings.FeedClasses.Contains(change.ClassName, StringComparer.Ordinal))
