@@ -194,7 +194,7 @@ internal sealed class HostileRequests(FuzzWorld world)
     private static string FieldName(Random rng) => rng.Next(3) == 0 ? Pick(rng, WeirdNames) : Pick(rng, FuzzWorld.Fields).Name;
 
     /// <summary>A value that is wrong for most fields: every JSON kind, typed objects with bad contents, operators.</summary>
-    private JsonNode? Value(Random rng, int depth = 0)
+    internal JsonNode? Value(Random rng, int depth = 0)
     {
         switch (rng.Next(depth > 2 ? 12 : 22))
         {
@@ -245,7 +245,7 @@ internal sealed class HostileRequests(FuzzWorld world)
         return body;
     }
 
-    private JsonNode Where(Random rng, int depth = 0)
+    internal JsonNode Where(Random rng, int depth = 0)
     {
         var where = new JsonObject();
         var n = rng.Next(1, 4);
