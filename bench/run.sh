@@ -7,6 +7,7 @@
 #   bash bench/run.sh [--scale N | --deals N] [--duration S] [--warmup S] [--connections N] [--peer parse-server]
 #                     [--only a,b,...] [--out FILE] [--keep]
 #   bash bench/run.sh --smoke        # CI: 1 s per scenario, our server only, 100 deals
+#   bash bench/run.sh --livequery [--clients N] [--users N] [--rate W] [--duration S] [--peer parse-server]
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +16,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 ORIGINAL_ARGS="$*"
 scale=1 duration=15 warmup=5 connections=32 peer="" smoke=0 keep=0 out="" only="a,b,c,d,e,f" deals=""
+livequery=0 lq_clients=2000 lq_users=50 lq_rate=200
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale="$2"; shift 2 ;;
@@ -27,6 +29,10 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     --smoke) smoke=1; shift ;;
+    --livequery) livequery=1; shift ;;
+    --clients) lq_clients="$2"; shift 2 ;;
+    --users) lq_users="$2"; shift 2 ;;
+    --rate) lq_rate="$2"; shift 2 ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -218,6 +224,7 @@ run_ours() {
   ) > "$work/ours/server.log" 2>&1 &
   server_pid=$!
   wait_http "http://127.0.0.1:$port/parse/health" 60 || { cat "$work/ours/server.log" >&2; die "Crm.Functions did not start"; }
+  if [ "$livequery" = 1 ]; then run_livequery ours "$port" "$master" "$server_pid"; stop_pid "$server_pid"; server_pid=""; return; fi
   echo "ours: $(load_line) before seeding" >> "$work/load.txt"
   log "seeding $deals deals through /batch"
   node "$bench/seed.mjs" --url "http://127.0.0.1:$port/parse" --master-key "$master" --deals "$deals" --out "$work/ours" > "$work/ours.seed.json" \
@@ -231,6 +238,16 @@ run_ours() {
     grep -E -A5 '(fail|crit):' "$work/ours/server.log" | head -n 40 >&2
     die "Crm.Functions logged errors during the run"
   fi
+}
+
+# ---- LiveQuery (--livequery): subscribed WebSocket clients across users, writes at a fixed rate ----------
+run_livequery() { # name port master pid
+  [ -d "$bench/livequery/node_modules" ] || (cd "$bench/livequery" && npm ci --no-audit --no-fund >/dev/null)
+  log "$1: LiveQuery load: $lq_clients clients over $lq_users users, $lq_rate writes/s for $duration s"
+  URL="http://127.0.0.1:$2/parse" APP_ID=crm MASTER_KEY="$3" SERVER_PID="$4" CLIENTS="$lq_clients" USERS="$lq_users" \
+    RATE="$lq_rate" SECONDS="$duration" node "$bench/livequery/load.mjs" > "$work/$1.livequery.json" \
+    || die "the LiveQuery load against $1 failed"
+  echo "$1 $(cat "$work/$1.livequery.json")" >> "$work/livequery.txt"
 }
 
 # ---- the peer: parse-server on PostgreSQL 15 ------------------------------------------------------------
@@ -256,10 +273,11 @@ run_peer() {
   (
     cd "$bench/peer"
     exec env NODE_ENV=production PEER_PORT="$port" PEER_MASTER_KEY="$master" \
-      PEER_DATABASE_URI="postgres://postgres@127.0.0.1:$pg_port/parse" node server.js
+      PEER_DATABASE_URI="postgres://postgres@127.0.0.1:$pg_port/parse" node "$([ "$livequery" = 1 ] && echo livequery-server.js || echo server.js)"
   ) > "$work/peer/server.log" 2>&1 &
   server_pid=$!
   wait_http "http://127.0.0.1:$port/parse/health" 60 || { cat "$work/peer/server.log" >&2; die "parse-server did not start"; }
+  if [ "$livequery" = 1 ]; then run_livequery peer "$port" "$master" "$server_pid"; stop_pid "$server_pid"; server_pid=""; stop_postgres; return; fi
   echo "peer: $(load_line) before seeding" >> "$work/load.txt"
   log "seeding $deals deals through /batch"
   node "$bench/seed.mjs" --url "http://127.0.0.1:$port/parse" --master-key "$master" --deals "$deals" --out "$work/peer" > "$work/peer.seed.json" \
@@ -342,6 +360,20 @@ table() {
 }
 
 : > "$work/load.txt"
+if [ "$livequery" = 1 ]; then
+  run_ours
+  [ "$peer" = parse-server ] && run_peer
+  { echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC')  Machine: $(nproc) x $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+    echo "Command: bash bench/run.sh $ORIGINAL_ARGS"
+    echo "| server | clients | users | writes/s | writes | events expected | events received | events/s | p50 ms | p99 ms | max ms | RSS connected MB | peak RSS MB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    while read -r name json; do
+      node -e 'const r = JSON.parse(process.argv[2]); console.log(`| ${process.argv[1]} | ${r.clients} | ${r.users} | ${r.rate} | ${r.writes} | ${r.eventsExpected} | ${r.eventsReceived} | ${r.eventsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.rssConnectedMb} | ${r.rssPeakMb} |`)' \
+        "$([ "$name" = ours ] && echo Crm.Functions || echo 'parse-server 9.10')" "$json"
+    done < "$work/livequery.txt"
+  } | if [ -n "$out" ]; then tee "$out"; else cat; fi
+  exit 0
+fi
 run_ours
 explain_pipeline
 [ "$peer" = parse-server ] && run_peer

@@ -94,8 +94,9 @@ internal sealed class LiveQueryServer(
                 case "unsubscribe":
                     Unsubscribe(c, LiveQueryFrames.Unsubscribe(message));
                     break;
-                default:
-                    throw new LiveQueryError(3, "Get unknown operation", true, requestId);
+                case var op:
+                    // As parse-server's schema check answers it (code 1, as any other invalid frame).
+                    throw LiveQueryError.Shape($"No enum match for: \"{Names.Truncate(op ?? "")}\"", requestId);
             }
         }
         catch (LiveQueryError e)
@@ -119,7 +120,6 @@ internal sealed class LiveQueryServer(
 
     private async Task ConnectAsync(LiveQueryConnection c, Dictionary<string, string> frame, CancellationToken ct)
     {
-        if (c.IsConnected) throw new LiveQueryError(1, "This socket is already connected.", false);
         string? Value(string key) => frame.GetValueOrDefault(key) is { Length: > 0 } s ? s : null;
         var credentials = new Credentials(
             Value("applicationId"), Value("masterKey"), Value("sessionToken"), Value("installationId"),
@@ -128,9 +128,12 @@ internal sealed class LiveQueryServer(
         lock (_admitting)
         {
             if (caller.UserId is { } userId
-                && _connections.Values.Count(o => o.IsConnected && o.Caller.UserId == userId) >= _settings.MaxConnectionsPerUser)
+                && _connections.Values.Count(o => o != c && o.IsConnected && o.Caller.UserId == userId) >= _settings.MaxConnectionsPerUser)
                 throw new LiveQueryError(ParseError.RequestLimitExceeded,
                     $"At most {_settings.MaxConnectionsPerUser} LiveQuery connections per user (LiveQuery:MaxConnectionsPerUser).");
+            // A second connect on the same socket starts over, as with parse-server: new client id, no subscriptions.
+            foreach (var key in c.Subscriptions.Keys)
+                if (c.Subscriptions.TryRemove(key, out var dropped)) filters.Forget(dropped.Id);
             c.Credentials = credentials;
             c.Caller = caller;
             c.InstallationId = credentials.InstallationId;
