@@ -45,8 +45,11 @@ internal sealed class LiveQueryServer(
 
     public IEnumerable<LiveQueryConnection> Connections => _connections.Values;
 
-    /// <summary>Whether any socket subscribes to this class: the change pump skips changes nobody here listens to.</summary>
-    public bool Listens(string className) => _connections.Values.Any(c => c.Subscriptions.Values.Any(s => s.ClassName == className));
+    /// <summary>
+    /// Whether a change may concern a socket here (the change pump skips it otherwise). Called on the write path, so it
+    /// only asks whether any socket is open; <see cref="Publish"/> picks the subscriptions of the class.
+    /// </summary>
+    public bool HasConnections => !_connections.IsEmpty;
 
     /// <summary>A new socket; null (after an error frame and a close) when its address already has too many.</summary>
     public LiveQueryConnection? Open(string id, ILiveQueryTransport transport, IPAddress? remoteIp)

@@ -58,7 +58,7 @@ internal sealed class RealtimePump(
     {
         // The writing request's trace context travels with the change: its fan-out shows in the same trace. LiveQuery
         // sockets are this process's own: every write made here reaches them, whatever Azure delivers.
-        if (Pushes(change) || liveQuery.Listens(change.ClassName))
+        if (Pushes(change) || liveQuery.HasConnections)
             _changes.Writer.TryWrite((change, System.Diagnostics.Stopwatch.GetTimestamp(), System.Diagnostics.Activity.Current?.Context ?? default));
     }
 
