@@ -365,10 +365,11 @@ if [ "$livequery" = 1 ]; then
   [ "$peer" = parse-server ] && run_peer
   { echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC')  Machine: $(nproc) x $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
     echo "Command: bash bench/run.sh $ORIGINAL_ARGS"
-    echo "| server | clients | users | writes/s | writes | events expected | events received | events/s | p50 ms | p99 ms | max ms | RSS connected MB | peak RSS MB |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "Load average before: $(cut -d' ' -f1-3 /proc/loadavg) (event latency = write start to event arrival; write = the REST write's own latency)"
+    echo "| server | clients | users | writes/s | writes | write p50/p99 ms | events expected | events received | events/s | p50 ms | p99 ms | max ms | RSS connected MB | peak RSS MB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     while read -r name json; do
-      node -e 'const r = JSON.parse(process.argv[2]); console.log(`| ${process.argv[1]} | ${r.clients} | ${r.users} | ${r.rate} | ${r.writes} | ${r.eventsExpected} | ${r.eventsReceived} | ${r.eventsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.rssConnectedMb} | ${r.rssPeakMb} |`)' \
+      node -e 'const r = JSON.parse(process.argv[2]); console.log(`| ${process.argv[1]} | ${r.clients} | ${r.users} | ${r.rate} | ${r.writes} | ${r.writeP50Ms} / ${r.writeP99Ms} | ${r.eventsExpected} | ${r.eventsReceived} | ${r.eventsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.rssConnectedMb} | ${r.rssPeakMb} |`)' \
         "$([ "$name" = ours ] && echo Crm.Functions || echo 'parse-server 9.10')" "$json"
     done < "$work/livequery.txt"
   } | if [ -n "$out" ]; then tee "$out"; else cat; fi

@@ -68,6 +68,7 @@ const rssConnected = rss();
 const created = [];
 const total = rate * seconds;
 let writes = 0, writeErrors = 0, inflight = 0;
+const writeLatencies = [];
 const started = process.hrtime.bigint();
 await new Promise(done => {
   let k = 0;
@@ -84,7 +85,7 @@ await new Promise(done => {
       const write = update
         ? rest('PUT', `classes/${className}/${created[(i >> 1) % created.length].id}`, { n: i })
         : rest('POST', `classes/${className}`, { n: i, tag: 'bench', ACL: acl }).then(r => { created.push({ id: r.objectId }); });
-      write.then(() => writes++, () => writeErrors++).finally(() => { inflight--; if (k >= total && inflight === 0) { clearInterval(tick); done(); } });
+      write.then(() => { writes++; writeLatencies.push(Number(process.hrtime.bigint() - start) / 1e6); }, () => writeErrors++).finally(() => { inflight--; if (k >= total && inflight === 0) { clearInterval(tick); done(); } });
     }
   }, 5);
 });
@@ -93,12 +94,15 @@ const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
 for (const ws of sockets) ws.terminate();
 
 latencies.sort((a, b) => a - b);
-const pct = p => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p / 100 * latencies.length))] : NaN;
+writeLatencies.sort((a, b) => a - b);
+const pctOf = (list, p) => list.length ? list[Math.min(list.length - 1, Math.floor(p / 100 * list.length))] : NaN;
+const pct = p => pctOf(latencies, p);
 const expected = writes * (clients / users);
 console.log(JSON.stringify({
   clients, users, rate, seconds, writes, writeErrors, errors,
   eventsExpected: Math.round(expected), eventsReceived: received,
   eventsPerSecond: Math.round(received / elapsed),
+  writeP50Ms: +pctOf(writeLatencies, 50).toFixed(1), writeP99Ms: +pctOf(writeLatencies, 99).toFixed(1),
   p50Ms: +pct(50).toFixed(1), p99Ms: +pct(99).toFixed(1), maxMs: +pct(100).toFixed(1),
   rssConnectedMb: rssConnected && Math.round(rssConnected), rssPeakMb: rss() && Math.round(rss()),
 }));
