@@ -223,42 +223,54 @@ internal sealed class LiveQueryServer(
     // ---- events ---------------------------------------------------------------------------------------
 
     /// <summary>
-    /// Queues the events of one committed change for every socket with a subscription to its class, each on its own
-    /// queue: deciding and sending for one socket never waits for another.
+    /// Queues the events of one committed change for every subscription to its class, grouped by caller: one queue per
+    /// user (per address for anonymous callers), so the caller's sockets get their events in commit order, and deciding
+    /// for one caller never waits for another. Identical subscriptions of one caller (the same where, keys and watch on
+    /// several sockets, as every tab of an app has) are decided once.
     /// </summary>
     public void Publish(ObjectChange change, CancellationToken ct)
     {
         if (fanout.Schema(change.ClassName) is not { } schema) return;
+        var byCaller = new Dictionary<string, List<(LiveQueryConnection Connection, LiveSubscription Subscription)>>(StringComparer.Ordinal);
         foreach (var connection in _connections.Values)
+            foreach (var subscription in connection.Subscriptions.Values)
+            {
+                if (subscription.ClassName != change.ClassName) continue;
+                var key = subscription.Caller.UserId is null && !subscription.Caller.IsMaster
+                    ? "anonymous|" + connection.RemoteIp
+                    : subscription.Caller.Key;
+                if (!byCaller.TryGetValue(key, out var members)) byCaller[key] = members = [];
+                members.Add((connection, subscription));
+            }
+        foreach (var (key, members) in byCaller)
         {
-            var subscriptions = connection.Subscriptions.Values.Where(s => s.ClassName == change.ClassName).ToList();
-            if (subscriptions.Count == 0) continue;
             var own = change.Copy();
-            queues.Enqueue("livequery:" + connection.Id, async () =>
+            queues.Enqueue("livequery:" + key, async () =>
             {
                 await Task.Yield(); // off the pump's loop even when the queue is empty
-                await DeliverAsync(connection, schema, own, subscriptions, ct);
+                await DeliverAsync(members, schema, own, ct);
             });
         }
     }
 
-    private async Task DeliverAsync(LiveQueryConnection c, ClassSchema schema, ObjectChange change, List<LiveSubscription> subscriptions, CancellationToken ct)
+    private async Task DeliverAsync(List<(LiveQueryConnection Connection, LiveSubscription Subscription)> members, ClassSchema schema,
+        ObjectChange change, CancellationToken ct)
     {
-        foreach (var byCaller in subscriptions.GroupBy(s => s.Caller.Key, StringComparer.Ordinal))
+        var auth = await AuthAsync(members[0].Subscription.Caller, members[0].Connection.RemoteIp, ct);
+        var alike = members.GroupBy(m => (m.Subscription.WhereJson, Keys: Joined(m.Subscription.Keys), Watch: Joined(m.Subscription.Watch)))
+            .ToDictionary(g => g.First().Subscription.Id, g => g.ToList(), StringComparer.Ordinal);
+        var toDecide = alike.Select(pair => pair.Value[0].Subscription).Select(s => new SubscriptionToDecide(s.Id, () =>
         {
-            var auth = await AuthAsync(byCaller.First().Caller, c.RemoteIp, ct);
-            var byId = byCaller.ToDictionary(s => s.Id, StringComparer.Ordinal);
-            var toDecide = byCaller.Select(s => new SubscriptionToDecide(s.Id, () =>
+            // Re-validated with the caller's current roles and the current schema: a field that became protected, or a
+            // find the CLP now refuses, silences the subscription as REST would refuse the same query.
+            var filter = filters.Cached(s.Id, auth, s.ClassName, s.WhereJson);
+            EnsureSelectable(auth, schema, s.Keys, s.Watch);
+            return filter;
+        })).ToList();
+        foreach (var outcome in await evaluation.DecideAsync(auth, schema, change, toDecide, ct))
+        {
+            foreach (var (c, subscription) in alike[outcome.SubscriptionId])
             {
-                // Re-validated with the caller's current roles and the current schema: a field that became protected, or a
-                // find the CLP now refuses, silences the subscription as REST would refuse the same query.
-                var filter = filters.Cached(s.Id, auth, s.ClassName, s.WhereJson);
-                EnsureSelectable(auth, schema, s.Keys, s.Watch);
-                return filter;
-            })).ToList();
-            foreach (var outcome in await evaluation.DecideAsync(auth, schema, change, toDecide, ct))
-            {
-                var subscription = byId[outcome.SubscriptionId];
                 if (outcome.Failed)
                 {
                     c.Subscriptions.TryRemove(new KeyValuePair<long, LiveSubscription>(subscription.RequestId, subscription));
@@ -269,6 +281,8 @@ internal sealed class LiveQueryServer(
             }
         }
     }
+
+    private static string? Joined(IReadOnlyList<string>? names) => names is null ? null : string.Join('\n', names);
 
     /// <summary>
     /// The LiveQuery event for a decided payload: <c>original</c> on update, enter and leave — but only a state the
