@@ -109,6 +109,14 @@ internal static class RouteDocs
         {
             ["DELETE /purge/{className}"] = new("purgeClass", "Schemas", "Delete every object of a class"),
         },
+        ["config"] = new(StringComparer.Ordinal)
+        {
+            ["GET /config"] = new("config", "Config", "The global config",
+                "Answers {params, masterKeyOnly}; parameters flagged master-key-only are left out for other callers.", Caller.Anyone),
+            ["PUT /config"] = new("updateConfig", "Config", "Change the global config",
+                "Merges params per key ({\"__op\":\"Delete\"} removes one) and sets masterKeyOnly flags; answers {\"result\":true}.",
+                BodyExample: new JsonObject { ["params"] = new JsonObject { ["maxDiscount"] = 0.2 }, ["masterKeyOnly"] = new JsonObject { ["maxDiscount"] = true } }),
+        },
     };
 
     /// <summary>Whether a route is a class's object route (find, create, get, update, delete), documented per class.</summary>

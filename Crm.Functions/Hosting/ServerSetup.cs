@@ -60,6 +60,7 @@ internal static class ServerSetup
         services.AddSingleton<SchemaService>();
         services.AddSingleton<TriggerRegistry>();
         services.AddSingleton<DataService>();
+        services.AddSingleton<Core.Config.GlobalConfig>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<RoleService>();
         services.AddSingleton<UserService>();
@@ -102,6 +103,7 @@ internal static class ServerSetup
         SchemasApi.Map(router, sp.GetRequiredService<SchemaService>(), data);
         BatchApi.Map(router, settings);
         ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>());
+        ConfigApi.Map(router, sp.GetRequiredService<Core.Config.GlobalConfig>());
         return router;
     }
 
