@@ -147,3 +147,42 @@ public sealed class ConfigTests
         Assert.Equal(Enumerable.Range(0, 8).Select(i => $"k{i}"), parameters.Select(p => p.Key).Order());
     }
 }
+
+/// <summary>parse-server's GraphQL config fields: cloudConfig(paramName) and updateCloudConfig, master key only.</summary>
+public sealed class GraphQLConfigTests
+{
+    [Fact]
+    public async Task the_master_key_reads_and_sets_a_param_through_graphql_and_rest_sees_it()
+    {
+        using var server = new CrmServer();
+        using var rest = server.Client().AsMaster();
+        (await rest.PutAsync("config", new JsonObject { ["params"] = new JsonObject { ["limits"] = new JsonObject { ["max"] = 3 }, ["motd"] = "hi" } }))
+            .EnsureStatus(HttpStatusCode.OK);
+        using var master = new GraphQLClient(server).AsMaster();
+
+        var read = (await master.SendAsync("""{ a: cloudConfig(paramName: "motd") { value isMasterKeyOnly } b: cloudConfig(paramName: "limits") { value } c: cloudConfig(paramName: "none") { value isMasterKeyOnly } }""")).Ok();
+        Assert.Equal("hi", read["a"]!["value"]!.GetValue<string>());
+        Assert.Null(read["a"]!["isMasterKeyOnly"]);
+        Assert.Equal("""{"max":3}""", read["b"]!["value"]!.GetValue<string>());
+        Assert.Null(read["c"]!["value"]);
+
+        var updated = (await master.SendAsync("""mutation { updateCloudConfig(input: {paramName: "motd", value: "bye", isMasterKeyOnly: true, clientMutationId: "m1"}) { cloudConfig { value isMasterKeyOnly } clientMutationId } }""")).Ok();
+        Assert.Equal("bye", updated["updateCloudConfig"]!["cloudConfig"]!["value"]!.GetValue<string>());
+        Assert.True(updated["updateCloudConfig"]!["cloudConfig"]!["isMasterKeyOnly"]!.GetValue<bool>());
+        Assert.Equal("m1", updated["updateCloudConfig"]!["clientMutationId"]!.GetValue<string>());
+
+        Assert.Equal("""{"params":{"limits":{"max":3}}}""", (await server.Client().GetAsync("config")).Json!.ToJsonString());
+        Assert.Equal("bye", (await rest.GetAsync("config")).Json!["params"]!["motd"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task other_callers_get_119_from_the_graphql_config_fields()
+    {
+        using var server = new CrmServer();
+        var (_, _, token) = await server.UserAsync();
+        using var user = new GraphQLClient(server).WithSession(token);
+        (await user.SendAsync("""{ cloudConfig(paramName: "x") { value } }""")).ParseError(119);
+        (await user.SendAsync("""mutation { updateCloudConfig(input: {paramName: "x", value: "1"}) { cloudConfig { value } } }""")).ParseError(119);
+        Assert.Equal("""{"params":{}}""", (await server.Client().AsMaster().GetAsync("config")).Json!.ToJsonString());
+    }
+}

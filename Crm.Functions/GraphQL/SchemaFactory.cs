@@ -20,14 +20,15 @@ namespace Crm.Functions.GraphQL;
 /// </summary>
 internal sealed partial class SchemaFactory
 {
-    private static readonly HashSet<string> ReservedQueryNames = new(StringComparer.Ordinal) { "health", "viewer", "node", "class", "classes" };
+    private static readonly HashSet<string> ReservedQueryNames = new(StringComparer.Ordinal) { "health", "viewer", "node", "class", "classes", "cloudConfig" };
     /// <summary>Type names the schema always has besides the shared types (built-ins, nested shared types, user mutations).</summary>
     private static readonly string[] ReservedTypeNames =
     [
         "Query", "Mutation", "Subscription", "String", "Int", "Float", "Boolean", "ID", "UserACL", "RoleACL", "PublicACL",
         "UserACLInput", "RoleACLInput", "PublicACLInput", "SignUpInput", "SignUpPayload", "LogInInput", "LogInPayload", "LogOutInput", "LogOutPayload",
+        "ConfigValue", "UpdateCloudConfigInput", "UpdateCloudConfigPayload",
     ];
-    private static readonly HashSet<string> ReservedMutationNames = new(StringComparer.Ordinal) { "signUp", "logIn", "logOut" };
+    private static readonly HashSet<string> ReservedMutationNames = new(StringComparer.Ordinal) { "signUp", "logIn", "logOut", "updateCloudConfig" };
     /// <summary>_User fields never shown: the hash is write-only and authData holds third-party credentials.</summary>
     private static readonly HashSet<string> HiddenOutputFields = new(StringComparer.Ordinal) { "password", "authData" };
 
@@ -98,6 +99,7 @@ internal sealed partial class SchemaFactory
             AddClassMutations(mutation, types);
         }
         AddUserMutations(mutation);
+        AddConfigFields(query, mutation);
 
         // Parse names are the API: no camel-casing of field names (ACL stays ACL).
         var result = new Schema { Query = query, Mutation = mutation, NameConverter = DefaultNameConverter.Instance };
