@@ -109,6 +109,12 @@ internal static class RouteDocs
         {
             ["DELETE /purge/{className}"] = new("purgeClass", "Schemas", "Delete every object of a class"),
         },
+        ["aggregate"] = new(StringComparer.Ordinal)
+        {
+            ["GET /aggregate/{className}"] = new("aggregate", "Objects", "Aggregate or distinct values",
+                "pipeline=[…] with $match, $group (_id: null, \"$field\", a date part or an object of them; $sum, $avg, $min, $max, $count), $sort, $skip, $limit, $project, $count; "
+                + "or distinct=field with an optional where. Field names as Parse writes them (_id, _created_at, _p_field) or plain. Master key only."),
+        },
         ["config"] = new(StringComparer.Ordinal)
         {
             ["GET /config"] = new("config", "Config", "The global config",

@@ -1,5 +1,6 @@
 using System.Net;
 using Crm.Functions.Core;
+using Crm.Functions.Core.Objects;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
@@ -61,6 +62,7 @@ internal static class ServerSetup
         services.AddSingleton<TriggerRegistry>();
         services.AddSingleton<DataService>();
         services.AddSingleton<Core.Config.GlobalConfig>();
+        services.AddSingleton<Aggregation>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<RoleService>();
         services.AddSingleton<UserService>();
@@ -104,6 +106,7 @@ internal static class ServerSetup
         BatchApi.Map(router, settings);
         ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>());
         ConfigApi.Map(router, sp.GetRequiredService<Core.Config.GlobalConfig>());
+        AggregateApi.Map(router, sp.GetRequiredService<Aggregation>());
         return router;
     }
 
