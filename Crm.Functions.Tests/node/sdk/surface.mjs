@@ -18,7 +18,7 @@ Parse.serverURL = env('PARSE_SERVER_URL');
 Parse.masterKey = env('PARSE_MASTER_KEY');
 const master = { useMasterKey: true };
 const className = env('SURFACE_CLASS');
-const only = (process.env.SURFACE_CHECKS ?? 'config').split(',');
+const only = (process.env.SURFACE_CHECKS ?? 'config,aggregate').split(',');
 
 let current = '(setup)';
 const check = async (name, body) => {
@@ -50,6 +50,37 @@ try {
       const config = await Parse.Config.get();
       assert.equal(config.get('maxDiscount'), 0.3);
       assert.equal(config.get('welcome'), 'hello');
+    });
+  }
+
+  if (only.includes('aggregate')) {
+    await check('aggregate: saveAll deals, then group by stage with $sum/$avg and sort', async () => {
+      const deals = [
+        ['won', 100], ['won', 250], ['lead', 10], ['lead', 20], ['lost', 5],
+      ].map(([stage, amount]) => new Parse.Object(className, { stage, amount }));
+      await Parse.Object.saveAll(deals, master);
+      const query = new Parse.Query(className);
+      const results = await query.aggregate([
+        { $match: { amount: { $gt: 6 } } },
+        { $group: { _id: '$stage', total: { $sum: '$amount' }, average: { $avg: '$amount' } } },
+        { $sort: { total: -1 } },
+      ]);
+      assert.deepEqual(results, [
+        { objectId: 'won', total: 350, average: 175 },
+        { objectId: 'lead', total: 30, average: 15 },
+      ]);
+    });
+
+    await check('aggregate: the object form and $count', async () => {
+      const results = await new Parse.Query(className).aggregate({ $match: { stage: 'won' }, $count: 'won' });
+      assert.deepEqual(results, [{ won: 2 }]);
+    });
+
+    await check('distinct: values once, with the query as where', async () => {
+      const all = await new Parse.Query(className).distinct('stage');
+      assert.deepEqual([...all].sort(), ['lead', 'lost', 'won']);
+      const big = await new Parse.Query(className).greaterThan('amount', 50).distinct('stage');
+      assert.deepEqual(big, ['won']);
     });
   }
 

@@ -134,7 +134,8 @@ internal sealed class CosmosAggregate
         if (value is not JsonValue v || !v.TryGetValue(out string? iso)
             || !DateTimeOffset.TryParse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var date))
             return null;
-        return JsonValue.Create((long)(part switch
+        // A double, as every number this fold makes: the sort comparer reads numbers as doubles.
+        return JsonValue.Create((double)(part switch
         {
             DatePart.Year => date.Year,
             DatePart.Month => date.Month,
