@@ -186,3 +186,20 @@ public sealed class GraphQLConfigTests
         Assert.Equal("""{"params":{}}""", (await server.Client().AsMaster().GetAsync("config")).Json!.ToJsonString());
     }
 }
+
+/// <summary>serverInfo tells Parse Dashboard which screens work: the Config screen now does.</summary>
+public sealed class ServerInfoFeatureTests(CrmServerFixture fixture) : IClassFixture<CrmServerFixture>
+{
+    [Fact]
+    public async Task server_info_claims_the_global_config_and_nothing_unimplemented()
+    {
+        using var master = fixture.Server.Client().AsMaster();
+        var features = (await master.GetAsync("serverInfo")).EnsureStatus(HttpStatusCode.OK).Json!["features"]!;
+        Assert.Equal("""{"create":true,"read":true,"update":true,"delete":true}""", features["globalConfig"]!.ToJsonString());
+        // Hooks, jobs, logs and push have no routes here: the dashboard must hide them rather than fail on them.
+        Assert.All(features["hooks"]!.AsObject(), f => Assert.False(f.Value!.GetValue<bool>()));
+        Assert.False(features["cloudCode"]!["jobs"]!.GetValue<bool>());
+        Assert.All(features["logs"]!.AsObject(), f => Assert.False(f.Value!.GetValue<bool>()));
+        (await master.GetAsync("scriptlog")).EnsureStatus(HttpStatusCode.NotFound);
+    }
+}

@@ -427,15 +427,15 @@ internal sealed partial class SchemaFactory
 
 internal sealed record AclEntry(string Name, bool Read, bool Write);
 
-/// <summary>Parse's ACL JSON as GraphQL shows it; no ACL means public read and write.</summary>
-internal sealed record AclView(IReadOnlyList<AclEntry> Users, IReadOnlyList<AclEntry> Roles, AclEntry Public)
+/// <summary>Parse's ACL JSON as GraphQL shows it; no ACL means public read and write, an ACL without a "*" entry public null.</summary>
+internal sealed record AclView(IReadOnlyList<AclEntry> Users, IReadOnlyList<AclEntry> Roles, AclEntry? Public)
 {
     public static AclView Of(JsonObject? acl)
     {
         if (acl is null) return new AclView([], [], new AclEntry("*", true, true));
         var users = new List<AclEntry>();
         var roles = new List<AclEntry>();
-        var pub = new AclEntry("*", false, false);
+        AclEntry? pub = null;
         foreach (var (key, value) in acl)
         {
             var read = JsonValues.Bool(value?["read"]) ?? false;
