@@ -463,6 +463,7 @@ internal sealed class CosmosObjectStore : IObjectStore
 
     public async Task<IReadOnlyList<AggregateRow>> AggregateAsync(AggregateQuery query, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "aggregate", query.ClassName);
         if (!_schemas.ContainsKey(query.ClassName) || query.Limit <= 0) return [];
         var aggregate = new CosmosAggregate(query);
         var where = await ResolveAsync(query.Where, query.ClassName, ct);

@@ -401,6 +401,7 @@ internal sealed class SqliteObjectStore : IObjectStore
 
     public async Task<IReadOnlyList<AggregateRow>> AggregateAsync(AggregateQuery query, CancellationToken ct)
     {
+        using var operation = CrmTelemetry.Store(Kind, "aggregate", query.ClassName);
         if (!_tables.ContainsKey(query.ClassName) || query.Limit <= 0) return [];
         Charge();
         var translator = new SqliteQueryTranslator();
