@@ -92,6 +92,8 @@ internal sealed class CountingStore(IObjectStore inner, CountingStore.Counts cou
         return inner.FindAsync(query, ct);
     }
 
+    public Task<IReadOnlyList<AggregateRow>> AggregateAsync(AggregateQuery query, CancellationToken ct) => inner.AggregateAsync(query, ct);
+
     public Task<long> CountAsync(string className, QueryNode where, CancellationToken ct)
     {
         counts.Add(className + "(count)");

@@ -100,7 +100,8 @@ internal sealed class HostileRequests(FuzzWorld world)
             < 43 => Batch(rng),
             < 46 => Schemas(rng),
             < 53 => Users(rng),
-            < 56 => Functions(rng),
+            < 54 => Functions(rng),
+            < 56 => Aggregate(rng),
             < 63 => GraphQL(rng),
             < 68 => GraphQLVariables(rng),
             < 75 => Envelope(rng),
@@ -433,6 +434,34 @@ internal sealed class HostileRequests(FuzzWorld world)
     private FuzzRequest Functions(Random rng) =>
         Json(rng.Next(2) == 0 ? "POST" : "GET", $"parse/{Pick(rng, new[] { "functions", "jobs", "hooks/functions", "config", "serverInfo", "push", "files" })}/{Enc(Pick(rng, WeirdNames))}",
             rng.Next(3) == 0 ? null : WrongTypedObject(rng));
+
+    /// <summary>
+    /// /aggregate with hostile pipelines and distinct fields, half the time with the master key (the route is master-only,
+    /// and only the master key reaches the pipeline parser and the stores' GROUP BY; it reads, so the victim's data stays).
+    /// </summary>
+    private FuzzRequest Aggregate(Random rng)
+    {
+        string Ref() => rng.Next(3) switch { 0 => "$" + FieldName(rng), 1 => "$" + Pick(rng, WeirdNames), _ => Pick(rng, new[] { "$_id", "$_created_at", "$_p_owner", "$amount", "$title" }) };
+        JsonNode Stage() => rng.Next(8) switch
+        {
+            0 => new JsonObject { ["$match"] = Where(rng) },
+            1 => new JsonObject { ["$group"] = new JsonObject { ["_id"] = rng.Next(3) == 0 ? new JsonObject { [Pick(rng, new[] { "$year", "$month", "$hour", "$where", "$function" })] = Ref() } : Ref(), [FieldName(rng)] = new JsonObject { [Pick(rng, new[] { "$sum", "$avg", "$min", "$max", "$count", "$push", "$accumulator" })] = rng.Next(2) == 0 ? Ref() : Value(rng, 1) } } },
+            2 => new JsonObject { ["$sort"] = new JsonObject { [Pick(rng, WeirdNames)] = Value(rng, 1) } },
+            3 => new JsonObject { [Pick(rng, new[] { "$skip", "$limit" })] = Value(rng, 1) },
+            4 => new JsonObject { ["$project"] = new JsonObject { [Pick(rng, WeirdNames)] = Value(rng, 1) } },
+            5 => new JsonObject { ["$count"] = Value(rng, 1) },
+            6 => new JsonObject { [Pick(rng, new[] { "$lookup", "$out", "$merge", "$unionWith", "$where", "match" })] = Value(rng, 1) },
+            _ => Value(rng, 2) ?? JsonValue.Create("null stage"),
+        };
+        var pipeline = new JsonArray([.. Enumerable.Range(0, rng.Next(5)).Select(_ => Stage())]);
+        var query = rng.Next(3) == 0
+            ? $"distinct={Enc(rng.Next(2) == 0 ? FieldName(rng) : Pick(rng, WeirdNames))}&where={Enc(Where(rng).ToJsonString())}"
+            : $"pipeline={Enc(rng.Next(4) == 0 ? Pick(rng, HostileJsonTexts) : pipeline.ToJsonString())}";
+        var headers = Auth();
+        if (rng.Next(2) == 0) headers.Add(new("X-Parse-Master-Key", CrmServer.MasterKey));
+        var className = rng.Next(4) == 0 ? ClassName(rng) : Pick(rng, new[] { FuzzWorld.ClassName, FuzzWorld.PrivateClass, "_User", "_Session", "_GlobalConfig" });
+        return Json("GET", $"parse/aggregate/{Enc(className)}?{query}", null, headers);
+    }
 
     private FuzzRequest GraphQL(Random rng)
     {

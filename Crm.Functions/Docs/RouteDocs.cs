@@ -109,6 +109,20 @@ internal static class RouteDocs
         {
             ["DELETE /purge/{className}"] = new("purgeClass", "Schemas", "Delete every object of a class"),
         },
+        ["aggregate"] = new(StringComparer.Ordinal)
+        {
+            ["GET /aggregate/{className}"] = new("aggregate", "Objects", "Aggregate or distinct values",
+                "pipeline=[…] with $match, $group (_id: null, \"$field\", a date part or an object of them; $sum, $avg, $min, $max, $count), $sort, $skip, $limit, $project, $count; "
+                + "or distinct=field with an optional where. Field names as Parse writes them (_id, _created_at, _p_field) or plain. Master key only."),
+        },
+        ["config"] = new(StringComparer.Ordinal)
+        {
+            ["GET /config"] = new("config", "Config", "The global config",
+                "Answers {params, masterKeyOnly}; parameters flagged master-key-only are left out for other callers.", Caller.Anyone),
+            ["PUT /config"] = new("updateConfig", "Config", "Change the global config",
+                "Merges params per key ({\"__op\":\"Delete\"} removes one) and sets masterKeyOnly flags; answers {\"result\":true}.",
+                BodyExample: new JsonObject { ["params"] = new JsonObject { ["maxDiscount"] = 0.2 }, ["masterKeyOnly"] = new JsonObject { ["maxDiscount"] = true } }),
+        },
     };
 
     /// <summary>Whether a route is a class's object route (find, create, get, update, delete), documented per class.</summary>

@@ -39,7 +39,7 @@ internal static class GraphQLEndpoint
     private static async Task HandleAsync(HttpContext context, [FromServices] ParseDoor door, [FromServices] IOptions<GraphQLSettings> options,
         [FromServices] IOptions<ParseSettings> parse, [FromServices] GraphQLSchemaProvider schemas, [FromServices] DataService data,
         [FromServices] UserService users, [FromServices] SessionService sessions, [FromServices] AuthRateLimiter rateLimiter,
-        [FromServices] ILogger<GraphQLRequestContext> log)
+        [FromServices] ILogger<GraphQLRequestContext> log, [FromServices] Core.Config.GlobalConfig config)
     {
         var settings = options.Value;
         if (settings.GraphiQL && GraphiQLPage.WantsPage(context.Request))
@@ -50,14 +50,14 @@ internal static class GraphQLEndpoint
         // Refusals (caller, budget, failures outside the executor) keep GraphQL's error shape with REST's status and code.
         await door.ServeAsync(context, SessionTokenUse.Resolve, async (auth, ct) =>
         {
-            await ExecuteAsync(context, auth, settings, parse.Value, schemas, data, users, sessions, rateLimiter, log, ct);
+            await ExecuteAsync(context, auth, settings, parse.Value, schemas, data, users, sessions, rateLimiter, log, config, ct);
             return null;
         }, errorShape: ErrorResponses.AsGraphQL);
     }
 
     private static async Task ExecuteAsync(HttpContext context, Core.Security.Auth auth, GraphQLSettings settings, ParseSettings parse,
         GraphQLSchemaProvider schemas, DataService data, UserService users, SessionService sessions, AuthRateLimiter rateLimiter,
-        ILogger<GraphQLRequestContext> log, CancellationToken ct)
+        ILogger<GraphQLRequestContext> log, Core.Config.GlobalConfig config, CancellationToken ct)
     {
         GraphQLRequest? request;
         try
@@ -99,6 +99,7 @@ internal static class GraphQLEndpoint
                 Sessions = sessions,
                 RateLimiter = rateLimiter,
                 Loader = new PointerLoader(data, auth, parse.Limits.MaxLimit),
+                Config = config,
             },
             UnhandledExceptionDelegate = failure =>
             {

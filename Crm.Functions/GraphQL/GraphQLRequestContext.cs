@@ -14,6 +14,7 @@ internal sealed class GraphQLRequestContext : Dictionary<string, object?>
     public required SessionService Sessions { get; init; }
     public required AuthRateLimiter RateLimiter { get; init; }
     public required PointerLoader Loader { get; init; }
+    public required Core.Config.GlobalConfig Config { get; init; }
 
     public static GraphQLRequestContext Of(IResolveFieldContext context) => (GraphQLRequestContext)context.UserContext;
 

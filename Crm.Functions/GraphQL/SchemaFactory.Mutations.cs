@@ -236,8 +236,26 @@ internal sealed partial class SchemaFactory
         }
         if (targets.Count == 1) return Pointer(targets[0].ClassName, GlobalIds.ObjectIdFor(link!, targets[0].ClassName));
         if (GlobalIds.TryDecode(link!, out var cls, out var objectId) && targets.Any(t => t.ClassName == cls)) return Pointer(cls, objectId);
+        if (Core.Json.ObjectIds.IsValid(link))
+        {
+            // A raw objectId names whichever target class holds it, when exactly one does among those the caller can read.
+            var holders = new List<string>();
+            foreach (var target in targets)
+            {
+                try
+                {
+                    var found = await rc.Data.FindAsync(rc.Auth, target.ClassName, new FindRequest { Where = new JsonObject { ["objectId"] = link }, Limit = 1 }, ct);
+                    if (found.Results.Count > 0) holders.Add(target.ClassName);
+                }
+                catch (ParseException e) when (e.Code == ParseError.OperationForbidden) { } // a class the caller may not search holds nothing it can link
+            }
+            if (holders.Count == 1) return Pointer(holders[0], link!);
+            throw new ParseException(ParseError.InvalidPointer, holders.Count == 0
+                ? $"Field {key}: no {string.Join(" or ", targets.Select(t => t.TypeName))} has objectId {link}."
+                : $"Field {key}: objectId {link} exists in {string.Join(" and ", holders)}; link with the global id of one of them.");
+        }
         throw new ParseException(ParseError.InvalidPointer,
-            $"Field {key} points to one of {string.Join(", ", targets.Select(t => t.TypeName))}: link needs the global id of one of them.");
+            $"Field {key} points to one of {string.Join(", ", targets.Select(t => t.TypeName))}: link needs the global id or the objectId of one of them.");
     }
 
     private async Task<JsonObject> RelationOpAsync(string key, FieldDefinition def, IDictionary<string, object?> input, GraphQLRequestContext rc, CancellationToken ct)

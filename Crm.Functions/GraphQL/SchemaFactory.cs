@@ -20,14 +20,15 @@ namespace Crm.Functions.GraphQL;
 /// </summary>
 internal sealed partial class SchemaFactory
 {
-    private static readonly HashSet<string> ReservedQueryNames = new(StringComparer.Ordinal) { "health", "viewer", "node", "class", "classes" };
+    private static readonly HashSet<string> ReservedQueryNames = new(StringComparer.Ordinal) { "health", "viewer", "node", "class", "classes", "cloudConfig" };
     /// <summary>Type names the schema always has besides the shared types (built-ins, nested shared types, user mutations).</summary>
     private static readonly string[] ReservedTypeNames =
     [
         "Query", "Mutation", "Subscription", "String", "Int", "Float", "Boolean", "ID", "UserACL", "RoleACL", "PublicACL",
         "UserACLInput", "RoleACLInput", "PublicACLInput", "SignUpInput", "SignUpPayload", "LogInInput", "LogInPayload", "LogOutInput", "LogOutPayload",
+        "ConfigValue", "UpdateCloudConfigInput", "UpdateCloudConfigPayload",
     ];
-    private static readonly HashSet<string> ReservedMutationNames = new(StringComparer.Ordinal) { "signUp", "logIn", "logOut" };
+    private static readonly HashSet<string> ReservedMutationNames = new(StringComparer.Ordinal) { "signUp", "logIn", "logOut", "updateCloudConfig" };
     /// <summary>_User fields never shown: the hash is write-only and authData holds third-party credentials.</summary>
     private static readonly HashSet<string> HiddenOutputFields = new(StringComparer.Ordinal) { "password", "authData" };
 
@@ -98,6 +99,7 @@ internal sealed partial class SchemaFactory
             AddClassMutations(mutation, types);
         }
         AddUserMutations(mutation);
+        AddConfigFields(query, mutation);
 
         // Parse names are the API: no camel-casing of field names (ACL stays ACL).
         var result = new Schema { Query = query, Mutation = mutation, NameConverter = DefaultNameConverter.Instance };
@@ -425,15 +427,15 @@ internal sealed partial class SchemaFactory
 
 internal sealed record AclEntry(string Name, bool Read, bool Write);
 
-/// <summary>Parse's ACL JSON as GraphQL shows it; no ACL means public read and write.</summary>
-internal sealed record AclView(IReadOnlyList<AclEntry> Users, IReadOnlyList<AclEntry> Roles, AclEntry Public)
+/// <summary>Parse's ACL JSON as GraphQL shows it; no ACL means public read and write, an ACL without a "*" entry public null.</summary>
+internal sealed record AclView(IReadOnlyList<AclEntry> Users, IReadOnlyList<AclEntry> Roles, AclEntry? Public)
 {
     public static AclView Of(JsonObject? acl)
     {
         if (acl is null) return new AclView([], [], new AclEntry("*", true, true));
         var users = new List<AclEntry>();
         var roles = new List<AclEntry>();
-        var pub = new AclEntry("*", false, false);
+        AclEntry? pub = null;
         foreach (var (key, value) in acl)
         {
             var read = JsonValues.Bool(value?["read"]) ?? false;

@@ -1,5 +1,6 @@
 using System.Net;
 using Crm.Functions.Core;
+using Crm.Functions.Core.Objects;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
@@ -62,6 +63,8 @@ internal static class ServerSetup
         services.AddSingleton<SchemaService>();
         services.AddSingleton<TriggerRegistry>();
         services.AddSingleton<DataService>();
+        services.AddSingleton<Core.Config.GlobalConfig>();
+        services.AddSingleton<Aggregation>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<RoleService>();
         services.AddSingleton<UserService>();
@@ -109,6 +112,8 @@ internal static class ServerSetup
         SchemasApi.Map(router, sp.GetRequiredService<SchemaService>(), data);
         BatchApi.Map(router, settings);
         ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>());
+        ConfigApi.Map(router, sp.GetRequiredService<Core.Config.GlobalConfig>());
+        AggregateApi.Map(router, sp.GetRequiredService<Aggregation>());
         return router;
     }
 

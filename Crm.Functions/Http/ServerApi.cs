@@ -41,7 +41,7 @@ internal static class ServerApi
             // Feature flags tell Parse Dashboard which screens work; only what is implemented is claimed.
             ["features"] = new JsonObject
             {
-                ["globalConfig"] = new JsonObject { ["create"] = false, ["read"] = false, ["update"] = false, ["delete"] = false },
+                ["globalConfig"] = new JsonObject { ["create"] = true, ["read"] = true, ["update"] = true, ["delete"] = true },
                 ["hooks"] = new JsonObject { ["create"] = false, ["read"] = false, ["update"] = false, ["delete"] = false },
                 ["cloudCode"] = new JsonObject { ["jobs"] = false },
                 ["logs"] = new JsonObject { ["level"] = false, ["size"] = false, ["order"] = false, ["until"] = false, ["from"] = false },

@@ -21,6 +21,7 @@ param classContainers array = [
   '_Installation'
   '_Subscription'
   '_Presence'
+  '_GlobalConfig'
   'Company'
   'Contact'
   'Deal'

@@ -87,6 +87,9 @@ internal sealed class DataService(
         return new FindResult(results, count);
     }
 
+    /// <summary>A where in Parse's syntax as a query tree, with the caller's sub-query scope (for aggregate and distinct).</summary>
+    public QueryNode ParseWhere(Auth auth, ClassSchema schema, JsonNode? where) => _parser.Parse(where, schema, new Scope(auth, schemas));
+
     public async Task<JsonObject> GetAsync(Auth auth, string className, string objectId, FindRequest? shape, CancellationToken ct)
     {
         var request = (shape ?? new FindRequest()) with

@@ -374,6 +374,12 @@ internal static class SystemSchemas
             ["user"] = new(FieldType.String),
             ["expiresAt"] = new(FieldType.String),
         });
+        // Server-internal (master-only): Parse's global config, one object of two maps (Core/Config/GlobalConfig.cs).
+        yield return Make("_GlobalConfig", new()
+        {
+            ["params"] = new(FieldType.Object),
+            ["masterKeyOnly"] = new(FieldType.Object),
+        });
     }
 
     private static ClassSchema Make(string className, Dictionary<string, FieldDefinition> fields, params (string Field, bool IgnoreCase)[] unique)

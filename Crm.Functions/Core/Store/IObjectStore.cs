@@ -41,6 +41,9 @@ internal interface IObjectStore : IAsyncDisposable
 
     Task<long> CountAsync(string className, QueryNode where, CancellationToken ct);
 
+    /// <summary>Groups the matching objects and accumulates per group, in the store (never by reading whole objects).</summary>
+    Task<IReadOnlyList<AggregateRow>> AggregateAsync(AggregateQuery query, CancellationToken ct);
+
     /// <exception cref="DuplicateKeyException">a unique index rejects the object</exception>
     Task InsertAsync(StoredObject obj, IReadOnlyList<RelationChange> relations, CancellationToken ct);
 

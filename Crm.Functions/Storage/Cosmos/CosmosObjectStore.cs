@@ -413,7 +413,7 @@ internal sealed class CosmosObjectStore : IObjectStore
     }
 
     /// <summary>Cosmos's ORDER BY type order; missing and null sort first ascending, as Parse (Mongo) does.</summary>
-    private sealed class SortComparer : IComparer<JsonNode?>
+    internal sealed class SortComparer : IComparer<JsonNode?>
     {
         public static readonly SortComparer Instance = new();
 
@@ -459,6 +459,23 @@ internal sealed class CosmosObjectStore : IObjectStore
         await foreach (var item in QueryAsync(Class(className), t.Build(sql), 1000, null, ct))
             count += item?.GetValue<long>() ?? 0;
         return count;
+    }
+
+    public async Task<IReadOnlyList<AggregateRow>> AggregateAsync(AggregateQuery query, CancellationToken ct)
+    {
+        using var operation = CrmTelemetry.Store(Kind, "aggregate", query.ClassName);
+        if (!_schemas.ContainsKey(query.ClassName) || query.Limit <= 0) return [];
+        var aggregate = new CosmosAggregate(query);
+        var where = await ResolveAsync(query.Where, query.ClassName, ct);
+        if (where is not ConstNode { Value: false })
+        {
+            var t = new CosmosQueryTranslator();
+            var sql = $"SELECT {aggregate.Projection} FROM c WHERE {t.Where(where)}";
+            await foreach (var item in QueryAsync(Class(query.ClassName), t.Build(sql), 1000, null, ct)) aggregate.Add(item);
+        }
+        var rows = aggregate.Rows();
+        RequestBudget.Current?.ChargeObjects(rows.Count);
+        return rows;
     }
 
     private async Task<StoredObject?> ReadOneAsync(string className, string objectId, QueryNode restriction, CancellationToken ct)

@@ -1,6 +1,7 @@
 using Crm.Functions.Core.Store;
 using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Requests;
@@ -390,6 +391,47 @@ internal sealed class SqliteObjectStore : IObjectStore
         {
             var command = Command(reader, sql, translator);
             return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (SqliteException e) when (Failed(reader, e) is { } failure)
+        {
+            throw failure;
+        }
+        finally { ReturnReader(reader); }
+    }
+
+    public async Task<IReadOnlyList<AggregateRow>> AggregateAsync(AggregateQuery query, CancellationToken ct)
+    {
+        using var operation = CrmTelemetry.Store(Kind, "aggregate", query.ClassName);
+        if (!_tables.ContainsKey(query.ClassName) || query.Limit <= 0) return [];
+        Charge();
+        var translator = new SqliteQueryTranslator();
+        var sql = SqliteAggregate.Sql(query, translator);
+        var reader = await RentReaderAsync(ct);
+        try
+        {
+            var command = Command(reader, sql, translator);
+            await using var rows = await command.ExecuteReaderAsync(ct);
+            var list = new List<AggregateRow>();
+            while (await rows.ReadAsync(ct))
+            {
+                var key = new JsonNode?[query.Key.Count];
+                for (var i = 0; i < key.Length; i++)
+                    key[i] = rows.IsDBNull(i) ? null : query.Key[i].Part is null ? JsonNode.Parse(rows.GetString(i)) : JsonValue.Create(rows.GetInt64(i));
+                var values = new JsonNode?[query.Accumulators.Count];
+                for (var i = 0; i < values.Length; i++)
+                {
+                    var column = key.Length + i;
+                    values[i] = rows.IsDBNull(column) ? null : query.Accumulators[i].Op switch
+                    {
+                        AggregateOp.Count => JsonValue.Create(rows.GetInt64(column)),
+                        AggregateOp.Min or AggregateOp.Max => JsonNode.Parse(rows.GetString(column)),
+                        _ => JsonValue.Create(rows.GetDouble(column)),
+                    };
+                }
+                list.Add(new AggregateRow(key, values));
+            }
+            RequestBudget.Current?.ChargeObjects(list.Count);
+            return list;
         }
         catch (SqliteException e) when (Failed(reader, e) is { } failure)
         {
