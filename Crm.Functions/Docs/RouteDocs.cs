@@ -109,6 +109,18 @@ internal static class RouteDocs
         {
             ["DELETE /purge/{className}"] = new("purgeClass", "Schemas", "Delete every object of a class"),
         },
+        ["requestPasswordReset"] = new(StringComparer.Ordinal)
+        {
+            ["POST /requestPasswordReset"] = new("requestPasswordReset", "Users", "Mail a password reset link",
+                "Body {email}. Always answers {} (whether or not an account has the address); the link works once, for Parse:Accounts:PasswordResetTokenMinutes. Code 108 when mail is not configured (Parse:Email:SmtpHost).",
+                Caller.Anyone),
+        },
+        ["verificationEmailRequest"] = new(StringComparer.Ordinal)
+        {
+            ["POST /verificationEmailRequest"] = new("verificationEmailRequest", "Users", "Mail an email verification link again",
+                "Body {email}. Always answers {}; a link is sent only to an unverified address of an account. Code 108 when mail is not configured.",
+                Caller.Anyone),
+        },
     };
 
     /// <summary>Whether a route is a class's object route (find, create, get, update, delete), documented per class.</summary>
