@@ -44,7 +44,7 @@ internal static class AccountPages
 
     private static async Task<IResult> RequestResetPage(HttpContext context, string appId, string? token, AccountEmails accounts, IOptions<ParseSettings> options)
     {
-        if (UnknownApp(appId, options, out var notFound)) return notFound;
+        if (UnknownApp(context, appId, options, out var notFound)) return notFound;
         if (token is null) return RequestForm(context, options, null, 200);
         // Parse's link shape: the mailed link lands here and goes on to the page that asks for the password.
         if (await accounts.PasswordResetUserAsync(token, context.RequestAborted) is null) return InvalidLink(context, options);
@@ -55,7 +55,7 @@ internal static class AccountPages
 
     private static async Task<IResult> RequestResetSubmit(HttpContext context, string appId, AccountEmails accounts, ParseDoor door, IOptions<ParseSettings> options)
     {
-        if (UnknownApp(appId, options, out var notFound)) return notFound;
+        if (UnknownApp(context, appId, options, out var notFound)) return notFound;
         if (await ReadFormAsync(context, options) is not { } form) return Page(context, options, "Not allowed", "<p class=\"error\">This form can only be sent from this server's own page.</p>", 403);
         var email = form["email"].ToString();
         var caller = Auth.Anonymous.At(context.Connection.RemoteIpAddress?.ToString());
@@ -74,14 +74,14 @@ internal static class AccountPages
 
     private static async Task<IResult> ChoosePasswordPage(HttpContext context, string appId, string? token, AccountEmails accounts, IOptions<ParseSettings> options)
     {
-        if (UnknownApp(appId, options, out var notFound)) return notFound;
+        if (UnknownApp(context, appId, options, out var notFound)) return notFound;
         if (await accounts.PasswordResetUserAsync(token, context.RequestAborted) is not { } user) return InvalidLink(context, options);
         return PasswordForm(context, options, token!, user.Data["username"]?.ToString(), null, 200);
     }
 
     private static async Task<IResult> ChoosePasswordSubmit(HttpContext context, string appId, AccountEmails accounts, ParseDoor door, IOptions<ParseSettings> options)
     {
-        if (UnknownApp(appId, options, out var notFound)) return notFound;
+        if (UnknownApp(context, appId, options, out var notFound)) return notFound;
         if (await ReadFormAsync(context, options) is not { } form) return Page(context, options, "Not allowed", "<p class=\"error\">This form can only be sent from this server's own page.</p>", 403);
         var token = form["token"].ToString();
         var password = form["new_password"].ToString();
@@ -109,7 +109,7 @@ internal static class AccountPages
 
     private static async Task<IResult> VerifyEmail(HttpContext context, string appId, string? token, AccountEmails accounts, IOptions<ParseSettings> options)
     {
-        if (UnknownApp(appId, options, out var notFound)) return notFound;
+        if (UnknownApp(context, appId, options, out var notFound)) return notFound;
         if (!await accounts.VerifyEmailAsync(token, context.RequestAborted)) return InvalidLink(context, options);
         return Page(context, options, "Email confirmed", "<p>Thank you: your email address is confirmed.</p>", 200);
     }
@@ -136,10 +136,11 @@ internal static class AccountPages
     private static IResult InvalidLink(HttpContext context, IOptions<ParseSettings> options) => Page(context, options, "This link does not work",
         "<p class=\"error\">This link is invalid, has expired, or has been used already.</p><p><a href=\"request_password_reset\">Ask for a new password reset link</a></p>", 400);
 
-    private static bool UnknownApp(string appId, IOptions<ParseSettings> options, out IResult result)
+    private static bool UnknownApp(HttpContext context, string appId, IOptions<ParseSettings> options, out IResult result)
     {
-        result = Results.Content("<!DOCTYPE html><title>Not found</title><p>Not found.</p>", "text/html; charset=utf-8", Encoding.UTF8, 404);
-        return !string.Equals(appId, options.Value.AppId, StringComparison.Ordinal);
+        var unknown = !string.Equals(appId, options.Value.AppId, StringComparison.Ordinal);
+        result = unknown ? Page(context, options, "Not found", "<p>This page does not exist.</p>", 404) : Results.Empty;
+        return unknown;
     }
 
     /// <summary>The posted form; null when the post comes from another site (a forged cross-site form).</summary>
@@ -151,7 +152,15 @@ internal static class AccountPages
         var origin = headers.Origin.ToString();
         if (origin.Length > 0 && !SameOrigin(origin, context, options.Value.PublicServerUrl)) return null;
         if (!context.Request.HasFormContentType) return new FormCollection([]);
-        return await context.Request.ReadFormAsync(context.RequestAborted);
+        try
+        {
+            return await context.Request.ReadFormAsync(context.RequestAborted);
+        }
+        // A malformed body (a broken multipart, fields over the form limits) is a form with nothing usable in it.
+        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or IOException)
+        {
+            return new FormCollection([]);
+        }
     }
 
     private static bool SameOrigin(string origin, HttpContext context, string? publicServerUrl)

@@ -122,7 +122,7 @@ internal sealed class AccountEmails(
         var email = RequireEnabledAndEmail(emailNode);
         limiter.Check(caller, email);
         var user = await FindByEmailAsync(email, ct);
-        var userId = user is not null && !IsVerified(user.Data) ? user.ObjectId : null;
+        var userId = Accounts.VerifyUserEmails && user is not null && !IsVerified(user.Data) ? user.ObjectId : null;
         outbox.Enqueue(async token =>
         {
             if (userId is not null) await SendVerificationAsync(userId, token);
