@@ -150,7 +150,7 @@ module vault 'modules/keyvault.bicep' = {
     tags: tags
     masterKeyValue: parseMasterKey
     smtpPasswordValue: smtpPassword
-    storeSmtpPassword: !empty(smtpHost) && !empty(smtpUsername)
+    storeSmtpPassword: !empty(smtpPassword)
     readerPrincipalId: identity.outputs.principalId
   }
 }
