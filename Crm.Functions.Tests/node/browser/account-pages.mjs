@@ -11,6 +11,8 @@ const { PARSE_URL, PUBLIC_URL, MESSAGES_URL, APP_ID, USERNAME, EMAIL } = process
 const shots = process.env.SCREENSHOT_DIR;
 mkdirSync(shots, { recursive: true });
 const check = (ok, message) => { if (!ok) throw new Error(`FAILED: ${message}`); console.log(`ok - ${message}`); };
+// Waits for what a click or navigation brings (a form post answers with a new page).
+const shows = async (locator) => { await locator.waitFor({ state: 'visible', timeout: 15_000 }); return true; };
 
 async function mailTo(address, subjectPart, count) {
   for (let i = 0; i < 300; i++) {
@@ -45,10 +47,10 @@ try {
   const verification = await mailTo(EMAIL, 'Confirm', 1);
   await renderMail(verification, 'mail-verify-email.png');
   await page.goto(linkIn(verification));
-  check(await page.getByRole('heading', { name: 'Email confirmed' }).isVisible(), 'the verification link confirms the address');
+  check(await shows(page.getByRole('heading', { name: 'Email confirmed' })), 'the verification link confirms the address');
   await shoot(page, 'page-verify-email.png');
   await page.goto(linkIn(verification));
-  check(await page.getByRole('heading', { name: 'This link does not work' }).isVisible(), 'a used link says so');
+  check(await shows(page.getByRole('heading', { name: 'This link does not work' })), 'a used link says so');
   await shoot(page, 'page-invalid-link.png');
 
   // Reset: the request form, the mail, the link, the new password.
@@ -56,25 +58,25 @@ try {
   await shoot(page, 'page-request-password-reset.png');
   await page.getByLabel('Email').fill(EMAIL);
   await page.getByRole('button', { name: 'Send the link' }).click();
-  check(await page.getByRole('heading', { name: 'Check your inbox' }).isVisible(), 'the request form answers');
+  check(await shows(page.getByRole('heading', { name: 'Check your inbox' })), 'the request form answers');
   await shoot(page, 'page-reset-requested.png');
   const reset = await mailTo(EMAIL, 'Reset', 1);
   await renderMail(reset, 'mail-password-reset.png');
   await page.goto(linkIn(reset));
   check(page.url().includes('/choose_password?token='), 'the mailed link leads to the choose-password page');
-  check(await page.getByText(USERNAME).isVisible(), 'the page names the account');
+  check(await shows(page.getByText(USERNAME)), 'the page names the account');
   await page.getByLabel('New password').fill('short');
   await page.getByLabel('Repeat it').fill('short');
   // The browser's own minlength check stops the form first; the server's policy is the one that counts.
   await page.evaluate(() => document.querySelectorAll('input').forEach((i) => i.removeAttribute('minlength')));
   await page.getByRole('button', { name: 'Change my password' }).click();
-  check(await page.getByRole('alert').isVisible(), 'a too short password is refused by the server');
+  check(await shows(page.getByRole('alert')), 'a too short password is refused by the server');
   await shoot(page, 'page-choose-password-refused.png');
   await page.getByLabel('New password').fill('chosen in chromium 1');
   await page.getByLabel('Repeat it').fill('chosen in chromium 1');
   await shoot(page, 'page-choose-password.png');
   await page.getByRole('button', { name: 'Change my password' }).click();
-  check(await page.getByRole('heading', { name: 'Password changed' }).isVisible(), 'the password is changed');
+  check(await shows(page.getByRole('heading', { name: 'Password changed' })), 'the password is changed');
   await shoot(page, 'page-password-changed.png');
 
   const login = await fetch(`${PARSE_URL}/login`, {
