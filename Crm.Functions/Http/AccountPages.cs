@@ -11,7 +11,7 @@ namespace Crm.Functions.Http;
 /// <summary>
 /// The pages the account mails link to, at Parse's paths under the mount path: ask for a reset link, choose a new
 /// password, confirm an address. Server-rendered HTML with no script at all; a strict CSP (only the page's own style
-/// block, forms only to this server, no framing), no caching and no Referer (the token is in the URL).
+/// block, forms only to this server, no framing), no caching, and no Referer to other sites (the token is in the URL).
 /// CSRF: the pages set no cookie and trust none. The one form that changes an account (choose_password) must carry
 /// the reset token, a secret a forging site does not have; and every form post coming from another site (by Origin
 /// or Sec-Fetch-Site) is refused before it is read.
@@ -49,7 +49,7 @@ internal static class AccountPages
         // Parse's link shape: the mailed link lands here and goes on to the page that asks for the password.
         if (await accounts.PasswordResetUserAsync(token, context.RequestAborted) is null) return InvalidLink(context, options);
         context.Response.Headers.CacheControl = "no-store";
-        context.Response.Headers["Referrer-Policy"] = "no-referrer";
+        context.Response.Headers["Referrer-Policy"] = "same-origin";
         return Results.Redirect($"choose_password?token={Uri.EscapeDataString(token)}");
     }
 
@@ -179,7 +179,9 @@ internal static class AccountPages
         headers.XFrameOptions = "DENY";
         headers.XContentTypeOptions = "nosniff";
         headers.CacheControl = "no-store";
-        headers["Referrer-Policy"] = "no-referrer";
+        // Not no-referrer: under it browsers send "Origin: null" with the page's own form posts, which the CSRF check
+        // refuses. same-origin still keeps the token in the URL from ever reaching another site.
+        headers["Referrer-Policy"] = "same-origin";
         var app = Encode(options.Value.Email.AppName);
         var html = $"""
             <!DOCTYPE html>

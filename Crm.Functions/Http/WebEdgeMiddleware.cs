@@ -165,10 +165,11 @@ internal sealed class WebEdgeMiddleware(
         var headers = context.Response.Headers;
         headers.XContentTypeOptions = "nosniff";
         if (context.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) != true) return;
+        // A page that sets its own policy keeps it (the account pages: no script at all, and a same-origin Referrer-Policy
+        // so their form posts carry a real Origin).
+        if (headers.ContainsKey("Content-Security-Policy")) return;
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "no-referrer";
-        // A page that sets its own (stricter) policy keeps it: the account pages allow no script at all.
-        if (headers.ContainsKey("Content-Security-Policy")) return;
         var scripts = context.Request.Path.StartsWithSegments(graphQL.Value.Path) ? "'self'" : "'self' 'unsafe-inline'";
         headers.ContentSecurityPolicy = $"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
             + "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
