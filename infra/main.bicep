@@ -54,6 +54,26 @@ param maximumInstanceCount int = 100
 @description('Memory per Flex Consumption instance, in MB.')
 param instanceMemoryMB int = 2048
 
+@description('SMTP relay for password reset and verification mails (e.g. smtp.azurecomm.net for Azure Communication Services); empty: no mail, the mail routes answer code 108.')
+param smtpHost string = ''
+
+@description('SMTP port: 587 with STARTTLS (the default), 465 with implicit TLS.')
+param smtpPort int = 587
+
+@allowed(['StartTls', 'Implicit'])
+@description('TLS mode of the SMTP relay.')
+param smtpUseTls string = 'StartTls'
+
+@description('SMTP user name (for Azure Communication Services, the SMTP username of its Entra application).')
+param smtpUsername string = ''
+
+@secure()
+@description('SMTP password. Stored in Key Vault; the app reads it through a Key Vault reference.')
+param smtpPassword string = ''
+
+@description('Sender of the account mails, e.g. "CRM <DoNotReply@contoso.com>"; required with smtpHost.')
+param mailFrom string = ''
+
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 
@@ -129,6 +149,8 @@ module vault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     masterKeyValue: parseMasterKey
+    smtpPasswordValue: smtpPassword
+    storeSmtpPassword: !empty(smtpPassword)
     readerPrincipalId: identity.outputs.principalId
   }
 }
@@ -149,6 +171,14 @@ module functionApp 'modules/function-app.bicep' = {
     cosmosDatabaseName: cosmos.outputs.databaseName
     signalRServiceUri: signalr.outputs.serviceUri
     masterKeySecretUri: vault.outputs.masterKeySecretUri
+    smtp: {
+      host: smtpHost
+      port: smtpPort
+      useTls: smtpUseTls
+      username: smtpUsername
+      secretUri: vault.outputs.smtpSecretUri
+      from: mailFrom
+    }
     parseAppId: parseAppId
     corsAllowedOrigins: union([web.outputs.uri], corsAllowedOrigins)
     maximumInstanceCount: maximumInstanceCount

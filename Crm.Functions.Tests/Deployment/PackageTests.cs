@@ -88,7 +88,10 @@ public sealed class PackageTests(PackageFixture package)
         using var server = new CrmServer();
         var (router, prefix) = RouteTable(server);
         var routes = router.Routes;
-        var functions = FunctionDefinition.ReadAll(package.Extracted).Where(f => f.IsHttp && f.Route?.StartsWith(prefix, StringComparison.Ordinal) == true).ToList();
+        // Under the mount path, functions forward Parse routes, except those forwarding the app's own endpoints there
+        // (the account pages, apps/{appId}/…), which the next test checks against the endpoints.
+        var functions = FunctionDefinition.ReadAll(package.Extracted).Where(f => f.IsHttp && f.Route?.StartsWith(prefix, StringComparison.Ordinal) == true
+            && !AppEndpoints(server).Any(e => Matches(f.Route!, Sample(e.Route)))).ToList();
         Assert.NotEmpty(functions);
         foreach (var function in functions)
         {
@@ -204,12 +207,9 @@ public sealed class PackageTests(PackageFixture package)
         var (_, prefix) = RouteTable(server);
         var all = FunctionDefinition.ReadAll(package.Extracted);
         var invoked = all.Where(f => !f.IsHttp).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
-        var endpoints = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
-            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.SignalR.HubMetadata>() is null)
-            .Select(e => (Route: (e.RoutePattern.RawText ?? "").Trim('/'), Methods: e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]))
-            .Where(e => e.Route.Length > 0 && !e.Route.StartsWith("hubs/", StringComparison.Ordinal) && !invoked.Contains(e.Route))
-            .ToList();
-        var functions = all.Where(f => f.IsHttp && f.Route?.StartsWith(prefix, StringComparison.Ordinal) == false).ToList();
+        var endpoints = AppEndpoints(server).Where(e => !invoked.Contains(e.Route)).ToList();
+        var parseFunctions = server.Services.GetRequiredService<ParseRouter>().Routes.Select(r => r.Function).ToHashSet(StringComparer.Ordinal);
+        var functions = all.Where(f => f.IsHttp && (f.Route?.StartsWith(prefix, StringComparison.Ordinal) == false || !parseFunctions.Contains(f.Name))).ToList();
 
         foreach (var function in functions)
         {
@@ -218,7 +218,8 @@ public sealed class PackageTests(PackageFixture package)
             var sample = Sample(function.Route!);
             Assert.True(catchAll >= 0
                     ? endpoints.Any(e => e.Route.StartsWith(function.Route![..catchAll], StringComparison.Ordinal))
-                    : endpoints.Any(e => Matches(e.Route, sample)),
+                    // A parameter may stand for several endpoints' literal segments (apps/{appId}/{page}).
+                    : endpoints.Any(e => Matches(e.Route, sample) || Matches(function.Route!, Sample(e.Route))),
                 $"Function '{function.Name}' forwards '{function.Route}', which the app has no endpoint for.");
         }
         foreach (var (route, methods) in endpoints)
@@ -231,6 +232,14 @@ public sealed class PackageTests(PackageFixture package)
                     $"No function forwards {method} {route}.");
         }
     }
+
+    /// <summary>The app's ASP.NET endpoints a function must forward (SignalR hubs are Azure SignalR Service's).</summary>
+    private static List<(string Route, IReadOnlyList<string> Methods)> AppEndpoints(CrmServer server) =>
+        server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.SignalR.HubMetadata>() is null)
+            .Select(e => (Route: (e.RoutePattern.RawText ?? "").Trim('/'), Methods: e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? (IReadOnlyList<string>)["GET"]))
+            .Where(e => e.Route.Length > 0 && !e.Route.StartsWith("hubs/", StringComparison.Ordinal))
+            .ToList();
 
     /// <summary>A concrete path a route template accepts: parameters filled in, optional ones left out.</summary>
     private static string Sample(string template) =>

@@ -417,8 +417,9 @@ internal sealed class HostileRequests(FuzzWorld world)
 
     private FuzzRequest Users(Random rng)
     {
-        switch (rng.Next(9))
+        switch (rng.Next(10))
         {
+            case 8: return AccountPage(rng);
             case 0: return Json("POST", "parse/login", new JsonObject { ["username"] = rng.Next(3) == 0 ? world.AttackerUser : Value(rng, 1), ["password"] = Value(rng, 1) });
             case 1: return Json("GET", $"parse/login?username={Enc(Pick(rng, WeirdNames))}&password={Enc(QueryValue(rng))}", null);
             case 2: return Json("POST", "parse/users", new JsonObject { ["username"] = rng.Next(2) == 0 ? Value(rng, 1) : Wire.Unique("u"), ["password"] = Value(rng, 1), ["email"] = Value(rng, 2), ["authData"] = Value(rng, 1) });
@@ -429,6 +430,20 @@ internal sealed class HostileRequests(FuzzWorld world)
             case 7: return Json("POST", Pick(rng, new[] { "parse/verifyPassword", "parse/loginAs", "parse/requestPasswordReset", "parse/verificationEmailRequest", "parse/upgradeToRevocableSession" }), new JsonObject { ["username"] = Value(rng, 1), ["password"] = Value(rng, 1), ["userId"] = world.VictimId, ["email"] = Value(rng, 2) });
             default: return Json(Pick(rng, new[] { "GET", "DELETE", "PUT" }), $"parse/{Pick(rng, new[] { "sessions", "roles", "installations" })}/{Enc(Pick(rng, WeirdNames))}", rng.Next(2) == 0 ? null : WrongTypedObject(rng));
         }
+    }
+
+    /// <summary>The HTML account pages (apps/{appId}/…): hostile tokens, app ids, form bodies and content types.</summary>
+    private static FuzzRequest AccountPage(Random rng)
+    {
+        var app = rng.Next(3) == 0 ? Enc(Pick(rng, WeirdNames)) : CrmServer.AppId;
+        var page = Pick(rng, new[] { "request_password_reset", "choose_password", "verify_email" });
+        var token = rng.Next(2) == 0 ? Enc(Pick(rng, WeirdNames)) : new string('A', 43);
+        if (rng.Next(2) == 0) return Raw("GET", $"parse/apps/{app}/{page}?token={token}&token={Enc(QueryValue(rng))}", null, "text/plain", []);
+        var fields = string.Join('&', Enumerable.Range(0, rng.Next(1, 6)).Select(_ =>
+            $"{Pick(rng, new[] { "token", "new_password", "confirm_password", "email", Enc(Pick(rng, WeirdNames)) })}={Enc(rng.Next(4) == 0 ? new string('x', rng.Next(300, 5000)) : QueryValue(rng))}"));
+        var contentType = Pick(rng, new[] { "application/x-www-form-urlencoded", "application/x-www-form-urlencoded", "multipart/form-data", "multipart/form-data; boundary=x", "application/json", "text/plain" });
+        List<KeyValuePair<string, string>> headers = rng.Next(4) == 0 ? [new("Origin", Pick(rng, new[] { "null", "https://evil.example", "http://127.0.0.1", "%%%" }))] : [];
+        return Raw("POST", $"parse/apps/{app}/{page}", Encoding.UTF8.GetBytes(fields), contentType, headers);
     }
 
     private FuzzRequest Functions(Random rng) =>

@@ -33,6 +33,9 @@ internal static class ParseError
     public const int UsernameTaken = 202;
     public const int EmailTaken = 203;
     public const int EmailMissing = 204;
+    /// <summary>Parse's EMAIL_NOT_FOUND, also its answer to a log-in whose email is not verified yet.</summary>
+    public const int EmailNotFound = 205;
+    public const int OtherCause = -1;
     public const int SessionMissing = 206;
     public const int InvalidSessionToken = 209;
     public const int InvalidRoleName = 139;

@@ -57,6 +57,32 @@ internal sealed class ParseSettings
     public EntraSettings Entra { get; set; } = new();
     /// <summary>Used when <see cref="Store"/> is "cosmos".</summary>
     public CosmosSettings Cosmos { get; set; } = new();
+    /// <summary>Outgoing mail (password reset, email verification) over SMTP; off while SmtpHost is empty.</summary>
+    public EmailSettings Email { get; set; } = new();
+}
+
+/// <summary>
+/// The SMTP relay the account mails go through (Azure Communication Services' SMTP relay, or any provider).
+/// With no <see cref="SmtpHost"/> the server sends no mail and the mail routes answer code 108.
+/// </summary>
+internal sealed class EmailSettings
+{
+    public string? SmtpHost { get; set; }
+    public int SmtpPort { get; set; } = 587;
+    /// <summary>"StartTls" (upgrade a plain connection, port 587), "Implicit" (TLS from the start, port 465) or "None" (local relays only).</summary>
+    public string UseTls { get; set; } = "StartTls";
+    public string? Username { get; set; }
+    public string? Password { get; set; }
+    /// <summary>The sender, e.g. <c>CRM &lt;no-reply@example.com&gt;</c>.</summary>
+    public string? From { get; set; }
+    /// <summary>The product name mails and account pages show.</summary>
+    public string AppName { get; set; } = "CRM";
+    /// <summary>A folder whose files replace the built-in mail templates of the same name (e.g. password_reset.html).</summary>
+    public string? TemplatesFolder { get; set; }
+    /// <summary>Account mails one address may be sent per hour, whether or not an account has it (no enumeration); 0: no limit.</summary>
+    public int MailsPerAddressPerHour { get; set; } = 5;
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(SmtpHost);
 }
 
 /// <summary>
@@ -105,6 +131,14 @@ internal sealed class AccountSettings
     public int BcryptCost { get; set; } = 10;
     /// <summary>Login and sign-up requests allowed per client IP per minute; 0 turns the limit off.</summary>
     public int AuthRequestsPerMinute { get; set; } = 60;
+    /// <summary>How long a password reset link works (it works once).</summary>
+    public int PasswordResetTokenMinutes { get; set; } = 60;
+    /// <summary>Send a verification link on sign-up and on email change; only the link sets <c>emailVerified</c>.</summary>
+    public bool VerifyUserEmails { get; set; }
+    /// <summary>How long an email verification link works.</summary>
+    public int EmailVerificationTokenMinutes { get; set; } = 24 * 60;
+    /// <summary>Refuse log-in (code 205) to users whose email is not verified yet; needs VerifyUserEmails.</summary>
+    public bool PreventLoginWithUnverifiedEmail { get; set; }
 }
 
 /// <summary>Documented limits: each one turns an abusive request into a clear error instead of an accident.</summary>

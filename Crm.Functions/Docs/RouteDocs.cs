@@ -123,6 +123,18 @@ internal static class RouteDocs
                 "Merges params per key ({\"__op\":\"Delete\"} removes one) and sets masterKeyOnly flags; answers {\"result\":true}.",
                 BodyExample: new JsonObject { ["params"] = new JsonObject { ["maxDiscount"] = 0.2 }, ["masterKeyOnly"] = new JsonObject { ["maxDiscount"] = true } }),
         },
+        ["requestPasswordReset"] = new(StringComparer.Ordinal)
+        {
+            ["POST /requestPasswordReset"] = new("requestPasswordReset", "Users", "Mail a password reset link",
+                "Body {email}. Always answers {} (whether or not an account has the address); the link works once, for Parse:Accounts:PasswordResetTokenMinutes. Code 108 when mail is not configured (Parse:Email:SmtpHost).",
+                Caller.Anyone),
+        },
+        ["verificationEmailRequest"] = new(StringComparer.Ordinal)
+        {
+            ["POST /verificationEmailRequest"] = new("verificationEmailRequest", "Users", "Mail an email verification link again",
+                "Body {email}. Always answers {}; a link is sent only to an unverified address of an account. Code 108 when mail is not configured.",
+                Caller.Anyone),
+        },
     };
 
     /// <summary>Whether a route is a class's object route (find, create, get, update, delete), documented per class.</summary>

@@ -4,6 +4,7 @@ using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Store;
+using Crm.Functions.Core.Users;
 using GraphQL;
 using GraphQL.Types;
 
@@ -135,6 +136,34 @@ internal sealed partial class SchemaFactory
             return new OkPayload(true, args is null ? null : ClientId(args));
         });
         mutation.AddField(logOut);
+
+        // Parse's names and shapes: {email} in, {ok} out; the same core calls, limits and answers as REST.
+        AddMailMutation(mutation, "resetPassword", "ResetPassword", "Mails a password reset link (REST POST /requestPasswordReset); ok whether or not an account has the address.",
+            (accounts, auth, email, ct) => accounts.RequestPasswordResetAsync(auth, email, ct));
+        AddMailMutation(mutation, "sendVerificationEmail", "SendVerificationEmail", "Mails an email verification link again (REST POST /verificationEmailRequest).",
+            (accounts, auth, email, ct) => accounts.RequestVerificationEmailAsync(auth, email, ct));
+    }
+
+    private static void AddMailMutation(ObjectGraphType mutation, string name, string typePrefix, string description,
+        Func<AccountEmails, Auth, JsonNode?, CancellationToken, Task> send)
+    {
+        var input = new InputObjectGraphType { Name = typePrefix + "Input" };
+        input.AddField(InputField("email", NonNull(Str)));
+        input.AddField(InputField("clientMutationId", Str));
+        var payload = new ObjectGraphType { Name = typePrefix + "Payload" };
+        payload.AddField(Field("ok", NonNull(Bool), ctx => ((OkPayload)ctx.Source!).Ok));
+        payload.AddField(Field("clientMutationId", Str, ctx => ((OkPayload)ctx.Source!).ClientMutationId));
+        var field = Field(name, payload, null, description);
+        field.Arguments = new QueryArguments(Argument("input", new NonNullGraphType(input)));
+        field.Resolver = Async(async ctx =>
+        {
+            var rc = GraphQLRequestContext.Of(ctx);
+            var args = (IDictionary<string, object?>)Arg(ctx, "input")!;
+            var accounts = ctx.RequestServices!.GetRequiredService<AccountEmails>();
+            await send(accounts, rc.Auth, args["email"] is string email ? JsonValue.Create(email) : null, ctx.CancellationToken);
+            return new OkPayload(true, args.TryGetValue("clientMutationId", out var id) ? id as string : null);
+        });
+        mutation.AddField(field);
     }
 
     private static IDictionary<string, object?> Fields(IDictionary<string, object?> args) =>

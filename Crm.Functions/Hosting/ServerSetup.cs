@@ -1,6 +1,7 @@
 using System.Net;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Objects;
+using Crm.Functions.Core.Mail;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
@@ -71,6 +72,12 @@ internal static class ServerSetup
         services.AddSingleton<UserRules>();
         services.AddSingleton<EntraUsers>();
         services.AddSingleton<AuthRateLimiter>();
+        services.AddSingleton<IMailSender, SmtpMailSender>();
+        services.AddSingleton<MailTemplates>();
+        services.AddSingleton<MailOutbox>();
+        services.AddHostedService(sp => sp.GetRequiredService<MailOutbox>());
+        services.AddSingleton<MailRateLimiter>();
+        services.AddSingleton<AccountEmails>();
         services.AddSingleton<RequestAuthenticator>();
         services.AddSingleton<ParseDoor>();
         services.AddOptions<GraphQLSettings>().Bind(builder.Configuration.GetSection(GraphQLSettings.Section));
@@ -111,6 +118,7 @@ internal static class ServerSetup
         ObjectsApi.MapAliases(router, data);
         SchemasApi.Map(router, sp.GetRequiredService<SchemaService>(), data);
         BatchApi.Map(router, settings);
+        AccountsApi.Map(router, sp.GetRequiredService<AccountEmails>());
         ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>());
         ConfigApi.Map(router, sp.GetRequiredService<Core.Config.GlobalConfig>());
         AggregateApi.Map(router, sp.GetRequiredService<Aggregation>());
@@ -132,6 +140,7 @@ internal static class ServerSetup
         app.UseMiddleware<StartupGateMiddleware>();
         app.MapLiveQuery();
         app.MapParseApi();
+        app.MapAccountPages(settings);
         app.MapRealtimeApi();
         app.MapGraphQLApi();
         app.MapDocs();
@@ -200,6 +209,7 @@ internal static class ServerSetup
         await sp.GetRequiredService<IObjectStore>().InitializeAsync(CancellationToken.None);
         await sp.GetRequiredService<SchemaService>().InitializeAsync(CancellationToken.None);
         sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());
+        sp.GetRequiredService<AccountEmails>().Register(sp.GetRequiredService<TriggerRegistry>());
         sp.RegisterRealtimeHooks();
         await sp.InitializeCrmAsync(CancellationToken.None);
         sp.GetRequiredService<StartupReadiness>().MarkReady();
@@ -238,7 +248,24 @@ internal sealed class ParseSettingsValidator : IValidateOptions<ParseSettings>
             errors.Add("Settings under Parse:Limits must all be positive.");
         if (s.Store == "cosmos") ValidateCosmos(s.Cosmos, errors);
         if (s.Accounts.BcryptCost is < 4 or > 31) errors.Add("Setting Parse:Accounts:BcryptCost must be between 4 and 31.");
+        if (s.Accounts.PasswordResetTokenMinutes <= 0 || s.Accounts.EmailVerificationTokenMinutes <= 0)
+            errors.Add("Settings Parse:Accounts:PasswordResetTokenMinutes and EmailVerificationTokenMinutes must be positive.");
+        ValidateEmail(s, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateEmail(ParseSettings s, List<string> errors)
+    {
+        var e = s.Email;
+        if (e.UseTls.ToLowerInvariant() is not ("starttls" or "implicit" or "none"))
+            errors.Add($"Setting Parse:Email:UseTls must be 'StartTls', 'Implicit' or 'None' (got '{e.UseTls}').");
+        if (e.SmtpPort is <= 0 or > 65535) errors.Add("Setting Parse:Email:SmtpPort must be a TCP port (1-65535).");
+        if (!e.Enabled) return;
+        if (!MimeKit.MailboxAddress.TryParse(e.From ?? "", out _))
+            errors.Add("Setting Parse:Email:From (env Parse__Email__From) must be a mail address, e.g. 'CRM <no-reply@example.com>', when Parse:Email:SmtpHost is set.");
+        // Mailed links must not be built from a request's Host header (a forged one would send a victim's token elsewhere).
+        if (!Uri.TryCreate(s.PublicServerUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            errors.Add("Setting Parse:PublicServerUrl (env Parse__PublicServerUrl) must be the absolute URL of the mount path when Parse:Email:SmtpHost is set: mailed links point to it.");
     }
 
     private static void ValidateCosmos(CosmosSettings c, List<string> errors)

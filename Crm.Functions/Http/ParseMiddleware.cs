@@ -24,7 +24,8 @@ internal sealed class ParseMiddleware(
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!context.Request.Path.StartsWithSegments(_settings.MountPath, out var rest))
+        // The account pages (apps/{appId}/…) are ordinary endpoints under the mount path: HTML, not Parse JSON.
+        if (!context.Request.Path.StartsWithSegments(_settings.MountPath, out var rest) || context.GetEndpoint() is not null)
         {
             await next(context);
             return;

@@ -165,6 +165,9 @@ internal sealed class WebEdgeMiddleware(
         var headers = context.Response.Headers;
         headers.XContentTypeOptions = "nosniff";
         if (context.Response.ContentType?.StartsWith("text/html", StringComparison.OrdinalIgnoreCase) != true) return;
+        // A page that sets its own policy keeps it (the account pages: no script at all, and a same-origin Referrer-Policy
+        // so their form posts carry a real Origin).
+        if (headers.ContainsKey("Content-Security-Policy")) return;
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "no-referrer";
         var scripts = context.Request.Path.StartsWithSegments(graphQL.Value.Path) ? "'self'" : "'self' 'unsafe-inline'";

@@ -15,6 +15,8 @@ param cosmosEndpoint string
 param cosmosDatabaseName string
 param signalRServiceUri string
 param masterKeySecretUri string
+@description('Account mail relay: host (empty: no mail), port, useTls, username, secretUri (its password in Key Vault), from.')
+param smtp object
 param parseAppId string
 param corsAllowedOrigins array
 param maximumInstanceCount int
@@ -85,12 +87,20 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 // Names match what the app reads (Parse__X binds to ParseSettings.X); `<conn>__credential` +
 // `<conn>__clientId` make the host's identity-based connections use the user-assigned identity.
 // The app's own CORS allow-list (Parse__Cors__AllowedOrigins__0, __1, …): its default is localhost only.
+// Account mails: only with a relay; the password is a Key Vault reference like the master key.
+var mailSettings = empty(smtp.host) ? {} : union({
+  Parse__Email__SmtpHost: smtp.host
+  Parse__Email__SmtpPort: string(smtp.port)
+  Parse__Email__UseTls: smtp.useTls
+  Parse__Email__Username: smtp.username
+  Parse__Email__From: smtp.from
+}, empty(smtp.secretUri) ? {} : { Parse__Email__Password: '@Microsoft.KeyVault(SecretUri=${smtp.secretUri})' })
 var appCorsOrigins = toObject(range(0, length(corsAllowedOrigins)), i => 'Parse__Cors__AllowedOrigins__${i}', i => corsAllowedOrigins[i])
 
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(appCorsOrigins, {
+  properties: union(appCorsOrigins, mailSettings, {
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId

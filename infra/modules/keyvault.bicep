@@ -9,6 +9,13 @@ param readerPrincipalId string
 @secure()
 param masterKeyValue string
 
+@secure()
+@description('The SMTP relay password; empty: no secret is made.')
+param smtpPasswordValue string = ''
+
+@description('Whether smtpPasswordValue is given (a plain flag: outputs must not depend on the secure value).')
+param storeSmtpPassword bool = false
+
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
@@ -34,6 +41,15 @@ resource masterKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
+resource smtpSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (storeSmtpPassword) {
+  parent: vault
+  name: 'smtp-password'
+  properties: {
+    value: smtpPasswordValue
+    contentType: 'text/plain'
+  }
+}
+
 resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, readerPrincipalId, keyVaultSecretsUser)
   scope: vault
@@ -46,3 +62,4 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 
 // Versionless, so a rotated secret reaches the app without a redeployment.
 output masterKeySecretUri string = masterKey.properties.secretUri
+output smtpSecretUri string = storeSmtpPassword ? smtpSecret!.properties.secretUri : ''

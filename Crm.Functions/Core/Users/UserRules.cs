@@ -91,6 +91,8 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
     {
         if (e.IsCreate && e.Object.Data["_hashed_password"] is not null)
         {
+            // Parse's preventLoginWithUnverifiedEmail: no session until the address is verified (log-in answers 205).
+            if (MustVerifyBeforeLogIn(e.Object.Data)) return;
             var session = await sessions.CreateAsync(e.Object.ObjectId, e.Auth.InstallationId, "signup", "password", ct);
             e.Response["sessionToken"] = session.Token;
             return;
@@ -106,6 +108,11 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
             e.Response["sessionToken"] = session.Token;
         }
     }
+
+    /// <summary>Whether log-in is refused to this user until its address is verified (Parse:Accounts:PreventLoginWithUnverifiedEmail).</summary>
+    public bool MustVerifyBeforeLogIn(JsonObject user) =>
+        Accounts is { VerifyUserEmails: true, PreventLoginWithUnverifiedEmail: true }
+        && user["email"] is not null && !(user["emailVerified"] is JsonValue v && v.TryGetValue(out bool verified) && verified);
 
     private static ValueTask BeforeSaveRole(SaveEvent e, CancellationToken ct)
     {

@@ -11,7 +11,7 @@ using Crm.Functions.Core.Telemetry;
 namespace Crm.Functions.Core.Users;
 
 /// <summary>Log-in, log-out and "who am I". Sign-up is a create of _User through the core (see UserRules).</summary>
-internal sealed class UserService(DataService data, SessionService sessions, RoleService roles, IOptions<ParseSettings> options, TimeProvider time)
+internal sealed class UserService(DataService data, SessionService sessions, RoleService roles, UserRules rules, IOptions<ParseSettings> options, TimeProvider time)
 {
     private const string InvalidCredentials = "Invalid username/password.";
     // A real bcrypt hash of a random string: unknown users cost the same time as wrong passwords, so
@@ -70,6 +70,8 @@ internal sealed class UserService(DataService data, SessionService sessions, Rol
         // An empty ACL locks the user out (Parse's convention for disabled accounts).
         if (user.Acl is { Count: 0 }) throw new ParseException(ParseError.ObjectNotFound, InvalidCredentials);
         if (user.Data.ContainsKey("_failed_login_count")) await ResetFailuresAsync(user.ObjectId, ct);
+        // After the password check, so the answer says nothing about unverified accounts to whoever lacks the password.
+        if (rules.MustVerifyBeforeLogIn(user.Data)) throw new ParseException(ParseError.EmailNotFound, "User email is not verified.");
 
         string? token = null;
         if (createSession) token = (await sessions.CreateAsync(user.ObjectId, installationId, "login", "password", ct)).Token;
