@@ -28,8 +28,8 @@ internal static class AggregateApi
 
     private static JsonNode? ParseJson(string text)
     {
-        try { return JsonNode.Parse(text); }
-        catch (System.Text.Json.JsonException) { throw new ParseException(ParseError.InvalidJson, "where is not valid JSON."); }
+        try { return JsonNode.Parse(text, documentOptions: ParseRequestReader.JsonLimits); }
+        catch (System.Text.Json.JsonException) { throw new ParseException(ParseError.InvalidJson, "where is not valid JSON (or repeats a key)."); }
     }
 
     private static JsonObject? StageMap(JsonObject body)
