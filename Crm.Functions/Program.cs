@@ -27,6 +27,8 @@ catch (Exception e) when (e is InvalidOperationException or OptionsValidationExc
     return 1;
 }
 await app.WaitForShutdownAsync();
+// As RunAsync does: disposing the host closes the store (the embedded store checkpoints its write-ahead log).
+await app.DisposeAsync();
 return 0;
 
 /// <summary>Entry point; public so the test suite's WebApplicationFactory can start the real app.</summary>
