@@ -37,7 +37,7 @@ internal static class ServerSetup
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 2 * settings.Limits.MaxBodyBytes + 1;
+            kestrel.Limits.MaxRequestBodySize = Math.Max(2 * settings.Limits.MaxBodyBytes, FilesApi.RequestLimit(settings.Files)) + 1;
             // Kestrel's own refusals are bare (no Parse body), so its hard limits sit well above the configured ones,
             // which WebEdgeMiddleware answers with Parse errors; only grossly oversized requests meet Kestrel's.
             kestrel.Limits.MaxRequestHeadersTotalSize = Math.Max(4 * settings.Limits.MaxRequestHeadersBytes, 64 * 1024);
@@ -69,6 +69,11 @@ internal static class ServerSetup
         services.AddSingleton<AuthRateLimiter>();
         services.AddSingleton<RequestAuthenticator>();
         services.AddSingleton<ParseDoor>();
+        services.AddSingleton(sp => Storage.Files.FileStores.Create(sp.GetRequiredService<IOptions<ParseSettings>>().Value, builder.Environment.ContentRootPath,
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new Core.Files.FileUrls(sp.GetRequiredService<IOptions<ParseSettings>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new FilesApi(sp.GetRequiredService<Core.Files.IFileStore>(), sp.GetRequiredService<Core.Files.FileUrls>(),
+            sp.GetRequiredService<ParseDoor>(), sp.GetRequiredService<DataService>(), sp.GetRequiredService<IOptions<ParseSettings>>().Value));
         services.AddOptions<GraphQLSettings>().Bind(builder.Configuration.GetSection(GraphQLSettings.Section));
         services.AddSingleton<GraphQLSchemaProvider>();
         services.AddSingleton(BuildRouter);
@@ -107,6 +112,7 @@ internal static class ServerSetup
         SchemasApi.Map(router, sp.GetRequiredService<SchemaService>(), data);
         BatchApi.Map(router, settings);
         ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>());
+        sp.GetRequiredService<FilesApi>().Map(router);
         return router;
     }
 
@@ -190,6 +196,7 @@ internal static class ServerSetup
         var settings = sp.GetRequiredService<IOptions<ParseSettings>>().Value;
         ParseRegex.MatchTimeout = TimeSpan.FromMilliseconds(settings.Limits.RegexTimeoutMilliseconds);
         await sp.GetRequiredService<IObjectStore>().InitializeAsync(CancellationToken.None);
+        await sp.GetRequiredService<Core.Files.IFileStore>().InitializeAsync(CancellationToken.None);
         await sp.GetRequiredService<SchemaService>().InitializeAsync(CancellationToken.None);
         sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());
         sp.RegisterRealtimeHooks();
@@ -230,6 +237,7 @@ internal sealed class ParseSettingsValidator : IValidateOptions<ParseSettings>
             errors.Add("Settings under Parse:Limits must all be positive.");
         if (s.Store == "cosmos") ValidateCosmos(s.Cosmos, errors);
         if (s.Accounts.BcryptCost is < 4 or > 31) errors.Add("Setting Parse:Accounts:BcryptCost must be between 4 and 31.");
+        Storage.Files.FileStores.Validate(s.Files, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -26,7 +26,7 @@ internal sealed class DataService(
     private readonly ParseSettings _settings = options.Value;
     private readonly ClassDeclarations _declarations = declarations?.Value ?? new ClassDeclarations();
     private readonly WhereParser _parser = new(options.Value.Limits);
-    private readonly ObjectEncoder _encoder = new(options.Value);
+    private readonly ObjectEncoder _encoder = new(options.Value, new Files.FileUrls(options.Value, time));
 
     /// <summary>Raised after every committed create, update and delete.</summary>
     public event Action<ObjectChange>? Changed;
