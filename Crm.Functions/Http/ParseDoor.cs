@@ -13,7 +13,7 @@ namespace Crm.Functions.Http;
 /// here cannot forget any of the three. (The REST middleware does the same steps itself, because it must read the
 /// body envelope and match the route before it knows how to authenticate.)
 /// </summary>
-internal sealed class ParseDoor(RequestAuthenticator authenticator, IOptions<ParseSettings> options, ILogger<ParseDoor> log)
+internal sealed class ParseDoor(RequestAuthenticator authenticator, FileUrls fileUrls, IOptions<ParseSettings> options, ILogger<ParseDoor> log)
 {
     private readonly BudgetLimits _limits = BudgetLimits.From(options.Value.Limits);
 
@@ -46,7 +46,7 @@ internal sealed class ParseDoor(RequestAuthenticator authenticator, IOptions<Par
         ApiResult? result;
         try
         {
-            FileUrls.UseServerUrl(ServerUrl(context.Request, options.Value));
+            fileUrls.UseServerUrl(ServerUrl(context.Request, options.Value));
             if (readEnvelope is not null) envelope = await readEnvelope(ct);
             var auth = caller ?? await authenticator.AuthenticateAsync(context, envelope, tokenUse, ct);
             using var budget = OpenBudget(auth, context.Connection.RemoteIpAddress);

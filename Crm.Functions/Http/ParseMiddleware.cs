@@ -17,6 +17,7 @@ internal sealed class ParseMiddleware(
     RequestDelegate next,
     ParseRouter router,
     RequestAuthenticator authenticator,
+    FileUrls fileUrls,
     IOptions<ParseSettings> options,
     ILogger<ParseMiddleware> log)
 {
@@ -82,7 +83,7 @@ internal sealed class ParseMiddleware(
         RequestTelemetry.Describe(context, route.Function == "batch" ? "batch" : "rest", _settings.MountPath + route.Template,
             values.TryGetValue("className", out var className) ? className : null);
         var auth = route.Function is "health" or "liveness" ? Auth.Anonymous : await authenticator.AuthenticateAsync(context, envelope, TokenUse(route), ct);
-        FileUrls.UseServerUrl(ParseDoor.ServerUrl(request, _settings));
+        fileUrls.UseServerUrl(ParseDoor.ServerUrl(request, _settings));
         // One budget for the whole call: a /batch spends it across all its sub-requests.
         using var budget = RequestBudget.Begin(_limits, ParseDoor.BudgetCaller(auth, context.Connection.RemoteIpAddress));
 

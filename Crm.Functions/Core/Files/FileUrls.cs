@@ -18,17 +18,24 @@ internal sealed class FileUrls(ParseSettings settings, TimeProvider time)
 
     public bool Signed => settings.Files.SignedUrls;
 
+    private volatile string? _lastServerUrl;
+
     /// <summary>
     /// The public URL of the mount path for the rest of the caller's async flow (a request), used when no
-    /// Parse:PublicServerUrl is configured: every door sets it, so file URLs are absolute in REST, GraphQL and real time.
-    /// A sync method, so the value flows back to the caller.
+    /// Parse:PublicServerUrl is configured: every door sets it, so file URLs are absolute in REST and GraphQL. Work outside
+    /// a request (real-time pushes, which run after the write) uses the URL of the latest request: the server's own address
+    /// as its clients reach it. A sync method, so the value flows back to the caller.
     /// </summary>
-    public static void UseServerUrl(string serverUrl) => RequestServerUrl.Value = serverUrl.TrimEnd('/');
+    public void UseServerUrl(string serverUrl)
+    {
+        RequestServerUrl.Value = serverUrl.TrimEnd('/');
+        _lastServerUrl = RequestServerUrl.Value;
+    }
 
     /// <summary>The URL of a file for clients: absolute when the server URL is known, else relative ("/files/…").</summary>
     public string For(string name, string? serverUrl = null)
     {
-        var baseUrl = (settings.PublicServerUrl ?? serverUrl ?? RequestServerUrl.Value ?? "").TrimEnd('/');
+        var baseUrl = (settings.PublicServerUrl ?? serverUrl ?? RequestServerUrl.Value ?? _lastServerUrl ?? "").TrimEnd('/');
         var url = $"{baseUrl}/files/{Uri.EscapeDataString(settings.AppId)}/{Uri.EscapeDataString(name)}";
         if (!Signed) return url;
         var expires = time.GetUtcNow().AddSeconds(settings.Files.SignedUrlLifetimeSeconds).ToUnixTimeSeconds();
