@@ -141,7 +141,7 @@ public abstract class FileStoreContract : IAsyncLifetime
         var bytes = Bytes(1000);
         var name = FileNames.NewStoredName("quote.pdf");
         await Store.SaveAsync(name, new MemoryStream(bytes), Details(), 10_000, CancellationToken.None);
-        var url = await Store.DelegatedReadUrlAsync(name, DateTimeOffset.UtcNow.AddMinutes(5), "application/pdf", name, CancellationToken.None);
+        var url = await Store.DelegatedReadUrlAsync(name, DateTimeOffset.UtcNow.AddMinutes(5), "application/pdf", $"attachment; filename={name}", CancellationToken.None);
         if (!ServesItself)
         {
             Assert.Null(url);
@@ -156,7 +156,7 @@ public abstract class FileStoreContract : IAsyncLifetime
             Assert.Equal("attachment", response.Content.Headers.ContentDisposition?.DispositionType);
             Assert.Equal("application/pdf", response.Content.Headers.ContentType?.MediaType);
         }
-        var expired = await Store.DelegatedReadUrlAsync(name, DateTimeOffset.UtcNow.AddMinutes(-1), "application/pdf", name, CancellationToken.None);
+        var expired = await Store.DelegatedReadUrlAsync(name, DateTimeOffset.UtcNow.AddMinutes(-1), "application/pdf", $"attachment; filename={name}", CancellationToken.None);
         using (var refused = await http.GetAsync(expired))
             Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
     }

@@ -304,8 +304,8 @@ internal sealed class FilesApi(IFileStore store, FileUrls urls, ParseDoor door, 
             {
                 // A store that serves files itself (Blob Storage) answers signed reads with a URL of its own, as short-lived.
                 var file = await store.GetAsync(name, ct) ?? throw FileNotFound();
-                var (type, _) = Serving(file);
-                if (await store.DelegatedReadUrlAsync(name, until, type, name, ct) is { } direct)
+                var (type, shown) = Serving(file);
+                if (await store.DelegatedReadUrlAsync(name, until, type, Disposition(shown, name), ct) is { } direct)
                 {
                     context.Response.Headers.CacheControl = "no-store";
                     context.Response.Redirect(direct.AbsoluteUri);
@@ -319,12 +319,14 @@ internal sealed class FilesApi(IFileStore store, FileUrls urls, ParseDoor door, 
             headers.XContentTypeOptions = "nosniff";
             headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
             headers.CacheControl = urls.Signed ? "private, max-age=300" : "public, max-age=86400";
-            headers.ContentDisposition = new ContentDispositionHeaderValue(inline ? "inline" : "attachment") { FileName = name }.ToString();
+            headers.ContentDisposition = Disposition(inline, name);
             var result = Results.Stream(content, contentType, lastModified: opened.File.LastModified,
                 entityTag: EntityTagHeaderValue.Parse(opened.File.ETag), enableRangeProcessing: true);
             await result.ExecuteAsync(context);
             return null;
         }, caller: Caller(context.Request));
+
+    private static string Disposition(bool inline, string name) => new ContentDispositionHeaderValue(inline ? "inline" : "attachment") { FileName = name }.ToString();
 
     /// <summary>
     /// How a file is served: its stored type unless that type is active content (then application/octet-stream), and

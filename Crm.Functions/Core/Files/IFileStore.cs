@@ -30,10 +30,10 @@ internal interface IFileStore
     Task<bool> DeleteAsync(string name, CancellationToken ct);
 
     /// <summary>
-    /// A URL from which the store itself serves the file until <paramref name="expiresOn"/>, forced to download
-    /// (Content-Disposition attachment) with the given type; null when the store cannot hand out such URLs (a folder).
+    /// A URL from which the store itself serves the file until <paramref name="expiresOn"/>, with the given Content-Type
+    /// and Content-Disposition (the files door decides both); null when the store cannot hand out such URLs (a folder).
     /// </summary>
-    Task<Uri?> DelegatedReadUrlAsync(string name, DateTimeOffset expiresOn, string contentType, string downloadName, CancellationToken ct);
+    Task<Uri?> DelegatedReadUrlAsync(string name, DateTimeOffset expiresOn, string contentType, string contentDisposition, CancellationToken ct);
 }
 
 /// <summary>What an upload says about its file besides the bytes: its type and Parse's metadata and tags.</summary>

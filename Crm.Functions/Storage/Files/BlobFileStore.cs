@@ -98,7 +98,7 @@ internal sealed class BlobFileStore(BlobServiceClient service, string containerN
     public async Task<bool> DeleteAsync(string name, CancellationToken ct) =>
         (await Blob(name).DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: ct)).Value;
 
-    public async Task<Uri?> DelegatedReadUrlAsync(string name, DateTimeOffset expiresOn, string contentType, string downloadName, CancellationToken ct)
+    public async Task<Uri?> DelegatedReadUrlAsync(string name, DateTimeOffset expiresOn, string contentType, string contentDisposition, CancellationToken ct)
     {
         var blob = Blob(name);
         var sas = new BlobSasBuilder(BlobSasPermissions.Read, expiresOn)
@@ -108,7 +108,7 @@ internal sealed class BlobFileStore(BlobServiceClient service, string containerN
             Resource = "b",
             Protocol = blob.Uri.Scheme == Uri.UriSchemeHttps ? SasProtocol.Https : SasProtocol.HttpsAndHttp,
             ContentType = contentType,
-            ContentDisposition = $"attachment; filename=\"{downloadName}\"",
+            ContentDisposition = contentDisposition,
         };
         if (blob.CanGenerateSasUri) return blob.GenerateSasUri(sas);
         var key = await DelegationKeyAsync(expiresOn, ct);

@@ -104,7 +104,7 @@ internal sealed class LocalFileStore(string folder) : IFileStore
         return Task.FromResult(true);
     }
 
-    public Task<Uri?> DelegatedReadUrlAsync(string name, DateTimeOffset expiresOn, string contentType, string downloadName, CancellationToken ct) =>
+    public Task<Uri?> DelegatedReadUrlAsync(string name, DateTimeOffset expiresOn, string contentType, string contentDisposition, CancellationToken ct) =>
         Task.FromResult<Uri?>(null);
 
     private static async Task<StoredFile?> ReadPropertiesAsync(string name, FileInfo info, string metaPath, CancellationToken ct)
