@@ -125,6 +125,8 @@ public abstract class FilesRestContract(FilesFixture fixture)
 
         var beyond = await FileHttp.DownloadAsync(url, new Dictionary<string, string> { ["Range"] = $"bytes={bytes.Length + 10}-" });
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, beyond.Status);
+        Assert.Equal(162, beyond.Code);
+        Assert.Equal($"bytes */{bytes.Length}", beyond.Content.ContentRange!.ToString());
     }
 
     [Fact]

@@ -127,8 +127,15 @@ internal sealed class FilesApi(IFileStore store, FileUrls urls, ParseDoor door, 
         var text = request.Headers[header].ToString();
         if (text.Length == 0) return FileDetails.None;
         JsonNode? node;
-        try { node = JsonNode.Parse(text, documentOptions: ParseRequestReader.JsonLimits); }
-        catch (JsonException) { throw new ParseException(ParseError.InvalidJson, $"{header} is not a JSON object."); }
+        try
+        {
+            node = JsonNode.Parse(text, documentOptions: ParseRequestReader.JsonLimits);
+            ParseRequestReader.RefuseLoneSurrogates(node);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new ParseException(ParseError.InvalidJson, $"{header} is not a JSON object.");
+        }
         return Strings(node, header);
     }
 
@@ -320,11 +327,25 @@ internal sealed class FilesApi(IFileStore store, FileUrls urls, ParseDoor door, 
             headers.ContentSecurityPolicy = "default-src 'none'; sandbox";
             headers.CacheControl = urls.Signed ? "private, max-age=300" : "public, max-age=86400";
             headers.ContentDisposition = Disposition(inline, name);
+            if (Unsatisfiable(context.Request, opened.File.Length))
+            {
+                // The range executor would answer a bare 416; clients get the same error shape as everywhere else.
+                headers.ContentRange = $"bytes */{opened.File.Length}";
+                return new ApiResult(StatusCodes.Status416RangeNotSatisfiable, ErrorResponses.Body(ParseError.InvalidValue, "The requested range is not satisfiable."));
+            }
             var result = Results.Stream(content, contentType, lastModified: opened.File.LastModified,
                 entityTag: EntityTagHeaderValue.Parse(opened.File.ETag), enableRangeProcessing: true);
             await result.ExecuteAsync(context);
             return null;
         }, caller: Caller(context.Request));
+
+    /// <summary>A Range header none of whose ranges overlaps the file (a malformed one is ignored, as HTTP says).</summary>
+    private static bool Unsatisfiable(HttpRequest request, long length)
+    {
+        var range = request.GetTypedHeaders().Range;
+        if (range is null || range.Ranges.Count == 0 || !string.Equals(range.Unit.Value, "bytes", StringComparison.OrdinalIgnoreCase)) return false;
+        return range.Ranges.All(r => r.From is { } from ? from >= length : r.To is 0 || length == 0);
+    }
 
     private static string Disposition(bool inline, string name) => new ContentDispositionHeaderValue(inline ? "inline" : "attachment") { FileName = name }.ToString();
 
