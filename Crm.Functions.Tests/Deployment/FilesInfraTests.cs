@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace Crm.Functions.Tests.Deployment;
 
 /// <summary>
@@ -18,7 +16,7 @@ public sealed class FilesInfraTests(BicepBuildFixture build) : IClassFixture<Bic
         var storage = File.ReadAllText(DeploymentFiles.InRepo("infra", "modules", "storage.bicep"));
         Assert.Matches(@"allowSharedKeyAccess:\s*false", storage);
         Assert.Matches(@"resource filesContainer '[^']+' = \{\s*parent: blobs\s*name: filesContainerName\s*properties: \{\s*publicAccess: 'None'", storage);
-        Assert.Matches(@"scope:\s*filesContainer[\s\S]*?" + DataContributor, Regex.Replace(storage, @"var storageBlobDataContributor = '[^']+'", ""));
+        Assert.Matches(@"scope:\s*filesContainer\s*properties:[\s\S]*?roleDefinitionId:[^\n]*storageBlobDataContributor", storage);
         Assert.Contains($"'{DataContributor}'", storage, StringComparison.Ordinal);
         Assert.Contains($"'{Delegator}'", storage, StringComparison.Ordinal);
 
