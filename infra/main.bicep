@@ -165,6 +165,8 @@ module functionApp 'modules/function-app.bicep' = {
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name
+    filesAccountUrl: storage.outputs.blobEndpoint
+    filesContainerName: storage.outputs.filesContainerName
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     appInsightsConnectionString: monitoring.outputs.connectionString
     cosmosEndpoint: cosmos.outputs.endpoint

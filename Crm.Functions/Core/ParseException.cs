@@ -17,14 +17,17 @@ internal static class ParseError
     public const int OperationForbidden = 119;
     public const int ObjectTooLarge = 116;
     public const int InvalidNestedKey = 121;
+    public const int InvalidFileName = 122;
     public const int InvalidAcl = 123;
     public const int Timeout = 124;
     public const int InvalidEmailAddress = 125;
+    public const int FileSaveError = 130;
     public const int MissingRequiredField = 135;
     public const int ChangedImmutableField = 136;
     public const int DuplicateValue = 137;
     public const int ScriptFailed = 141;
     public const int ValidationError = 142;
+    public const int FileDeleteError = 153;
     public const int InvalidValue = 162;
     /// <summary>Parse's REQUEST_LIMIT_EXCEEDED: the caller has too much expensive work running at once.</summary>
     public const int RequestLimitExceeded = 155;

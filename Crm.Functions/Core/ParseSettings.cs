@@ -59,6 +59,8 @@ internal sealed class ParseSettings
     public CosmosSettings Cosmos { get; set; } = new();
     /// <summary>Outgoing mail (password reset, email verification) over SMTP; off while SmtpHost is empty.</summary>
     public EmailSettings Email { get; set; } = new();
+    /// <summary>Parse files (<c>/files</c>): where they are kept, who may upload, what, and how their URLs are signed.</summary>
+    public FileSettings Files { get; set; } = new();
 }
 
 /// <summary>
@@ -83,6 +85,55 @@ internal sealed class EmailSettings
     public int MailsPerAddressPerHour { get; set; } = 5;
 
     public bool Enabled => !string.IsNullOrWhiteSpace(SmtpHost);
+}
+
+/// <summary>Parse files: the store behind <c>/files</c>, upload permissions and limits (Parse's <c>fileUpload</c>), signed URLs.</summary>
+internal sealed class FileSettings
+{
+    /// <summary>"local" (the folder <c>files</c> under the data folder, default) or "blob" (Azure Blob Storage).</summary>
+    public string Store { get; set; } = "local";
+    /// <summary>Signed-in users may upload (Parse's fileUpload.enableForAuthenticatedUser).</summary>
+    public bool EnableForAuthenticatedUser { get; set; } = true;
+    /// <summary>Anonymous users (authData.anonymous) may upload.</summary>
+    public bool EnableForAnonymousUser { get; set; }
+    /// <summary>Callers without a session may upload.</summary>
+    public bool EnableForPublic { get; set; }
+    /// <summary>Largest file accepted, in bytes (20 MB by default, as Parse's maxUploadSize).</summary>
+    public long MaxUploadBytes { get; set; } = 20 * 1024 * 1024;
+    /// <summary>Extensions (without the dot, case-insensitive) an upload may have; empty: any not in <see cref="BlockedExtensions"/>.</summary>
+    public List<string> AllowedExtensions { get; set; } = [];
+    /// <summary>
+    /// Extensions refused when <see cref="AllowedExtensions"/> is empty; empty means the default list of types a browser
+    /// renders as a page (html, svg, xml, …). Empty rather than pre-filled: the configuration binder appends.
+    /// </summary>
+    public List<string> BlockedExtensions { get; set; } = [];
+
+    /// <summary>The allowed extensions without empty entries (an empty entry in the settings file means none).</summary>
+    public IReadOnlyList<string> EffectiveAllowedExtensions => [.. AllowedExtensions.Where(e => !string.IsNullOrWhiteSpace(e)).Select(e => e.Trim().TrimStart('.'))];
+
+    public IReadOnlyList<string> EffectiveBlockedExtensions =>
+        BlockedExtensions.Any(e => !string.IsNullOrWhiteSpace(e)) ? [.. BlockedExtensions.Where(e => !string.IsNullOrWhiteSpace(e)).Select(e => e.Trim().TrimStart('.'))] : DefaultBlockedExtensions;
+
+    public static readonly IReadOnlyList<string> DefaultBlockedExtensions =
+        ["html", "htm", "shtml", "xhtml", "xht", "mht", "mhtml", "svg", "svgz", "xml", "xsl", "xslt", "js", "mjs", "hta", "swf"];
+    /// <summary>File URLs carry an expiring signature, and reads without a valid one are refused (see docs/files.md).</summary>
+    public bool SignedUrls { get; set; }
+    /// <summary>How long a signed file URL stays valid.</summary>
+    public int SignedUrlLifetimeSeconds { get; set; } = 3600;
+    /// <summary>Azure Blob Storage, used when <see cref="Store"/> is "blob".</summary>
+    public BlobSettings Blob { get; set; } = new();
+}
+
+/// <summary>
+/// Azure Blob Storage: a connection string (Azurite locally, e.g. <c>UseDevelopmentStorage=true</c>), or an account URL
+/// alone (managed identity through DefaultAzureCredential in Azure, where shared-key access is off).
+/// </summary>
+internal sealed class BlobSettings
+{
+    public string? ConnectionString { get; set; }
+    /// <summary>e.g. https://stcrm.blob.core.windows.net</summary>
+    public string? AccountUrl { get; set; }
+    public string Container { get; set; } = "files";
 }
 
 /// <summary>

@@ -136,6 +136,7 @@ internal static class OpenApiDocument
         ["Schemas"] = "Classes, fields, permissions and indexes (master key).",
         ["Server"] = "Batches, health and server information.",
         ["Functions"] = "Server-side functions.",
+        ["Files"] = "Parse files: upload, download (streamed, with ranges), metadata, delete.",
     };
 
     /// <summary>One method of an object route: find or create on a collection, get, update or delete on an object.</summary>

@@ -135,6 +135,18 @@ internal static class RouteDocs
                 "Body {email}. Always answers {}; a link is sent only to an unverified address of an account. Code 108 when mail is not configured.",
                 Caller.Anyone),
         },
+        ["files"] = new(StringComparer.Ordinal)
+        {
+            ["POST /files"] = new("uploadFileWithoutName", "Files", "Upload a file without a name", "Refused with 122: a file needs a name."),
+            ["POST /files/{filename}"] = new("uploadFile", "Files", "Upload a file",
+                "The raw bytes with their Content-Type (or the JS SDK's JSON form {base64, _ContentType, fileData}); answers {url, name}, the name with a random prefix. "
+                + "Who may upload, how large and which extensions: Parse:Files.", Status: "201"),
+            ["GET /files/{appId}/{filename}"] = new("downloadFile", "Files", "Download a file",
+                "Streams the file (Range, ETag); no credentials needed, but with Parse:Files:SignedUrls the URL's signature must be valid. "
+                + "Served with nosniff, a sandboxing CSP, and as an attachment unless it is a plain image, text, audio or video.", Caller.Anyone),
+            ["GET /files/{appId}/metadata/{filename}"] = new("fileMetadata", "Files", "A file's metadata", "Its metadata, tags, type and size; {} when there is no such file.", Caller.Anyone),
+            ["DELETE /files/{filename}"] = new("deleteFile", "Files", "Delete a file", "Master key only; 153 when there is no such file."),
+        },
     };
 
     /// <summary>Whether a route is a class's object route (find, create, get, update, delete), documented per class.</summary>

@@ -40,7 +40,7 @@ internal static class ServerSetup
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 2 * settings.Limits.MaxBodyBytes + 1;
+            kestrel.Limits.MaxRequestBodySize = Math.Max(2 * settings.Limits.MaxBodyBytes, FilesApi.RequestLimit(settings.Files)) + 1;
             // Kestrel's own refusals are bare (no Parse body), so its hard limits sit well above the configured ones,
             // which WebEdgeMiddleware answers with Parse errors; only grossly oversized requests meet Kestrel's.
             kestrel.Limits.MaxRequestHeadersTotalSize = Math.Max(4 * settings.Limits.MaxRequestHeadersBytes, 64 * 1024);
@@ -80,6 +80,11 @@ internal static class ServerSetup
         services.AddSingleton<AccountEmails>();
         services.AddSingleton<RequestAuthenticator>();
         services.AddSingleton<ParseDoor>();
+        services.AddSingleton(sp => Storage.Files.FileStores.Create(sp.GetRequiredService<IOptions<ParseSettings>>().Value, builder.Environment.ContentRootPath,
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new Core.Files.FileUrls(sp.GetRequiredService<IOptions<ParseSettings>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new FilesApi(sp.GetRequiredService<Core.Files.IFileStore>(), sp.GetRequiredService<Core.Files.FileUrls>(),
+            sp.GetRequiredService<ParseDoor>(), sp.GetRequiredService<DataService>(), sp.GetRequiredService<IOptions<ParseSettings>>().Value));
         services.AddOptions<GraphQLSettings>().Bind(builder.Configuration.GetSection(GraphQLSettings.Section));
         services.AddSingleton<GraphQLSchemaProvider>();
         services.AddSingleton(BuildRouter);
@@ -122,6 +127,7 @@ internal static class ServerSetup
         ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>());
         ConfigApi.Map(router, sp.GetRequiredService<Core.Config.GlobalConfig>());
         AggregateApi.Map(router, sp.GetRequiredService<Aggregation>());
+        sp.GetRequiredService<FilesApi>().Map(router);
         return router;
     }
 
@@ -207,6 +213,7 @@ internal static class ServerSetup
         var settings = sp.GetRequiredService<IOptions<ParseSettings>>().Value;
         ParseRegex.MatchTimeout = TimeSpan.FromMilliseconds(settings.Limits.RegexTimeoutMilliseconds);
         await sp.GetRequiredService<IObjectStore>().InitializeAsync(CancellationToken.None);
+        await sp.GetRequiredService<Core.Files.IFileStore>().InitializeAsync(CancellationToken.None);
         await sp.GetRequiredService<SchemaService>().InitializeAsync(CancellationToken.None);
         sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());
         sp.GetRequiredService<AccountEmails>().Register(sp.GetRequiredService<TriggerRegistry>());
@@ -251,6 +258,7 @@ internal sealed class ParseSettingsValidator : IValidateOptions<ParseSettings>
         if (s.Accounts.PasswordResetTokenMinutes <= 0 || s.Accounts.EmailVerificationTokenMinutes <= 0)
             errors.Add("Settings Parse:Accounts:PasswordResetTokenMinutes and EmailVerificationTokenMinutes must be positive.");
         ValidateEmail(s, errors);
+        Storage.Files.FileStores.Validate(s.Files, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -34,8 +34,14 @@ internal sealed record ApiResult(int Status, JsonNode Body, string? Location = n
 
 internal delegate Task<ApiResult> ParseHandler(ParseCall call, CancellationToken ct);
 
-/// <summary>One Parse route: the name is also the Azure Functions function name it is deployed as.</summary>
-internal sealed record ParseRoute(string Function, string[] Methods, string Template, ParseHandler Handler, bool MasterOnly = false)
+/// <summary>A route that reads and answers the HTTP exchange itself: file bodies are streamed, not JSON.</summary>
+internal delegate Task RawHandler(HttpContext context, IReadOnlyDictionary<string, string> route);
+
+/// <summary>
+/// One Parse route: the name is also the Azure Functions function name it is deployed as. A route with
+/// <paramref name="Raw"/> is served by it directly (outside <c>/batch</c>, whose sub-requests are JSON).
+/// </summary>
+internal sealed record ParseRoute(string Function, string[] Methods, string Template, ParseHandler Handler, bool MasterOnly = false, RawHandler? Raw = null)
 {
     /// <summary>
     /// The one dispatch of a call to its handler, for requests and <c>/batch</c> sub-requests alike, so the

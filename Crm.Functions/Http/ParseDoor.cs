@@ -1,4 +1,5 @@
 using Crm.Functions.Core;
+using Crm.Functions.Core.Files;
 using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Security;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,7 @@ namespace Crm.Functions.Http;
 /// here cannot forget any of the three. (The REST middleware does the same steps itself, because it must read the
 /// body envelope and match the route before it knows how to authenticate.)
 /// </summary>
-internal sealed class ParseDoor(RequestAuthenticator authenticator, IOptions<ParseSettings> options, ILogger<ParseDoor> log)
+internal sealed class ParseDoor(RequestAuthenticator authenticator, FileUrls fileUrls, IOptions<ParseSettings> options, ILogger<ParseDoor> log)
 {
     private readonly BudgetLimits _limits = BudgetLimits.From(options.Value.Limits);
 
@@ -22,6 +23,10 @@ internal sealed class ParseDoor(RequestAuthenticator authenticator, IOptions<Par
     /// </summary>
     public RequestBudget.Scope OpenBudget(Auth auth, System.Net.IPAddress? remoteIp) => RequestBudget.Begin(_limits, BudgetCaller(auth, remoteIp));
 
+    /// <summary>The public URL of the Parse mount path for a request: Parse:PublicServerUrl, else the request's own.</summary>
+    public static string ServerUrl(HttpRequest request, ParseSettings settings) =>
+        settings.PublicServerUrl?.TrimEnd('/') ?? $"{request.Scheme}://{request.Host}{request.PathBase}{settings.MountPath}";
+
     /// <summary>Who a request's expensive work is counted against: the user, or the client IP when anonymous; nobody for the master key.</summary>
     internal static string? BudgetCaller(Auth auth, System.Net.IPAddress? remoteIp) =>
         auth.IsMaster ? null : auth.UserId ?? "ip:" + (remoteIp?.ToString() ?? "unknown");
@@ -30,15 +35,19 @@ internal sealed class ParseDoor(RequestAuthenticator authenticator, IOptions<Par
     /// Serves one request. <paramref name="handle"/> answers, or returns null when it wrote the response itself.
     /// <paramref name="caller"/> is given when the transport already vouches for the caller (the Functions host);
     /// <paramref name="errorShape"/> lets a door keep its own error format (GraphQL) around the same status and code.
-    /// <paramref name="envelope"/> holds what the door itself implies where the headers say nothing (MCP clients send no application id).
+    /// <paramref name="envelope"/> holds what the door itself implies where the headers say nothing (MCP clients send no application id);
+    /// <paramref name="readEnvelope"/> reads credentials a body carries (the JS SDK's file uploads) before the caller is resolved.
     /// </summary>
     public async Task ServeAsync(HttpContext context, SessionTokenUse tokenUse, Func<Auth, CancellationToken, Task<ApiResult?>> handle,
-        Auth? caller = null, Func<ApiResult, ApiResult>? errorShape = null, Credentials envelope = default)
+        Auth? caller = null, Func<ApiResult, ApiResult>? errorShape = null, Credentials envelope = default,
+        Func<CancellationToken, Task<Credentials>>? readEnvelope = null)
     {
         var ct = context.RequestAborted;
         ApiResult? result;
         try
         {
+            fileUrls.UseServerUrl(ServerUrl(context.Request, options.Value));
+            if (readEnvelope is not null) envelope = await readEnvelope(ct);
             var auth = caller ?? await authenticator.AuthenticateAsync(context, envelope, tokenUse, ct);
             using var budget = OpenBudget(auth, context.Connection.RemoteIpAddress);
             result = await handle(auth, ct);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Crm.Functions.Core;
+using Crm.Functions.Core.Files;
 using Crm.Functions.Core.Requests;
 using Crm.Functions.Core.Security;
 using Microsoft.Extensions.Options;
@@ -16,6 +17,7 @@ internal sealed class ParseMiddleware(
     RequestDelegate next,
     ParseRouter router,
     RequestAuthenticator authenticator,
+    FileUrls fileUrls,
     IOptions<ParseSettings> options,
     ILogger<ParseMiddleware> log)
 {
@@ -53,10 +55,16 @@ internal sealed class ParseMiddleware(
             headers.AccessControlExposeHeaders = "X-Parse-Job-Status-Id, X-Parse-Push-Status-Id";
     }
 
-    private async Task<ApiResult> HandleAsync(HttpContext context, string path, CancellationToken ct)
+    private async Task<ApiResult?> HandleAsync(HttpContext context, string path, CancellationToken ct)
     {
         var request = context.Request;
         if (HttpMethods.IsOptions(request.Method)) return ApiResult.Empty();
+        // Routes that stream their bodies (files) read the request themselves, through ParseDoor.
+        if (router.Match(request.Method.ToUpperInvariant(), path) is { Route.Raw: { } raw } direct)
+        {
+            await raw(context, direct.Values);
+            return null;
+        }
 
         var body = await ParseRequestReader.ReadBodyAsync(request, _settings.Limits.MaxBodyBytes, ct);
         var method = request.Method.ToUpperInvariant();
@@ -76,6 +84,7 @@ internal sealed class ParseMiddleware(
         RequestTelemetry.Describe(context, route.Function == "batch" ? "batch" : "rest", _settings.MountPath + route.Template,
             values.TryGetValue("className", out var className) ? className : null);
         var auth = route.Function is "health" or "liveness" ? Auth.Anonymous : await authenticator.AuthenticateAsync(context, envelope, TokenUse(route), ct);
+        fileUrls.UseServerUrl(ParseDoor.ServerUrl(request, _settings));
         // One budget for the whole call: a /batch spends it across all its sub-requests.
         using var budget = RequestBudget.Begin(_limits, ParseDoor.BudgetCaller(auth, context.Connection.RemoteIpAddress));
 
@@ -86,7 +95,7 @@ internal sealed class ParseMiddleware(
             Body = body,
             Auth = auth,
             Route = values,
-            ServerUrl = ServerUrl(request),
+            ServerUrl = ParseDoor.ServerUrl(request, _settings),
             InstallationId = auth.InstallationId ?? envelope.InstallationId,
             // /sessions/me and /logout judge the token themselves, so they need it whichever way it was sent.
             RawSessionToken = context.Request.Headers.TryGetValue("X-Parse-Session-Token", out var header) && header.Count > 0
@@ -94,25 +103,7 @@ internal sealed class ParseMiddleware(
         };
         var result = await route.InvokeAsync(call, ct);
         RequestTelemetry.Spent(context, RequestBudget.Current);
-        if (_settings.PublicServerUrl is null) AbsoluteFileUrls(result.Body, call.ServerUrl);
         return result;
-    }
-
-    /// <summary>Without a configured public URL the core gives file urls relative to the server URL; SDKs need them absolute.</summary>
-    private static void AbsoluteFileUrls(JsonNode? node, string serverUrl)
-    {
-        switch (node)
-        {
-            case JsonObject o when o["__type"]?.ToString() == "File" && o["url"] is JsonValue u && u.TryGetValue(out string? url) && url.StartsWith("/files/", StringComparison.Ordinal):
-                o["url"] = serverUrl + url;
-                break;
-            case JsonObject o:
-                foreach (var (_, child) in o) AbsoluteFileUrls(child, serverUrl);
-                break;
-            case JsonArray a:
-                foreach (var child in a) AbsoluteFileUrls(child, serverUrl);
-                break;
-        }
     }
 
     // /login ignores any token sent with it; /logout and /sessions/me judge it themselves.
@@ -126,8 +117,6 @@ internal sealed class ParseMiddleware(
 
     private static string Names(string value) => Core.Json.Names.Truncate(value);
 
-    private string ServerUrl(HttpRequest request) =>
-        _settings.PublicServerUrl?.TrimEnd('/') ?? $"{request.Scheme}://{request.Host}{request.PathBase}{_settings.MountPath}";
 }
 
 /// <summary>No route matches: a JSON 404, never HTML (the PHP SDK throws on text/html).</summary>

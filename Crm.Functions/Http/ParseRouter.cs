@@ -1,3 +1,4 @@
+using Crm.Functions.Core;
 using Microsoft.AspNetCore.Routing.Template;
 
 namespace Crm.Functions.Http;
@@ -18,6 +19,17 @@ internal sealed class ParseRouter
     public void Add(string function, string methods, string template, ParseHandler handler, bool masterOnly = false)
     {
         var route = new ParseRoute(function, methods.Split(','), template, handler, masterOnly);
+        _routes.Add((route, new TemplateMatcher(TemplateParser.Parse(template.TrimStart('/')), new RouteValueDictionary())));
+    }
+
+    /// <summary>
+    /// A route that streams its request and answer itself (<see cref="RawHandler"/>); inside a <c>/batch</c>, whose
+    /// sub-requests carry JSON only, it answers a 107.
+    /// </summary>
+    public void AddRaw(string function, string methods, string template, RawHandler raw)
+    {
+        var route = new ParseRoute(function, methods.Split(','), template,
+            (_, _) => throw new ParseException(ParseError.InvalidJson, $"{template} cannot be called inside a batch."), Raw: raw);
         _routes.Add((route, new TemplateMatcher(TemplateParser.Parse(template.TrimStart('/')), new RouteValueDictionary())));
     }
 

@@ -96,20 +96,24 @@ internal sealed class WebEdgeMiddleware(
             return true;
         }
 
-        if (request.ContentLength > limits.MaxBodyBytes)
+        // File uploads have their own, larger limit (Parse:Files:MaxUploadBytes), which the files door answers.
+        var maxBody = FilesApi.IsUpload(request, _settings.MountPath) ? Math.Max(limits.MaxBodyBytes, FilesApi.RequestLimit(_settings.Files)) : limits.MaxBodyBytes;
+        if (request.ContentLength > maxBody)
         {
             // Read and drop the body (Kestrel stops at twice the limit): answering before the client has sent it
             // all would reset the connection, and the client would see a broken socket instead of the error.
             var sink = new byte[64 * 1024];
             try { while (await request.Body.ReadAsync(sink, context.RequestAborted) > 0) { } }
             catch (BadHttpRequestException) { context.Response.Headers.Connection = "close"; }
-            await WriteErrorAsync(context, 413, ParseError.ObjectTooLarge, $"The request body exceeds {limits.MaxBodyBytes} bytes (Parse:Limits:MaxBodyBytes).");
+            await WriteErrorAsync(context, 413, ParseError.ObjectTooLarge, maxBody == limits.MaxBodyBytes
+                ? $"The request body exceeds {limits.MaxBodyBytes} bytes (Parse:Limits:MaxBodyBytes)."
+                : $"The request body exceeds {maxBody} bytes (Parse:Files:MaxUploadBytes, base64-encoded).");
             return true;
         }
 
         // A chunked body has no length to check up front: the same limit applies while it is read.
         if (request.ContentLength is null && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
-            bodySize.MaxRequestBodySize = limits.MaxBodyBytes + 1;
+            bodySize.MaxRequestBodySize = maxBody + 1;
 
         var origin = request.Headers.Origin.ToString();
         if (origin.Length == 0) return false;

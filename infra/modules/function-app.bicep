@@ -9,6 +9,9 @@ param tags object
 param identityId string
 param identityClientId string
 param storageAccountName string
+@description('Blob endpoint of the account holding Parse files (https://<account>.blob.core.windows.net/).')
+param filesAccountUrl string
+param filesContainerName string
 param deploymentContainerUrl string
 param appInsightsConnectionString string
 param cosmosEndpoint string
@@ -114,6 +117,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     Parse__Store: 'cosmos'
     Parse__Cosmos__Endpoint: cosmosEndpoint
     Parse__Cosmos__Database: cosmosDatabaseName
+    // Parse files on Blob Storage, reached with the app's identity (DefaultAzureCredential, AZURE_CLIENT_ID).
+    Parse__Files__Store: 'blob'
+    Parse__Files__Blob__AccountUrl: filesAccountUrl
+    Parse__Files__Blob__Container: filesContainerName
     // The host forwards requests to the app over loopback http, so the public URL cannot be derived
     // from the request.
     Parse__PublicServerUrl: 'https://${site.properties.defaultHostName}/parse'

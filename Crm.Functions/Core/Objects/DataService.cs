@@ -21,12 +21,13 @@ internal sealed class DataService(
     TriggerRegistry triggers,
     IOptions<ParseSettings> options,
     TimeProvider time,
-    IOptions<ClassDeclarations>? declarations = null)
+    IOptions<ClassDeclarations>? declarations = null,
+    Files.FileUrls? fileUrls = null)
 {
     private readonly ParseSettings _settings = options.Value;
     private readonly ClassDeclarations _declarations = declarations?.Value ?? new ClassDeclarations();
     private readonly WhereParser _parser = new(options.Value.Limits);
-    private readonly ObjectEncoder _encoder = new(options.Value);
+    private readonly ObjectEncoder _encoder = new(options.Value, fileUrls ?? new Files.FileUrls(options.Value, time));
 
     /// <summary>Raised after every committed create, update and delete.</summary>
     public event Action<ObjectChange>? Changed;

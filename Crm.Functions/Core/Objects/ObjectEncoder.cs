@@ -22,8 +22,10 @@ internal readonly record struct EncodeOptions(string? ServerUrl = null, bool AsI
 /// when the store kept it (so a page of 50 objects is copied, not parsed into trees and written again), or from
 /// the tree. <see cref="Encode"/> parses its output for callers that need a tree.
 /// </summary>
-internal sealed class ObjectEncoder(ParseSettings settings)
+internal sealed class ObjectEncoder(ParseSettings settings, Files.FileUrls? fileUrls = null)
 {
+    private readonly Files.FileUrls _fileUrls = fileUrls ?? new Files.FileUrls(settings, TimeProvider.System);
+
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
     public JsonObject Encode(Auth auth, ClassSchema schema, StoredObject obj, HashSet<string> protectedFields, EncodeOptions options = default)
@@ -136,8 +138,8 @@ internal sealed class ObjectEncoder(ParseSettings settings)
 
     /// <summary>
     /// A copy of a stored value with every File (also inside arrays and objects, as parse-server expands them)
-    /// given its url: under the configured public URL, else under <paramref name="serverUrl"/>, else relative
-    /// ("/files/…") for the HTTP layer, which knows the request's server URL, to complete.
+    /// given its url (<see cref="Files.FileUrls"/>: under the configured public URL, else under <paramref name="serverUrl"/>
+    /// or the request's server URL, signed when Parse:Files:SignedUrls is on).
     /// </summary>
     private JsonNode? WithFileUrls(JsonNode? value, string? serverUrl)
     {
@@ -145,8 +147,7 @@ internal sealed class ObjectEncoder(ParseSettings settings)
         {
             case JsonObject file when file["__type"]?.ToString() == "File":
                 var name = file["name"]?.ToString() ?? "";
-                var baseUrl = (settings.PublicServerUrl ?? serverUrl ?? "").TrimEnd('/');
-                return new JsonObject { ["__type"] = "File", ["name"] = name, ["url"] = $"{baseUrl}/files/{settings.AppId}/{Uri.EscapeDataString(name)}" };
+                return new JsonObject { ["__type"] = "File", ["name"] = name, ["url"] = _fileUrls.For(name, serverUrl) };
             case JsonObject o when o["__type"] is null:
                 var copy = new JsonObject();
                 foreach (var (k, v) in o) copy[k] = WithFileUrls(v, serverUrl);
