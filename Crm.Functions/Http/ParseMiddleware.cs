@@ -62,6 +62,7 @@ internal sealed class ParseMiddleware(
         // Routes that stream their bodies (files) read the request themselves, through ParseDoor.
         if (router.Match(request.Method.ToUpperInvariant(), path) is { Route.Raw: { } raw } direct)
         {
+            RequestTelemetry.Describe(context, direct.Route.Function, _settings.MountPath + direct.Route.Template);
             await raw(context, direct.Values);
             return null;
         }

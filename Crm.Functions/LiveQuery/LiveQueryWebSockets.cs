@@ -49,6 +49,7 @@ internal static class LiveQueryWebSockets
 
     private static async Task ServeAsync(HttpContext context, LiveQueryServer server, LiveQuerySettings settings)
     {
+        Http.RequestTelemetry.Describe(context, "livequery", context.Request.Path.Value ?? "/");
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var transport = new SocketTransport(socket, settings.MaxPendingFrames);
         var sending = transport.RunAsync();

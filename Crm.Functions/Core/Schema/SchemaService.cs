@@ -23,7 +23,13 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
 
     public void Dispose() => _lock.Dispose();
 
-    public ClassSchema? Get(string className) => _classes.GetValueOrDefault(className);
+    public ClassSchema? Get(string className)
+    {
+        // The schema is held in memory in full, so a miss is a request for a class that does not exist.
+        var schema = _classes.GetValueOrDefault(className);
+        Telemetry.CrmTelemetry.RecordCacheLookup("schema", hit: schema is not null);
+        return schema;
+    }
 
     public IReadOnlyList<ClassSchema> All => [.. _classes.Values.OrderBy(c => c.ClassName, StringComparer.Ordinal)];
 
