@@ -2,24 +2,10 @@
 // Env: PARSE_SERVER_URL (e.g. http://127.0.0.1:5000/parse), PARSE_APP_ID, PARSE_MASTER_KEY.
 // Prints one line per check; exits non-zero with the failing check's message on the first failure.
 import assert from 'node:assert/strict';
-// `parse/node` is the exported subpath for ./node.js (the package's exports map does not list "node.js").
-import Parse from 'parse/node';
+import { connect } from './connect.mjs';
 
-const env = name => {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`FAIL: environment variable ${name} is not set`);
-    process.exit(2);
-  }
-  return value;
-};
-
-const url = env('PARSE_SERVER_URL');
-const appId = env('PARSE_APP_ID');
-Parse.initialize(appId);
-Parse.serverURL = url;
 // Sign-up has its own tests; everything here runs with the master key.
-Parse.masterKey = env('PARSE_MASTER_KEY');
+const Parse = connect();
 const master = { useMasterKey: true };
 
 let current = '(setup)';

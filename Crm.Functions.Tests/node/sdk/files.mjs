@@ -4,20 +4,9 @@
 // Prints one line per check; exits non-zero with the failing check's message on the first failure.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import Parse from 'parse/node';
+import { connect, env } from './connect.mjs';
 
-const env = name => {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`FAIL: environment variable ${name} is not set`);
-    process.exit(2);
-  }
-  return value;
-};
-
-Parse.initialize(env('PARSE_APP_ID'));
-Parse.serverURL = env('PARSE_SERVER_URL');
-Parse.masterKey = env('PARSE_MASTER_KEY');
+const Parse = connect();
 // A signed-in user's session rides along with every request, as in a browser (off by default in Node).
 Parse.User.enableUnsafeCurrentUser();
 const maxUpload = Number(env('PARSE_MAX_UPLOAD_BYTES'));

@@ -2,20 +2,9 @@
 // transactional saveAll. Env: PARSE_SERVER_URL, PARSE_APP_ID, PARSE_MASTER_KEY, SURFACE_CLASS (a fresh class name).
 // Prints one line per check; exits non-zero with the failing check's message on the first failure.
 import assert from 'node:assert/strict';
-import Parse from 'parse/node';
+import { connect, env } from './connect.mjs';
 
-const env = name => {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`FAIL: environment variable ${name} is not set`);
-    process.exit(2);
-  }
-  return value;
-};
-
-Parse.initialize(env('PARSE_APP_ID'));
-Parse.serverURL = env('PARSE_SERVER_URL');
-Parse.masterKey = env('PARSE_MASTER_KEY');
+const Parse = connect();
 const master = { useMasterKey: true };
 const className = env('SURFACE_CLASS');
 const only = (process.env.SURFACE_CHECKS ?? 'config,aggregate').split(',');
