@@ -91,11 +91,17 @@ internal static class Tools
         });
     }
 
-    private static async Task<Run> InProcessCliAsync(string dataFolder, string[] args)
+    private static Task<Run> InProcessCliAsync(string dataFolder, string[] args) =>
+        InProcessCliAsync(new Dictionary<string, string?>(CrmServer.StoreSettings(dataFolder), StringComparer.Ordinal) { ["Parse:DataFolder"] = dataFolder }, args);
+
+    /// <summary>
+    /// The command line in this process, with these settings (store, data folder) and the test app's keys: a Cosmos
+    /// store needs the test server's client hooks, which cannot travel to a separate process.
+    /// </summary>
+    public static async Task<Run> InProcessCliAsync(IReadOnlyDictionary<string, string?> store, string[] args)
     {
-        var settings = new Dictionary<string, string?>(CrmServer.StoreSettings(dataFolder), StringComparer.Ordinal)
+        var settings = new Dictionary<string, string?>(store, StringComparer.Ordinal)
         {
-            ["Parse:DataFolder"] = dataFolder,
             ["Parse:MasterKey"] = CrmServer.MasterKey,
             ["Parse:AppId"] = CrmServer.AppId,
         };
@@ -106,7 +112,7 @@ internal static class Tools
         var exitCode = await global::Crm.Functions.Hosting.ServerCli.RunAsync(all, stdout, stderr, builder =>
         {
             builder.Environment.EnvironmentName = "Development";
-            builder.Services.AddSingleton(CosmosTestServer.Instance.Hooks);
+            if (settings.GetValueOrDefault("Parse:Store") == "cosmos") builder.Services.AddSingleton(CosmosTestServer.Instance.Hooks);
         }).WaitAsync(ProcessTimeout);
         return new Run(exitCode, stdout.ToString(), stderr.ToString());
     }

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Infrastructure;
 using Crm.Functions.Tests.Storage;
-using Microsoft.Extensions.DependencyInjection;
+using Crm.Functions.Tests.CrmTemplate;
 using Xunit.Abstractions;
 
 namespace Crm.Functions.Tests.Operations;
@@ -31,18 +31,10 @@ public sealed class ExportImportTests(ITestOutputHelper output) : IDisposable
     /// <summary>The command line, in this process (the Cosmos client needs the test server's certificate hooks).</summary>
     private async Task<string> CliAsync(Dictionary<string, string?> store, params string[] args)
     {
-        var settings = new Dictionary<string, string?>(store) { ["Parse:MasterKey"] = CrmServer.MasterKey, ["Parse:AppId"] = CrmServer.AppId };
-        string[] all = [.. args, .. settings.Select(s => $"--{s.Key}={s.Value}")];
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exitCode = await global::Crm.Functions.Hosting.ServerCli.RunAsync(all, stdout, stderr, builder =>
-        {
-            builder.Environment.EnvironmentName = "Development";
-            if (store["Parse:Store"] == "cosmos") builder.Services.AddSingleton(CosmosTestServer.Instance.Hooks);
-        });
-        Assert.True(exitCode == 0, $"{string.Join(' ', args)}: exit {exitCode}\n{stdout}\n{stderr}");
-        output.WriteLine($"{args[0]} ({store["Parse:Store"]}): {stdout.ToString().Trim()}");
-        return stdout.ToString();
+        var run = await Tools.InProcessCliAsync(store, args);
+        Assert.True(run.ExitCode == 0, $"{string.Join(' ', args)}: {run}");
+        output.WriteLine($"{args[0]} ({store["Parse:Store"]}): {run.StdOut.Trim()}");
+        return run.StdOut;
     }
 
     private static List<string> ObjectLines(string file) => File.ReadLines(file).Where(l => l.StartsWith("{\"object\"", StringComparison.Ordinal)).ToList();
@@ -107,12 +99,9 @@ public sealed class ExportImportTests(ITestOutputHelper output) : IDisposable
         // Not an export: a clear refusal, nothing imported.
         var notExport = Path.Combine(NewFolder(), "not.jsonl");
         await File.WriteAllTextAsync(notExport, "{\"hello\":1}\n");
-        var settings = new Dictionary<string, string?>(Sqlite(NewFolder())) { ["Parse:MasterKey"] = CrmServer.MasterKey, ["Parse:AppId"] = CrmServer.AppId };
-        using var stderr = new StringWriter();
-        var exit = await global::Crm.Functions.Hosting.ServerCli.RunAsync(["import", notExport, .. settings.Select(s => $"--{s.Key}={s.Value}")], TextWriter.Null, stderr,
-            builder => builder.Environment.EnvironmentName = "Development");
-        Assert.Equal(2, exit);
-        Assert.Contains("not a crm-functions-export file", stderr.ToString(), StringComparison.Ordinal);
+        var refused = await Tools.InProcessCliAsync(Sqlite(NewFolder()), ["import", notExport]);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("not a crm-functions-export file", refused.StdErr, StringComparison.Ordinal);
     }
 
     public void Dispose()
