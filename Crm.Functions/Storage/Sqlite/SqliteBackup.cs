@@ -27,7 +27,7 @@ internal static class SqliteBackup
                 // One step holding one read transaction: the copy is the database as of the step's start.
                 source.BackupDatabase(copy);
                 // The backup is one self-contained file (no -wal beside it).
-                await ExecAsync(copy, "PRAGMA journal_mode = DELETE;", ct);
+                await SqliteObjectStore.ExecAsync(copy, "PRAGMA journal_mode = DELETE;", ct);
                 var check = await CheckAsync(copy, ct);
                 if (check is not null) throw new InvalidOperationException($"The backup failed SQLite's integrity check ({check}); nothing was kept.");
             }
@@ -51,7 +51,7 @@ internal static class SqliteBackup
         {
             if (await CheckAsync(source, ct) is { } problem)
                 throw new InvalidOperationException($"{backup} failed SQLite's integrity check ({problem}); nothing was restored.");
-            if (Convert.ToInt64(await ScalarAsync(source, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_schema';", ct), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            if (Convert.ToInt64(await SqliteObjectStore.ScalarAsync(source, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_schema';", ct), System.Globalization.CultureInfo.InvariantCulture) == 0)
                 throw new InvalidOperationException($"{backup} is not a backup of this app's data (it has no \"_schema\" table); nothing was restored.");
             if (File.Exists(liveFile) && !force)
                 throw new InvalidOperationException($"The data file {liveFile} exists; restoring replaces all of its data. Pass --force to do so (stop the server first, or restart it after: it holds the schema in memory).");
@@ -70,7 +70,7 @@ internal static class SqliteBackup
         {
             await connection.OpenAsync(ct);
             // A file that is not SQLite at all fails here, on its first read, instead of in the middle of a copy.
-            if (checkFirst) await ScalarAsync(connection, "SELECT count(*) FROM sqlite_master;", ct);
+            if (checkFirst) await SqliteObjectStore.ScalarAsync(connection, "SELECT count(*) FROM sqlite_master;", ct);
             return connection;
         }
         catch (SqliteException e)
@@ -85,26 +85,12 @@ internal static class SqliteBackup
     {
         try
         {
-            var result = (await ScalarAsync(connection, "PRAGMA integrity_check;", ct))?.ToString();
+            var result = (await SqliteObjectStore.ScalarAsync(connection, "PRAGMA integrity_check;", ct))?.ToString();
             return result == "ok" ? null : result ?? "no answer";
         }
         catch (SqliteException e)
         {
             return e.Message;
         }
-    }
-
-    private static async Task<object?> ScalarAsync(SqliteConnection connection, string sql, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return await command.ExecuteScalarAsync(ct);
-    }
-
-    private static async Task ExecAsync(SqliteConnection connection, string sql, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(ct);
     }
 }

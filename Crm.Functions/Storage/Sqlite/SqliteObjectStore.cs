@@ -121,7 +121,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         else connection.Dispose();
     }
 
-    private static async Task ExecAsync(SqliteConnection connection, string sql, CancellationToken ct, SqliteTransaction? tx = null)
+    internal static async Task ExecAsync(SqliteConnection connection, string sql, CancellationToken ct, SqliteTransaction? tx = null)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -129,7 +129,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    private static async Task<object?> ScalarAsync(SqliteConnection connection, string sql, CancellationToken ct)
+    internal static async Task<object?> ScalarAsync(SqliteConnection connection, string sql, CancellationToken ct)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
