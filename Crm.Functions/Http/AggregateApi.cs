@@ -18,25 +18,30 @@ internal static class AggregateApi
                     ? name : throw new ParseException(ParseError.InvalidQuery, "distinct must name a field.");
                 return ApiResult.Ok(new JsonObject { ["results"] = await aggregation.DistinctAsync(call.Auth, className, field, Where(call.Body["where"]), ct) });
             }
-            // The pipeline comes as "pipeline", or the body itself is the stage map (as parse-server accepts).
-            var pipeline = call.Body["pipeline"] ?? StageMap(call.Body);
+            // The pipeline comes as "pipeline" (JSON text in a query string), or the body itself is the stage map (as parse-server accepts).
+            var pipeline = call.Body["pipeline"] is { } given ? Json(given, "pipeline") : StageMap(call.Body);
             return ApiResult.Ok(new JsonObject { ["results"] = await aggregation.AggregateAsync(call.Auth, className, pipeline, ct) });
         }, masterOnly: true);
     }
 
-    private static JsonNode? Where(JsonNode? where) => where is JsonValue v && v.TryGetValue(out string? text) ? ParseJson(text) : where;
+    private static JsonNode? Where(JsonNode? where) => Json(where, "where");
 
-    private static JsonNode? ParseJson(string text)
+    /// <summary>
+    /// A value sent as JSON text (the query string carries them so) parsed as the request reader parses bodies:
+    /// a repeated key is invalid JSON here, not a failure on first use later.
+    /// </summary>
+    private static JsonNode? Json(JsonNode? value, string name)
     {
+        if (value is not JsonValue v || !v.TryGetValue(out string? text)) return value;
         try { return JsonNode.Parse(text, documentOptions: ParseRequestReader.JsonLimits); }
-        catch (System.Text.Json.JsonException) { throw new ParseException(ParseError.InvalidJson, "where is not valid JSON (or repeats a key)."); }
+        catch (System.Text.Json.JsonException) { throw new ParseException(ParseError.InvalidJson, $"{name} is not valid JSON (or repeats a key)."); }
     }
 
     private static JsonObject? StageMap(JsonObject body)
     {
         var stages = new JsonObject();
         foreach (var (key, value) in body)
-            if (key.StartsWith('$')) stages[key] = value is JsonValue v && v.TryGetValue(out string? text) ? ParseJson(text) : value?.DeepClone();
+            if (key.StartsWith('$')) stages[key] = Json(value?.DeepClone(), key);
         return stages.Count == 0 ? null : stages;
     }
 }

@@ -73,16 +73,8 @@ internal sealed partial class Aggregation(DataService data, SchemaService schema
 
     // ---- the pipeline ----------------------------------------------------------------------------------
 
-    private static readonly JsonDocumentOptions StrictJson = new() { MaxDepth = 64, AllowDuplicateProperties = false };
-
     private static IEnumerable<(string Name, JsonNode? Value)> Stages(JsonNode? pipeline)
     {
-        if (pipeline is JsonValue text && text.TryGetValue(out string? json))
-        {
-            // Duplicate keys refused while parsing: System.Text.Json would otherwise throw on first use, far from here.
-            try { pipeline = JsonNode.Parse(json, documentOptions: StrictJson); }
-            catch (JsonException) { throw new ParseException(ParseError.InvalidJson, "pipeline is not valid JSON (or repeats a key)."); }
-        }
         var stages = pipeline switch
         {
             JsonArray list => list.Select(Stage).ToList(),
