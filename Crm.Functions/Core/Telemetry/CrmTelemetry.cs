@@ -108,9 +108,6 @@ internal static class CrmTelemetry
             _activity?.SetTag("db.response.status_code", status.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        /// <summary>Marks the operation failed (the exception's type only: messages can quote values).</summary>
-        public void Failed(Exception e) => _activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
-
         public void Dispose()
         {
             CurrentStoreOperation.Value = _outer;
