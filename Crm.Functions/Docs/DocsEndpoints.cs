@@ -32,6 +32,9 @@ internal static class DocsEndpoints
               <li><a href="docs/dictionary">Data dictionary</a> (<a href="docs/dictionary.md">Markdown</a>)</li>
               <li><a href="docs/playground">API playground</a> (<a href="docs/openapi.json">OpenAPI 3.1</a>)</li>
               <li><a href="docs/schema.json">Schema document</a> (the template format; <code>schema import</code> reads it)</li>
+              <li>Typed models: <a href="docs/models/typescript">TypeScript</a> (Parse JS SDK), <a href="docs/models/csharp">C#</a> (REST),
+                <a href="docs/models/dart">Dart</a> (Flutter SDK), <a href="docs/models/swift">Swift</a> (ParseSwift),
+                <a href="docs/models/kotlin">Kotlin</a> (Android SDK)</li>
             </ul>
             """, baseHref: "../")).WithSummary("Documentation index");
         docs.MapGet("/erd.mmd", (SchemaService schemas) => Results.Text(MermaidErd.Build(schemas), "text/plain; charset=utf-8")).WithSummary("Entity-relationship diagram (Mermaid source)");
@@ -47,6 +50,16 @@ internal static class DocsEndpoints
         docs.MapGet("/schema.json", async (HttpContext context, SchemaService schemas, RequestAuthenticator authenticator) =>
             Results.Text(SchemaDocument.Export(schemas, await IsMasterAsync(context, authenticator)).ToJsonString(Indented), "application/json; charset=utf-8"))
             .WithSummary("Schema document (the template format)");
+        // Source text, served as plain text with the file name a download should get: a browser shows it, never runs it.
+        docs.MapGet("/models/{language}", (string language, string? import, HttpContext context, SchemaService schemas) =>
+        {
+            if (!TypedModels.Languages.Contains(language))
+                return Results.Json(new { code = ParseError.InvalidQuery, error = $"no models for '{Core.Json.Names.Truncate(language)}': {string.Join(", ", TypedModels.Languages)}" }, statusCode: 404);
+            if (import is not null && (language != "typescript" || !TypedModels.TypeScriptImports.Contains(import)))
+                return Results.Json(new { code = ParseError.InvalidQuery, error = $"import is for typescript, one of: {string.Join(", ", TypedModels.TypeScriptImports)}" }, statusCode: 400);
+            context.Response.Headers.ContentDisposition = $"inline; filename=\"{TypedModels.FileName(language)}\"";
+            return Results.Text(TypedModels.Build(schemas, language, import ?? "parse"), "text/plain; charset=utf-8");
+        }).WithSummary("Typed models of the classes (typescript, csharp, dart, swift, kotlin)");
         docs.MapGet("/openapi.json", (SchemaService schemas, TriggerRegistry triggers, IOptions<ParseSettings> settings, ParseRouter router, EndpointDataSource endpoints) =>
             Results.Text(OpenApiDocument.Build(schemas, settings.Value.MountPath, triggers.FunctionNames, router.Routes, endpoints.Endpoints).ToJsonString(Indented),
                 "application/json; charset=utf-8")).WithSummary("This OpenAPI document");

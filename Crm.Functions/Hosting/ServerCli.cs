@@ -20,7 +20,8 @@ internal static class ServerCli
     public const string Usage = """
         Usage: Crm.Functions [COMMAND] [OPTIONS] [--Section:Key=value ...]
           (no command)                        run the server
-          schema export [--format json|mermaid|markdown] [--output FILE]
+          schema export [--format json|mermaid|markdown|typescript|csharp|dart|swift|kotlin] [--import parse|parse/node|parse/react-native] [--output FILE]
+                                              the schema document, a diagram, the data dictionary or typed models
           schema import FILE                  add the classes, fields, indexes and descriptions of a schema.json
           backup FILE [--force]               an online, consistent copy of the embedded store (while the server serves)
           restore FILE [--force]              put a backup back (--force: replace the existing data file)
@@ -122,12 +123,17 @@ internal static class ServerCli
         {
             case ["schema", "export", .. var rest]:
             {
-                var output = (CrmCli.Option(rest, "--format") ?? "json") switch
+                var format = CrmCli.Option(rest, "--format") ?? "json";
+                var import = CrmCli.Option(rest, "--import");
+                if (import is not null && (format != "typescript" || !TypedModels.TypeScriptImports.Contains(import)))
+                    throw new CommandUsageException($"--import is for --format typescript, one of: {string.Join(", ", TypedModels.TypeScriptImports)}");
+                var output = format switch
                 {
                     "json" => SchemaDocument.Export(data.Schemas).ToJsonString(new JsonSerializerOptions { WriteIndented = true }),
                     "mermaid" => MermaidErd.Build(data.Schemas),
                     "markdown" => DataDictionary.Markdown(data.Schemas),
-                    var other => throw new CommandUsageException($"unknown format '{other}' (json, mermaid or markdown)"),
+                    _ when TypedModels.Languages.Contains(format) => TypedModels.Build(data.Schemas, format, import ?? "parse"),
+                    var other => throw new CommandUsageException($"unknown format '{other}' (json, mermaid, markdown, {string.Join(", ", TypedModels.Languages)})"),
                 };
                 if (CrmCli.Option(rest, "--output") is { } file) await File.WriteAllTextAsync(file, output, ct);
                 else await stdout.WriteLineAsync(output);
