@@ -10,6 +10,13 @@ internal static class ServerApi
     public const string Version = "1.0.0";
 
     /// <summary>
+    /// The Parse Server release whose REST protocol this server follows, answered as <c>parseServerVersion</c>:
+    /// clients gate features on it (Parse Dashboard warns below 7.0.0 and hides master-key-only Config parameters
+    /// below 3.9.0), so it names the protocol level, not this app's own version (<see cref="Version"/>).
+    /// </summary>
+    public const string ParseProtocolVersion = "9.10.0";
+
+    /// <summary>
     /// The liveness path: 200 whenever the process serves, also while it is still starting, when <c>/health</c>
     /// (readiness) answers 503. A probe that restarts the app should watch this one, a load balancer the other.
     /// </summary>
@@ -37,7 +44,7 @@ internal static class ServerApi
         router.Add("liveness", "GET", LivenessPath, (_, _) => Task.FromResult(ApiResult.Ok(new JsonObject { ["status"] = "alive" })));
         router.Add("serverInfo", "GET", "/serverInfo", (_, _) => Task.FromResult(ApiResult.Ok(new JsonObject
         {
-            ["parseServerVersion"] = Version,
+            ["parseServerVersion"] = ParseProtocolVersion,
             // Feature flags tell Parse Dashboard which screens work; only what is implemented is claimed.
             ["features"] = new JsonObject
             {
