@@ -174,6 +174,13 @@ try {
       check(table.rows.every((r) => /^[A-Za-z0-9]{10}$/.test(r.objectId)), `${className} rows lack object ids`);
       await waitForText((t) => t.includes(`${count} objects`), `"${count} objects" for ${className}`);
       check(await sidebarCount(className) === count, `the sidebar count of ${className} is not ${count}`);
+      if (className === 'Company') {
+        // serverInfo's features hide what this server does not offer: no push, jobs, logs, cloud code or webhooks.
+        const links = await page.evaluate(() => [...document.querySelectorAll('a')].map((a) => a.getAttribute('href') ?? ''));
+        const offered = links.filter((href) => /\/(push|jobs|logs|cloud_code|webhooks)(\/|$)/.test(href));
+        check(offered.length === 0, `the sidebar offers pages this server lacks: ${offered}`);
+        check(links.some((href) => href.endsWith('/config')) && links.some((href) => href.endsWith('/views')), 'the sidebar lacks Config or Views');
+      }
       result[`${className}Headers`] = table.headers;
       if (className === 'Company') result.companyIds = table.rows.map((r) => r.objectId);
       if (className === 'Deal') result.dealRow = table.rows[0];
