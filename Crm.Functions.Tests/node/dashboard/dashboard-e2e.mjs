@@ -254,9 +254,15 @@ try {
     await openClass('Company', 1);
     await page.getByText('Security', { exact: true }).click();
     await page.getByText('Class Level Permissions', { exact: true }).click();
-    await page.getByPlaceholder('Role, User, or Pointer…').fill('role:Managers');
+    const entry = page.getByPlaceholder('Role, User, or Pointer…');
+    await entry.fill('role:Managers');
     await page.keyboard.press('Enter');
-    await waitForText((t) => t.includes('Managers'), 'the new CLP row');
+    // The dialog looks the role up on the server, then adds its row and empties the entry (or says it is not found).
+    for (let i = 0; i < 150 && (await entry.inputValue()) !== ''; i++) {
+      check(!(await bodyText()).includes('not found'), 'the dialog did not find role:Managers');
+      await page.waitForTimeout(100);
+    }
+    check((await entry.inputValue()) === '', 'the dialog did not add role:Managers');
     const saved = page.waitForResponse((r) => r.url().startsWith(`${serverURL}/schemas/Company`));
     await page.getByRole('button', { name: 'Save CLP', exact: true }).click();
     const response = await saved;
