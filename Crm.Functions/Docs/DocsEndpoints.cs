@@ -32,6 +32,7 @@ internal static class DocsEndpoints
               <li><a href="docs/dictionary">Data dictionary</a> (<a href="docs/dictionary.md">Markdown</a>)</li>
               <li><a href="docs/playground">API playground</a> (<a href="docs/openapi.json">OpenAPI 3.1</a>)</li>
               <li><a href="docs/schema.json">Schema document</a> (the template format; <code>schema import</code> reads it)</li>
+              <li><a href="docs/guides/">Guides</a>: React, Next.js, Vue, Angular, Node.js, React Native, .NET, REST, GraphQL, Flutter, Android, iOS</li>
               <li>Typed models: <a href="docs/models/typescript">TypeScript</a> (Parse JS SDK), <a href="docs/models/csharp">C#</a> (REST),
                 <a href="docs/models/dart">Dart</a> (Flutter SDK), <a href="docs/models/swift">Swift</a> (ParseSwift),
                 <a href="docs/models/kotlin">Kotlin</a> (Android SDK)</li>
@@ -60,6 +61,14 @@ internal static class DocsEndpoints
             context.Response.Headers.ContentDisposition = $"inline; filename=\"{TypedModels.FileName(language)}\"";
             return Results.Text(TypedModels.Build(schemas, language, import ?? "parse"), "text/plain; charset=utf-8");
         }).WithSummary("Typed models of the classes (typescript, csharp, dart, swift, kotlin)");
+        // The index at /docs/guides/ (the trailing slash makes the guides' relative links resolve beside it).
+        // Routing matches "/docs/guides" and "/docs/guides/" alike; only the second resolves the guides' relative links.
+        docs.MapGet("/guides", (HttpContext context) => context.Request.Path.Value!.EndsWith('/')
+            ? Page(Guides.Pages["README"].Title, Guides.Pages["README"].Html, guide: true)
+            : Results.Redirect("guides/")).WithSummary("Guides for every client stack");
+        docs.MapGet("/guides/{name}", (string name) => Guides.Pages.TryGetValue(name, out var page) && name != "README"
+            ? Page(page.Title, "<p><a href=\"./\">All guides</a></p>" + page.Html, guide: true)
+            : Results.Json(new { code = ParseError.InvalidQuery, error = $"no guide '{Core.Json.Names.Truncate(name)}'" }, statusCode: 404)).WithSummary("One guide");
         docs.MapGet("/openapi.json", (SchemaService schemas, TriggerRegistry triggers, IOptions<ParseSettings> settings, ParseRouter router, EndpointDataSource endpoints) =>
             Results.Text(OpenApiDocument.Build(schemas, settings.Value.MountPath, triggers.FunctionNames, router.Routes, endpoints.Endpoints).ToJsonString(Indented),
                 "application/json; charset=utf-8")).WithSummary("This OpenAPI document");
@@ -101,7 +110,7 @@ internal static class DocsEndpoints
         }
     }
 
-    private static IResult Page(string title, string body, string baseHref = "") => Results.Content($$"""
+    private static IResult Page(string title, string body, string baseHref = "", bool guide = false) => Results.Content($$"""
         <!doctype html>
         <html lang="en">
         <head>
@@ -114,6 +123,7 @@ internal static class DocsEndpoints
             table { border-collapse: collapse; margin-bottom: 2rem; }
             th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
             th { background: #f6f8fa; }
+            {{(guide ? "body { max-width: 60rem; } pre { background: #f6f8fa; padding: .8rem; overflow-x: auto; } code { font-size: .9em; }" : "")}}
           </style>
         </head>
         <body>
