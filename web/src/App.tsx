@@ -9,8 +9,9 @@ import { ActivitiesPage } from './pages/Activities';
 import { CompaniesPage, ContactsPage, DealsPage } from './pages/Lists';
 import { CompanyPage, ContactPage, DealPage } from './pages/Details';
 import { AccountPage } from './pages/Account';
+import { ActivityPage } from './pages/ActivityDetail';
 import { VerifyEmailBanner } from './components/VerifyEmail';
-import { requestPasswordReset, signInOptions, type SignInOptions } from './account';
+import { isInvalidSession, refreshUser, requestPasswordReset, signInOptions, type SignInOptions } from './account';
 import { completeMicrosoftSignIn, signInWithMicrosoft } from './entra';
 
 const nav = [
@@ -27,6 +28,13 @@ export function App() {
   const path = usePath();
 
   useEffect(() => { if (user) void startLive(); }, [user]);
+  // A session ended elsewhere (revoked from another device, or by a password change) sends this one to the sign-in card.
+  useEffect(() => {
+    if (!user) return;
+    refreshUser().catch(async (e: unknown) => {
+      if (isInvalidSession(e)) { await logOut(); setUser(undefined); }
+    });
+  }, [user]);
 
   if (!user) return <AuthPage onDone={() => { setUser(currentUser()); navigate('/'); }} />;
 
@@ -55,6 +63,7 @@ function Route({ path }: { path: string }) {
   if ((p = match('/contacts/:id', path))) return <ContactPage key={p.id} id={p.id} />;
   if ((p = match('/deals/:id', path))) return <DealPage key={p.id} id={p.id} />;
   if (path === '/account') return <AccountPage />;
+  if ((p = match('/activities/:id', path))) return <ActivityPage key={p.id} id={p.id} />;
   return <section><h1>Not found</h1><p>No page at {path}. <Link to="/">Back to the dashboard</Link>.</p></section>;
 }
 

@@ -44,6 +44,11 @@ export async function refreshUser(): Promise<Parse.User | undefined> {
   return user.fetch();
 }
 
+/** Parse's "invalid session token" (209): the session was ended (revoked, expired, or by a password change). */
+export function isInvalidSession(error: unknown): boolean {
+  return !!error && typeof error === 'object' && 'code' in error && (error as { code: unknown }).code === Parse.Error.INVALID_SESSION_TOKEN;
+}
+
 /** Whether the "verify your email" banner applies: the server marks new addresses unverified only when verification is on. */
 export function mustVerifyEmail(user: Parse.User | undefined): boolean {
   return !!user && !!user.getEmail() && user.get('emailVerified') === false;
