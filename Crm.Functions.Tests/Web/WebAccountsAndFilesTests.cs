@@ -47,6 +47,38 @@ public sealed class WebAccountsAndFilesTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task sign_in_with_microsoft_shows_only_with_entra_settings_and_signs_in_through_msal_in_chromium()
+    {
+        await using var idp = new TestIdentityProvider();
+        using var plain = new CrmServer();
+        using var server = new CrmServer(idp.Settings(), idp.TrustIn);
+        var oid = Guid.NewGuid().ToString();
+        var username = Wire.Unique("pat") + "@contoso.example";
+        var repository = Path.GetFullPath(Path.Combine(Tools.NodeProject("browser"), "..", "..", ".."));
+        var run = await Tools.RunAsync("node", Tools.NodeProject("browser"), ["web-entra.mjs"], new Dictionary<string, string>
+        {
+            ["APP_URL"] = server.BaseUrl,
+            ["PLAIN_URL"] = plain.BaseUrl,
+            ["IDP_ORIGIN"] = idp.Instance.TrimEnd('/'),
+            ["CLIENT_ID"] = idp.ClientId,
+            ["TENANT_ID"] = idp.TenantId,
+            ["ACCESS_TOKEN"] = idp.Token(oid, username),
+            ["USERNAME"] = username,
+            ["SCREENSHOT_DIR"] = Path.Combine(repository, "artifacts", "screenshots", "web-accounts-files"),
+        });
+        output.WriteLine(run.StdOut);
+        if (run.StdErr.Length > 0) output.WriteLine(run.StdErr);
+        Assert.True(run.ExitCode == 0, $"node web-entra.mjs failed: {run}");
+        Assert.Contains("all checks passed", run.StdOut, StringComparison.Ordinal);
+
+        // The person got an account linked to the token's tenant and object id (not a password account).
+        using var master = server.Client().AsMaster();
+        var users = (await master.SendAsync(HttpMethod.Get, "users?where=" + Uri.EscapeDataString(new JsonObject { ["username"] = username }.ToJsonString())))
+            .EnsureStatus(HttpStatusCode.OK).Json!["results"]!.AsArray();
+        Assert.Equal(oid, Assert.Single(users)!["authData"]!["entra"]!["id"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task sign_in_options_say_what_the_server_offers_and_nothing_without_settings()
     {
         using var plain = new CrmServer();

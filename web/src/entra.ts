@@ -9,7 +9,8 @@ let client: Promise<PublicClientApplication> | undefined;
 function msal(options: EntraOptions): Promise<PublicClientApplication> {
   client ??= import('@azure/msal-browser').then(async ({ PublicClientApplication }) => {
     const app = new PublicClientApplication({
-      auth: { clientId: options.clientId, authority: options.authority, redirectUri: `${window.location.origin}/` },
+      // The authority comes from this app's own server, so it is trusted as given (no cloud instance look-up).
+      auth: { clientId: options.clientId, authority: options.authority, knownAuthorities: [new URL(options.authority).host], redirectUri: `${window.location.origin}/` },
       // Only for the round trip: the app keeps its own Parse session, not Microsoft's tokens.
       cache: { cacheLocation: 'sessionStorage' },
     });
