@@ -122,7 +122,7 @@ internal static class ServerSetup
         ObjectsApi.Map(router, data);
         ObjectsApi.MapAliases(router, data);
         SchemasApi.Map(router, sp.GetRequiredService<SchemaService>(), data);
-        BatchApi.Map(router, settings);
+        BatchApi.Map(router, settings, data);
         AccountsApi.Map(router, sp.GetRequiredService<AccountEmails>());
         ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>());
         ConfigApi.Map(router, sp.GetRequiredService<Core.Config.GlobalConfig>());
