@@ -65,6 +65,7 @@ internal static class ServerSetup
         services.AddSingleton<TriggerRegistry>();
         services.AddSingleton<DataService>();
         services.AddSingleton<Core.Config.GlobalConfig>();
+        services.AddSingleton<Core.Requests.DuplicateRequests>();
         services.AddSingleton<Aggregation>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<RoleService>();

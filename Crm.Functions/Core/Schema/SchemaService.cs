@@ -427,6 +427,12 @@ internal static class SystemSchemas
             ["params"] = new(FieldType.Object),
             ["masterKeyOnly"] = new(FieldType.Object),
         });
+        // Server-internal (master-only): request ids seen by Parse:Idempotency (Core/Requests/DuplicateRequests.cs).
+        yield return Make("_Idempotency", new()
+        {
+            ["reqId"] = new(FieldType.String),
+            ["expire"] = new(FieldType.String),
+        });
     }
 
     private static ClassSchema Make(string className, Dictionary<string, FieldDefinition> fields, params (string Field, bool IgnoreCase)[] unique)

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Infrastructure;
 
-namespace Crm.Functions.Tests.Transactions;
+namespace Crm.Functions.Tests.Surface;
 
 /// <summary>
 /// <c>POST /batch</c> with <c>"transaction": true</c> over real HTTP, on the store under test: all of it is kept or none
