@@ -26,7 +26,7 @@ public sealed class TransactionalBatchTests(CrmServerFixture fixture) : IClassFi
 
     private static JsonObject Increment(int amount) => new() { ["__op"] = "Increment", ["amount"] = amount };
 
-    [Fact]
+    [CommitFact]
     public async Task a_transaction_that_succeeds_keeps_every_write_and_answers_like_a_batch()
     {
         using var client = Server.Client().AsMaster();
@@ -109,7 +109,7 @@ public sealed class TransactionalBatchTests(CrmServerFixture fixture) : IClassFi
     }
 
     [Fact]
-    public async Task a_sign_up_rolled_back_creates_no_user_and_no_session_and_one_committed_gets_its_token()
+    public async Task a_sign_up_rolled_back_creates_no_user_and_no_session()
     {
         using var master = Server.Client().AsMaster();
         var cls = Wire.Unique("Tx");
@@ -121,10 +121,14 @@ public sealed class TransactionalBatchTests(CrmServerFixture fixture) : IClassFi
         failed.EnsureError(105);
         Assert.Equal(0, await master.CountAsync("_User", new { username }));
         Assert.Equal(sessionsBefore, await master.CountAsync("_Session"));
-        using (var anonymous = Server.Client())
-            (await anonymous.LogInAsync(username, "correct horse battery")).EnsureError(101);
+        using var anonymous = Server.Client();
+        (await anonymous.LogInAsync(username, "correct horse battery")).EnsureError(101);
+    }
 
-        // Committed, the sign-up's after-save hook runs and its session token reaches the answer.
+    [CommitFact]
+    public async Task a_committed_sign_up_runs_its_after_save_hook_and_answers_its_session_token()
+    {
+        var username = Wire.Unique("txuser");
         using var client = Server.Client();
         var committed = await client.PostAsync("batch", Transaction(
             Request("POST", "users", new JsonObject { ["username"] = username, ["password"] = "correct horse battery" })));
@@ -208,5 +212,20 @@ public sealed class TransactionalBatchTests(CrmServerFixture fixture) : IClassFi
             Assert.Equal(2, await client.CountAsync(first));
             Assert.Equal(2, await client.CountAsync(second));
         }
+    }
+}
+
+/// <summary>
+/// A test that commits a transaction. On the Cosmos pass it is reported as skipped: the local Cosmos DB API server the
+/// tests run against (@vercel/cosmosdb-server) reads transactional batches in the JS SDK's JSON form only, while the .NET
+/// SDK sends them in Cosmos's binary HybridRow form, which it cannot parse (and it would not roll back either). What
+/// happens before the commit — every refusal and every rollback — is tested on both stores.
+/// </summary>
+internal sealed class CommitFactAttribute : FactAttribute
+{
+    public CommitFactAttribute()
+    {
+        if (CrmServer.UsesCosmos)
+            Skip = "The local Cosmos DB API server cannot run the .NET SDK's transactional batch (HybridRow); a commit needs Azure Cosmos DB.";
     }
 }
