@@ -289,6 +289,7 @@ internal sealed partial class CosmosObjectStore : IObjectStore
 
     public async Task DropClassAsync(string className, CancellationToken ct)
     {
+        RefuseInUnit("Deleting a class");
         using (var response = await Class(className).DeleteContainerStreamAsync(cancellationToken: ct))
             if (response.StatusCode != HttpStatusCode.NotFound) EnsureSuccess(response);
         await DeleteWhereAsync(Db.GetContainer(RelationsContainer), "r", "r[\"className\"] = @c", className, "owner", ct);
@@ -315,6 +316,7 @@ internal sealed partial class CosmosObjectStore : IObjectStore
 
     public async Task DeleteFieldAsync(string className, string field, bool isRelation, CancellationToken ct)
     {
+        RefuseInUnit("Deleting a field");
         if (isRelation)
         {
             var relations = Db.GetContainer(RelationsContainer);
@@ -838,6 +840,7 @@ internal sealed partial class CosmosObjectStore : IObjectStore
 
     public async Task PurgeAsync(string className, CancellationToken ct)
     {
+        RefuseInUnit("Purging a class");
         if (!_schemas.ContainsKey(className)) return;
         // Item by item rather than dropping the container: a dropped container would orphan the change feed's
         // leases and lose the container's throughput and indexing settings.

@@ -78,6 +78,13 @@ internal sealed partial class CosmosObjectStore
         }
     }
 
+    /// <summary>Whole-class changes touch every partition: they cannot be part of a transactional batch.</summary>
+    private void RefuseInUnit(string what)
+    {
+        if (_unit.Value is not null)
+            throw new ParseException(ParseError.CommandUnavailable, $"{what} cannot be part of a transaction on Cosmos DB; send it without transaction: true.");
+    }
+
     private async Task ReleaseAsync(IEnumerable<(UniqueKey Key, string Holder)> reserved)
     {
         foreach (var (key, holder) in reserved) await ReleaseAsync([key], holder);
