@@ -112,5 +112,6 @@ internal sealed class CountingStore(IObjectStore inner, CountingStore.Counts cou
     public Task<StoredObject?> DeleteAsync(string className, string objectId, QueryNode restriction, CancellationToken ct) => inner.DeleteAsync(className, objectId, restriction, ct);
     public Task<IReadOnlyList<string>> RelatedIdsAsync(string ownerClass, string ownerId, string field, CancellationToken ct) => inner.RelatedIdsAsync(ownerClass, ownerId, field, ct);
     public Task PurgeAsync(string className, CancellationToken ct) => inner.PurgeAsync(className, ct);
+    public Task<T> TransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken ct) => inner.TransactionAsync(work, ct);
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -31,6 +31,7 @@ internal static class ParseError
     public const int InvalidValue = 162;
     /// <summary>Parse's REQUEST_LIMIT_EXCEEDED: the caller has too much expensive work running at once.</summary>
     public const int RequestLimitExceeded = 155;
+    public const int DuplicateRequest = 159;
     public const int UsernameMissing = 200;
     public const int PasswordMissing = 201;
     public const int UsernameTaken = 202;

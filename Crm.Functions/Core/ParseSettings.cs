@@ -61,6 +61,28 @@ internal sealed class ParseSettings
     public EmailSettings Email { get; set; } = new();
     /// <summary>Parse files (<c>/files</c>): where they are kept, who may upload, what, and how their URLs are signed.</summary>
     public FileSettings Files { get; set; } = new();
+    /// <summary>De-duplication of retried writes by their <c>X-Parse-Request-Id</c> (Parse's idempotencyOptions).</summary>
+    public IdempotencySettings Idempotency { get; set; } = new();
+}
+
+/// <summary>
+/// Parse's request idempotency: with <see cref="Enabled"/>, a POST or PUT on the routes parse-server guards (objects,
+/// users, installations, functions, jobs) carrying an <c>X-Parse-Request-Id</c> already seen within
+/// <see cref="TtlSeconds"/> answers 159 "Duplicate request" and does nothing. The ids are kept in the store, so every
+/// instance sees them.
+/// </summary>
+internal sealed class IdempotencySettings
+{
+    /// <summary>Off by default, as in Parse.</summary>
+    public bool Enabled { get; set; }
+    /// <summary>How long a request id is remembered (parse-server's ttl, 300 s).</summary>
+    public int TtlSeconds { get; set; } = 300;
+    /// <summary>
+    /// Regular expressions over the path after the mount path (e.g. <c>classes/.*</c>, <c>functions/.*</c>), matched from
+    /// its start as parse-server's idempotencyOptions.paths; only guarded routes matching one are de-duplicated. Empty
+    /// (the default) means every guarded route.
+    /// </summary>
+    public List<string> Paths { get; set; } = [];
 }
 
 /// <summary>

@@ -65,6 +65,7 @@ internal static class ServerSetup
         services.AddSingleton<TriggerRegistry>();
         services.AddSingleton<DataService>();
         services.AddSingleton<Core.Config.GlobalConfig>();
+        services.AddSingleton<Core.Requests.DuplicateRequests>();
         services.AddSingleton<Aggregation>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<RoleService>();
@@ -122,7 +123,7 @@ internal static class ServerSetup
         ObjectsApi.Map(router, data);
         ObjectsApi.MapAliases(router, data);
         SchemasApi.Map(router, sp.GetRequiredService<SchemaService>(), data);
-        BatchApi.Map(router, settings);
+        BatchApi.Map(router, settings, data);
         AccountsApi.Map(router, sp.GetRequiredService<AccountEmails>());
         SignInOptionsApi.Map(router, sp.GetRequiredService<AccountEmails>(), settings, sp.GetRequiredService<IConfiguration>());
         ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>());

@@ -18,6 +18,7 @@ internal sealed class ParseMiddleware(
     ParseRouter router,
     RequestAuthenticator authenticator,
     FileUrls fileUrls,
+    DuplicateRequests duplicates,
     IOptions<ParseSettings> options,
     ILogger<ParseMiddleware> log)
 {
@@ -102,6 +103,10 @@ internal sealed class ParseMiddleware(
             RawSessionToken = context.Request.Headers.TryGetValue("X-Parse-Session-Token", out var header) && header.Count > 0
                 ? header[0] : envelope.SessionToken,
         };
+        // A retried write the server has seen (Parse:Idempotency) answers 159 before it runs again.
+        if (request.Headers.TryGetValue("X-Parse-Request-Id", out var requestId) && requestId is [{ Length: > 0 } id]
+            && duplicates.Guards(route.Function, method, path))
+            await duplicates.ClaimAsync(id, ct);
         var result = await route.InvokeAsync(call, ct);
         RequestTelemetry.Spent(context, RequestBudget.Current);
         return result;

@@ -22,6 +22,7 @@ param classContainers array = [
   '_Subscription'
   '_Presence'
   '_GlobalConfig'
+  '_Idempotency'
   'Company'
   'Contact'
   'Deal'

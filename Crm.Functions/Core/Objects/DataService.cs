@@ -318,12 +318,14 @@ internal sealed class DataService(
             throw DuplicateError(className, dup.IndexName);
         }
 
-        await triggers.RunAfterSaveAsync(e, ct);
-        Changed?.Invoke(new ObjectChange("created", className, null, obj));
-
         var response = new JsonObject { ["objectId"] = objectId, ["createdAt"] = now };
         AddReadableEcho(response, echo, auth, schema, obj);
-        foreach (var (k, v) in e.Response) response[k] = v?.DeepClone();
+        await AfterCommitAsync(async () =>
+        {
+            await triggers.RunAfterSaveAsync(e, ct);
+            Changed?.Invoke(new ObjectChange("created", className, null, obj));
+            foreach (var (k, v) in e.Response) response[k] = v?.DeepClone();
+        });
         return new WriteResult(response, obj);
     }
 
@@ -375,12 +377,14 @@ internal sealed class DataService(
 
         if (updated is null || saved is null) throw NotUpdatable(auth, className, objectId);
 
-        await triggers.RunAfterSaveAsync(saved, ct);
-        Changed?.Invoke(new ObjectChange("updated", className, saved.Original, updated));
-
         var response = new JsonObject { ["updatedAt"] = updated.UpdatedAt };
         AddReadableEcho(response, echo, auth, schema, updated);
-        foreach (var (k, v) in saved.Response) response[k] = v?.DeepClone();
+        await AfterCommitAsync(async () =>
+        {
+            await triggers.RunAfterSaveAsync(saved, ct);
+            Changed?.Invoke(new ObjectChange("updated", className, saved.Original, updated));
+            foreach (var (k, v) in saved.Response) response[k] = v?.DeepClone();
+        });
         return new WriteResult(response, updated);
     }
 
@@ -419,8 +423,56 @@ internal sealed class DataService(
         var e = new DeleteEvent { Auth = auth, Schema = schema, Object = existing };
         await triggers.RunBeforeDeleteAsync(e, ct);
         var deleted = await store.DeleteAsync(className, objectId, restriction, ct) ?? throw NotWritable(auth, className);
-        await triggers.RunAfterDeleteAsync(e, ct);
-        Changed?.Invoke(new ObjectChange("deleted", className, deleted, null));
+        await AfterCommitAsync(async () =>
+        {
+            await triggers.RunAfterDeleteAsync(e, ct);
+            Changed?.Invoke(new ObjectChange("deleted", className, deleted, null));
+        });
+    }
+
+    // ---- transactions ----------------------------------------------------------------------------------
+
+    /// <summary>What the writes of the running unit cause beyond the store, waiting for its commit.</summary>
+    private readonly AsyncLocal<List<Func<Task>>?> _afterCommit = new();
+
+    /// <summary>
+    /// Runs <paramref name="work"/> as one all-or-nothing unit of the store (a transactional <c>/batch</c>). What its
+    /// writes cause beyond the store — after-save and after-delete hooks (sessions, mails, caches), change events (real
+    /// time) and the hooks' additions to the answers — happens once the unit is committed, in order, and never for a
+    /// unit rolled back. Schema changes are serialised with the unit, so on SQLite a rolled-back unit takes the fields
+    /// and classes it added with it and the cached schema is read again; on Cosmos they stay (docs/cosmos.md).
+    /// </summary>
+    public async Task<T> TransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken ct)
+    {
+        if (_afterCommit.Value is not null) return await work(ct);
+        List<Func<Task>> effects = [];
+        var result = await schemas.HoldingAsync(async () =>
+        {
+            var version = schemas.Version;
+            try
+            {
+                return await store.TransactionAsync(async attempt =>
+                {
+                    // A store may run the unit again (Cosmos: a commit that lost a race): only the last run's effects count.
+                    effects = [];
+                    _afterCommit.Value = effects;
+                    return await work(attempt);
+                }, ct);
+            }
+            catch
+            {
+                if (schemas.Version != version) await schemas.ReloadAsync(CancellationToken.None);
+                throw;
+            }
+        }, ct);
+        foreach (var effect in effects) await effect();
+        return result;
+    }
+
+    private async Task AfterCommitAsync(Func<Task> effect)
+    {
+        if (_afterCommit.Value is { } pending) pending.Add(effect);
+        else await effect();
     }
 
     private static ParseException NotUpdatable(Auth auth, string className, string objectId) =>

@@ -23,6 +23,47 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
 
     public void Dispose() => _lock.Dispose();
 
+    /// <summary>Set on the async flow that holds the lock through <see cref="HoldingAsync"/>: its own schema changes pass.</summary>
+    private readonly AsyncLocal<bool> _held = new();
+
+    private async Task<bool> EnterAsync(CancellationToken ct)
+    {
+        if (_held.Value) return false;
+        await _lock.WaitAsync(ct);
+        return true;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> holding the schema lock, so that the schema changes it makes are serialised with
+    /// everyone else's. A store transaction around schema changes needs it: taken inside the transaction, the lock would
+    /// wait for a writer that waits for the transaction.
+    /// </summary>
+    public async Task<T> HoldingAsync<T>(Func<Task<T>> work, CancellationToken ct)
+    {
+        if (_held.Value) return await work();
+        await _lock.WaitAsync(ct);
+        try
+        {
+            _held.Value = true;
+            return await work();
+        }
+        finally
+        {
+            _held.Value = false;
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Reads every schema from the store again (after a rolled-back transaction that changed some).</summary>
+    public async Task ReloadAsync(CancellationToken ct)
+    {
+        var loaded = ImmutableDictionary<string, ClassSchema>.Empty.WithComparers(StringComparer.Ordinal);
+        foreach (var schema in await store.LoadSchemasAsync(ct)) loaded = loaded.SetItem(schema.ClassName, schema);
+        _classes = loaded;
+        Version++;
+        Changed?.Invoke();
+    }
+
     public ClassSchema? Get(string className)
     {
         // The schema is held in memory in full, so a miss is a request for a class that does not exist.
@@ -63,7 +104,7 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
     public async Task<ClassSchema> AddFieldsAsync(string className, IReadOnlyDictionary<string, FieldDefinition> fields, bool createClass,
         int? maxFields, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        var acquired = await EnterAsync(ct);
         try
         {
             var schema = Get(className);
@@ -90,7 +131,7 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
             if (next != schema || Get(className) is null) await SaveAsync(next, ct);
             return next;
         }
-        finally { _lock.Release(); }
+        finally { if (acquired) _lock.Release(); }
     }
 
     /// <summary>Parse allows one GeoPoint per class (geo queries need a single 2d index); a second is 111.</summary>
@@ -110,7 +151,7 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
     public async Task<ClassSchema> CreateClassAsync(string className, JsonObject? fields, JsonObject? clp, JsonObject? indexes, CancellationToken ct)
     {
         Names.EnsureValidClass(className);
-        await _lock.WaitAsync(ct);
+        var acquired = await EnterAsync(ct);
         try
         {
             if (Get(className) is not null) throw new ParseException(ParseError.InvalidClassName, $"Class {className} already exists.");
@@ -119,13 +160,13 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
             await SaveAsync(schema, ct);
             return schema;
         }
-        finally { _lock.Release(); }
+        finally { if (acquired) _lock.Release(); }
     }
 
     /// <summary>Adds/deletes fields, replaces the CLP, adds/deletes indexes. Deleted fields lose their data.</summary>
     public async Task<ClassSchema> UpdateClassAsync(string className, JsonObject? fields, JsonObject? clp, JsonObject? indexes, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        var acquired = await EnterAsync(ct);
         try
         {
             var schema = Get(className) ?? throw new ParseException(ParseError.InvalidClassName, $"Class {className} does not exist.");
@@ -134,12 +175,12 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
             await SaveAsync(next, ct);
             return next;
         }
-        finally { _lock.Release(); }
+        finally { if (acquired) _lock.Release(); }
     }
 
     public async Task DeleteClassAsync(string className, Func<Task<long>> countObjects, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        var acquired = await EnterAsync(ct);
         try
         {
             if (Get(className) is null) return;
@@ -152,13 +193,13 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
             Version++;
             Changed?.Invoke();
         }
-        finally { _lock.Release(); }
+        finally { if (acquired) _lock.Release(); }
     }
 
     /// <summary>Replaces a field's description (data dictionary); the type stays.</summary>
     public async Task DescribeAsync(string className, string? classDescription, IReadOnlyDictionary<string, string> fieldDescriptions, CancellationToken ct)
     {
-        await _lock.WaitAsync(ct);
+        var acquired = await EnterAsync(ct);
         try
         {
             var schema = Get(className) ?? throw new ParseException(ParseError.InvalidClassName, $"Class {className} does not exist.");
@@ -167,7 +208,7 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
                 if (fields.TryGetValue(name, out var f)) fields[name] = f with { Description = description };
             await SaveAsync(schema with { Fields = fields.ToImmutable(), Description = classDescription ?? schema.Description }, ct);
         }
-        finally { _lock.Release(); }
+        finally { if (acquired) _lock.Release(); }
     }
 
     private static ClassSchema ApplyChanges(ClassSchema schema, JsonObject? fields, JsonObject? clp, JsonObject? indexes, out List<(string, bool)> deleted)
@@ -385,6 +426,12 @@ internal static class SystemSchemas
         {
             ["params"] = new(FieldType.Object),
             ["masterKeyOnly"] = new(FieldType.Object),
+        });
+        // Server-internal (master-only): request ids seen by Parse:Idempotency (Core/Requests/DuplicateRequests.cs).
+        yield return Make("_Idempotency", new()
+        {
+            ["reqId"] = new(FieldType.String),
+            ["expire"] = new(FieldType.String),
         });
     }
 

@@ -62,4 +62,13 @@ internal interface IObjectStore : IAsyncDisposable
     Task<IReadOnlyList<string>> RelatedIdsAsync(string ownerClass, string ownerId, string field, CancellationToken ct);
 
     Task PurgeAsync(string className, CancellationToken ct);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> as one all-or-nothing unit (a transactional <c>/batch</c>): the writes it makes
+    /// through this store, on its own async flow, are committed together when it returns and none of them when it
+    /// throws; its reads see its own writes. A store that cannot commit a unit as a whole refuses it with a
+    /// <see cref="ParseException"/> and writes nothing. A store may run <paramref name="work"/> again when the commit
+    /// lost a race with another writer, so work must have no effect outside the store. A unit inside a unit joins it.
+    /// </summary>
+    Task<T> TransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken ct);
 }

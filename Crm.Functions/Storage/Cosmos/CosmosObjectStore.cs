@@ -25,7 +25,7 @@ namespace Crm.Functions.Storage.Cosmos;
 /// All item I/O uses the SDK's stream API with System.Text.Json: no Newtonsoft round trip that would turn
 /// ISO date strings into DateTime values or reorder numbers.
 /// </summary>
-internal sealed class CosmosObjectStore : IObjectStore
+internal sealed partial class CosmosObjectStore : IObjectStore
 {
     public const string SchemasContainer = "crm-schemas";
     public const string RelationsContainer = "crm-relations";
@@ -289,6 +289,7 @@ internal sealed class CosmosObjectStore : IObjectStore
 
     public async Task DropClassAsync(string className, CancellationToken ct)
     {
+        RefuseInUnit("Deleting a class");
         using (var response = await Class(className).DeleteContainerStreamAsync(cancellationToken: ct))
             if (response.StatusCode != HttpStatusCode.NotFound) EnsureSuccess(response);
         await DeleteWhereAsync(Db.GetContainer(RelationsContainer), "r", "r[\"className\"] = @c", className, "owner", ct);
@@ -315,6 +316,7 @@ internal sealed class CosmosObjectStore : IObjectStore
 
     public async Task DeleteFieldAsync(string className, string field, bool isRelation, CancellationToken ct)
     {
+        RefuseInUnit("Deleting a field");
         if (isRelation)
         {
             var relations = Db.GetContainer(RelationsContainer);
@@ -682,6 +684,11 @@ internal sealed class CosmosObjectStore : IObjectStore
     public async Task InsertAsync(StoredObject obj, IReadOnlyList<RelationChange> relations, CancellationToken ct)
     {
         using var operation = CrmTelemetry.Store(Kind, "insert", obj.ClassName);
+        if (_unit.Value is { } unit)
+        {
+            await InsertInUnitAsync(unit, obj, relations, ct);
+            return;
+        }
         var keys = UniqueKeys(obj.ClassName, obj.Data);
         var reserved = new List<UniqueKey>();
         try
@@ -710,6 +717,7 @@ internal sealed class CosmosObjectStore : IObjectStore
     {
         using var operation = CrmTelemetry.Store(Kind, "update", className);
         if (!_schemas.ContainsKey(className)) return null;
+        if (_unit.Value is { } unit) return await UpdateInUnitAsync(unit, className, objectId, restriction, mutate, ct);
         var container = Class(className);
         for (var attempt = 0; attempt < MaxUpdateAttempts; attempt++)
         {
@@ -765,6 +773,7 @@ internal sealed class CosmosObjectStore : IObjectStore
     {
         using var operation = CrmTelemetry.Store(Kind, "delete", className);
         if (!_schemas.ContainsKey(className)) return null;
+        if (_unit.Value is { } unit) return await DeleteInUnitAsync(unit, className, objectId, restriction, ct);
         for (var attempt = 0; attempt < MaxUpdateAttempts; attempt++)
         {
             var current = await ReadOneAsync(className, objectId, restriction, ct);
@@ -831,6 +840,7 @@ internal sealed class CosmosObjectStore : IObjectStore
 
     public async Task PurgeAsync(string className, CancellationToken ct)
     {
+        RefuseInUnit("Purging a class");
         if (!_schemas.ContainsKey(className)) return;
         // Item by item rather than dropping the container: a dropped container would orphan the change feed's
         // leases and lose the container's throughput and indexing settings.

@@ -112,11 +112,17 @@ internal sealed class SqliteObjectStore : IObjectStore
         return connection;
     }
 
+    /// <summary>A pooled reader; inside a unit (<see cref="TransactionAsync"/>) the writer, so the unit reads its own writes.</summary>
     private async Task<SqliteConnection> RentReaderAsync(CancellationToken ct) =>
-        _readers.TryTake(out var connection) ? connection : await OpenAsync(ct);
+        _unit.Value is { } unit ? unit.Connection! : _readers.TryTake(out var connection) ? connection : await OpenAsync(ct);
+
+    /// <summary>The transaction a command on this connection must name: the unit's, when it is the writer.</summary>
+    private SqliteTransaction? ReaderTx(SqliteConnection connection) =>
+        _unit.Value is { } unit && ReferenceEquals(unit.Connection, connection) ? unit : null;
 
     private void ReturnReader(SqliteConnection connection)
     {
+        if (ReferenceEquals(connection, _writer)) return;
         if (_readers.Count < 16) _readers.Add(connection);
         else connection.Dispose();
     }
@@ -198,8 +204,17 @@ internal sealed class SqliteObjectStore : IObjectStore
         return command;
     }
 
+    /// <summary>The transaction of the unit (<see cref="TransactionAsync"/>) this async flow runs in, if any.</summary>
+    private readonly AsyncLocal<SqliteTransaction?> _unit = new();
+
     private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct)
     {
+        // Inside a unit the write joins its transaction: the unit holds the lock and commits or rolls back.
+        if (_unit.Value is { } unit)
+        {
+            try { return await work(unit.Connection!, unit); }
+            catch (SqliteException e) when (Translate(e) is { } failure) { throw failure; }
+        }
         await _writeLock.WaitAsync(ct);
         try
         {
@@ -217,13 +232,55 @@ internal sealed class SqliteObjectStore : IObjectStore
                 throw;
             }
         }
-        catch (SqliteException e) when (e.SqliteErrorCode == 19 && e.Message.Contains("UNIQUE", StringComparison.Ordinal))
-        {
-            throw new DuplicateKeyException(UniqueIndexName(e.Message));
-        }
-        catch (SqliteException e) when (Failed(_writer!, e) is { } failure)
+        catch (SqliteException e) when (Translate(e) is { } failure)
         {
             throw failure;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private Exception? Translate(SqliteException e) =>
+        e.SqliteErrorCode == 19 && e.Message.Contains("UNIQUE", StringComparison.Ordinal) ? new DuplicateKeyException(UniqueIndexName(e.Message))
+        : Failed(_writer!, e);
+
+    /// <summary>
+    /// One SQLite transaction on the writer around the whole unit, holding the write lock throughout: other writers
+    /// wait, readers keep reading the last committed state (WAL). The unit's own reads go through the writer, so they
+    /// see its writes. A rolled-back unit may have created tables (a class first written in it): the table list is
+    /// read again from the file.
+    /// </summary>
+    public async Task<T> TransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken ct)
+    {
+        if (_unit.Value is not null) return await work(ct);
+        await _writeLock.WaitAsync(ct);
+        try
+        {
+            var writer = _writer ?? throw new InvalidOperationException("Store not initialized.");
+            await using var tx = (SqliteTransaction)await writer.BeginTransactionAsync(ct);
+            _unit.Value = tx;
+            try
+            {
+                var result = await work(ct);
+                await tx.CommitAsync(CancellationToken.None);
+                return result;
+            }
+            catch
+            {
+                await tx.RollbackAsync(CancellationToken.None);
+                _tables.Clear();
+                await using var command = writer.CreateCommand();
+                command.CommandText = "SELECT class_name FROM \"_schema\"";
+                await using var rows = await command.ExecuteReaderAsync(CancellationToken.None);
+                while (await rows.ReadAsync(CancellationToken.None)) _tables[rows.GetString(0)] = true;
+                throw;
+            }
+            finally
+            {
+                _unit.Value = null;
+            }
         }
         finally
         {
@@ -250,7 +307,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            var command = Command(reader, "SELECT json FROM \"_schema\"");
+            var command = Command(reader, "SELECT json FROM \"_schema\"", null, ReaderTx(reader));
             await using var rows = await command.ExecuteReaderAsync(ct);
             var list = new List<ClassSchema>();
             while (await rows.ReadAsync(ct))
@@ -345,7 +402,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            var command = Command(reader, sql, translator);
+            var command = Command(reader, sql, translator, ReaderTx(reader));
             await using var rows = await command.ExecuteReaderAsync(ct);
             var list = new List<StoredObject>();
             while (await rows.ReadAsync(ct)) list.Add(Read(rows, query.ClassName));
@@ -369,7 +426,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            var command = Command(reader, sql, translator);
+            var command = Command(reader, sql, translator, ReaderTx(reader));
             await using var rows = await command.ExecuteReaderAsync(ct);
             var lines = new List<string>();
             while (await rows.ReadAsync(ct)) lines.Add(rows.GetString(3));
@@ -389,7 +446,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            var command = Command(reader, sql, translator);
+            var command = Command(reader, sql, translator, ReaderTx(reader));
             return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
         }
         catch (SqliteException e) when (Failed(reader, e) is { } failure)
@@ -409,7 +466,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            var command = Command(reader, sql, translator);
+            var command = Command(reader, sql, translator, ReaderTx(reader));
             await using var rows = await command.ExecuteReaderAsync(ct);
             var list = new List<AggregateRow>();
             while (await rows.ReadAsync(ct))
@@ -569,7 +626,7 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            var command = Command(reader, "SELECT related_id FROM \"_relations\" WHERE owner_class = $c AND field = $f AND owner_id = $o");
+            var command = Command(reader, "SELECT related_id FROM \"_relations\" WHERE owner_class = $c AND field = $f AND owner_id = $o", null, ReaderTx(reader));
             command.Parameters.AddWithValue("$c", ownerClass);
             command.Parameters.AddWithValue("$f", field);
             command.Parameters.AddWithValue("$o", ownerId);
