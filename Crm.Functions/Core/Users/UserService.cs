@@ -71,12 +71,13 @@ internal sealed class UserService(DataService data, SessionService sessions, Rol
         }
         // An empty ACL locks the user out (Parse's convention for disabled accounts).
         if (user.Acl is { Count: 0 }) throw new ParseException(ParseError.ObjectNotFound, InvalidCredentials);
-        if (user.Data.ContainsKey("_failed_login_count")) await ResetFailuresAsync(user.ObjectId, ct);
         // After the password check, so the answer says nothing about unverified accounts to whoever lacks the password.
         if (rules.MustVerifyBeforeLogIn(user.Data)) throw new ParseException(ParseError.EmailNotFound, "User email is not verified.");
 
         // Only a log-in that opens a session needs the second factor; /verifyPassword proves the password alone.
         var authDataResponse = createSession ? await CheckSecondFactorAsync(user, authData, ct) : null;
+        // Only now: a right password with a wrong code must not clear the failures the wrong codes count up.
+        if (user.Data.ContainsKey("_failed_login_count")) await ResetFailuresAsync(user.ObjectId, ct);
 
         string? token = null;
         if (createSession) token = (await sessions.CreateAsync(user.ObjectId, installationId, "login", "password", ct)).Token;
