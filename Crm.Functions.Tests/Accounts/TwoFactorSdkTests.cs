@@ -1,3 +1,4 @@
+using Crm.Functions.Tests.CrmTemplate;
 using Crm.Functions.Tests.Infrastructure;
 using Xunit.Abstractions;
 
