@@ -169,6 +169,11 @@ internal sealed class EntraSettings
     /// service principal would otherwise be given an account like a person.
     /// </summary>
     public bool AllowAppTokens { get; set; }
+    /// <summary>
+    /// The client id of the web app's own Entra registration (a single-page app), which GET /signInOptions tells the
+    /// browser; empty: the API's AzureAd:ClientId, for one registration serving both.
+    /// </summary>
+    public string? WebClientId { get; set; }
 }
 
 /// <summary>Account protection: lockout, password policy, bcrypt cost, and the login/sign-up rate limit.</summary>

@@ -135,6 +135,12 @@ internal static class RouteDocs
                 "Body {email}. Always answers {}; a link is sent only to an unverified address of an account. Code 108 when mail is not configured.",
                 Caller.Anyone),
         },
+        ["signInOptions"] = new(StringComparer.Ordinal)
+        {
+            ["GET /signInOptions"] = new("signInOptions", "Users", "What a sign-in screen may offer",
+                "Answers {mail, verifyUserEmails, entra?}: whether account mails go out, whether new addresses must be verified, and, when Entra ID tokens are accepted (AzureAd:ClientId), entra {clientId, authority, scopes} for MSAL in a browser (clientId is Parse:Entra:WebClientId when set). Exchange an Entra access token for a session with POST /sessions and the token as a bearer.",
+                Caller.Anyone),
+        },
         ["files"] = new(StringComparer.Ordinal)
         {
             ["POST /files"] = new("uploadFileWithoutName", "Files", "Upload a file without a name", "Refused with 122: a file needs a name."),

@@ -125,6 +125,7 @@ internal static class ServerSetup
         SchemasApi.Map(router, sp.GetRequiredService<SchemaService>(), data);
         BatchApi.Map(router, settings);
         AccountsApi.Map(router, sp.GetRequiredService<AccountEmails>());
+        SignInOptionsApi.Map(router, sp.GetRequiredService<AccountEmails>(), settings, sp.GetRequiredService<IConfiguration>());
         ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>());
         ConfigApi.Map(router, sp.GetRequiredService<Core.Config.GlobalConfig>());
         AggregateApi.Map(router, sp.GetRequiredService<Aggregation>());

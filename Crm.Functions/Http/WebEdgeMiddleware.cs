@@ -18,6 +18,7 @@ internal sealed class WebEdgeMiddleware(
     IOptions<ParseSettings> options,
     IOptions<GraphQLSettings> graphQL,
     IWebHostEnvironment environment,
+    IConfiguration configuration,
     ILogger<WebEdgeMiddleware> log)
 {
     public const string RequestIdHeader = "X-Request-Id";
@@ -26,6 +27,16 @@ internal sealed class WebEdgeMiddleware(
         + "X-Parse-Installation-Id, X-Request-Id, Authorization, Content-Type, Pragma, Cache-Control, x-signalr-user-agent";
     private readonly ParseSettings _settings = options.Value;
     private readonly CorsPolicy _cors = new(options.Value.Cors.EffectiveAllowedOrigins);
+    // With Entra ID sign-in (AzureAd:ClientId), the web app's MSAL redeems its sign-in code at the Entra instance.
+    private readonly string _signInOrigin = EntraOrigin(configuration);
+
+    private static string EntraOrigin(IConfiguration configuration)
+    {
+        var entra = configuration.GetSection("AzureAd");
+        if (string.IsNullOrEmpty(entra["ClientId"])) return "";
+        var instance = entra["Instance"] is { Length: > 0 } i ? i : "https://login.microsoftonline.com/";
+        return Uri.TryCreate(instance, UriKind.Absolute, out var uri) ? " " + uri.GetLeftPart(UriPartial.Authority) : "";
+    }
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -176,7 +187,7 @@ internal sealed class WebEdgeMiddleware(
         headers["Referrer-Policy"] = "no-referrer";
         var scripts = context.Request.Path.StartsWithSegments(graphQL.Value.Path) ? "'self'" : "'self' 'unsafe-inline'";
         headers.ContentSecurityPolicy = $"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-            + "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+            + $"font-src 'self' data:; connect-src 'self'{_signInOrigin}; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
     }
 }
 

@@ -8,6 +8,11 @@ import { PipelinePage } from './pages/Pipeline';
 import { ActivitiesPage } from './pages/Activities';
 import { CompaniesPage, ContactsPage, DealsPage } from './pages/Lists';
 import { CompanyPage, ContactPage, DealPage } from './pages/Details';
+import { AccountPage } from './pages/Account';
+import { ActivityPage } from './pages/ActivityDetail';
+import { VerifyEmailBanner } from './components/VerifyEmail';
+import { isInvalidSession, refreshUser, requestPasswordReset, signInOptions, type SignInOptions } from './account';
+import { completeMicrosoftSignIn, signInWithMicrosoft } from './entra';
 
 const nav = [
   ['/', 'Dashboard'],
@@ -23,6 +28,13 @@ export function App() {
   const path = usePath();
 
   useEffect(() => { if (user) void startLive(); }, [user]);
+  // A session ended elsewhere (revoked from another device, or by a password change) sends this one to the sign-in card.
+  useEffect(() => {
+    if (!user) return;
+    refreshUser().catch(async (e: unknown) => {
+      if (isInvalidSession(e)) { await logOut(); setUser(undefined); }
+    });
+  }, [user]);
 
   if (!user) return <AuthPage onDone={() => { setUser(currentUser()); navigate('/'); }} />;
 
@@ -31,6 +43,7 @@ export function App() {
       <a className="skip" href="#main">Skip to content</a>
       <Header username={user.getUsername() ?? ''} path={path} onLogout={async () => { await logOut(); setUser(undefined); navigate('/'); }} />
       <OfflineBanner />
+      <VerifyEmailBanner />
       <main id="main" tabIndex={-1}>
         <Route path={path} />
       </main>
@@ -49,6 +62,8 @@ function Route({ path }: { path: string }) {
   if ((p = match('/companies/:id', path))) return <CompanyPage key={p.id} id={p.id} />;
   if ((p = match('/contacts/:id', path))) return <ContactPage key={p.id} id={p.id} />;
   if ((p = match('/deals/:id', path))) return <DealPage key={p.id} id={p.id} />;
+  if (path === '/account') return <AccountPage />;
+  if ((p = match('/activities/:id', path))) return <ActivityPage key={p.id} id={p.id} />;
   return <section><h1>Not found</h1><p>No page at {path}. <Link to="/">Back to the dashboard</Link>.</p></section>;
 }
 
@@ -71,7 +86,7 @@ function Header({ username, path, onLogout }: { username: string; path: string; 
       </nav>
       <div className="user">
         <span className={`live ${status}`} role="status" aria-label={`Live updates: ${status}`} title={`Live updates: ${status}`} />
-        <span className="who">{username}</span>
+        <Link className="who" to="/account" aria-current={path === '/account' ? 'page' : undefined} title="Your account">{username}</Link>
         <button onClick={onLogout}>Log out</button>
       </div>
     </header>
@@ -89,18 +104,40 @@ function OfflineBanner() {
 }
 
 function AuthPage({ onDone }: { onDone: () => void }) {
-  const [mode, setMode] = useState<'login' | 'signup'>('login');
+  const [mode, setMode] = useState<'login' | 'signup' | 'forgot'>('login');
   const [username, setUsername] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string>();
+  const [notice, setNotice] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const [options, setOptions] = useState<SignInOptions>();
+
+  useEffect(() => {
+    let cancelled = false;
+    signInOptions().then(async (o) => {
+      if (cancelled) return;
+      setOptions(o);
+      // Back from Microsoft's sign-in page: exchange its token for a session.
+      if (o.entra && (await completeMicrosoftSignIn(o.entra))) onDone();
+    }).catch((e: unknown) => { if (!cancelled) setError(errorMessage(e)); });
+    return () => { cancelled = true; };
+  }, []);
+
+  const switchTo = (next: typeof mode) => { setMode(next); setError(undefined); setNotice(undefined); };
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError(undefined);
+    setNotice(undefined);
     try {
+      if (mode === 'forgot') {
+        await requestPasswordReset(email);
+        // The server answers alike for known and unknown addresses; so does the app.
+        setNotice('If the address is known, a mail is on its way with a link to choose a new password.');
+        return;
+      }
       if (mode === 'login') await logIn(username, password); else await signUp(username, email, password);
       onDone();
     } catch (err) {
@@ -110,19 +147,29 @@ function AuthPage({ onDone }: { onDone: () => void }) {
     }
   };
 
+  const microsoft = async () => {
+    if (!options?.entra) return;
+    setError(undefined);
+    try { await signInWithMicrosoft(options.entra); } catch (err) { setError(errorMessage(err)); }
+  };
+
+  const title = mode === 'login' ? 'Log in' : mode === 'signup' ? 'Sign up' : 'Reset your password';
   return (
     <main className="auth" id="main">
       <h1>CRM</h1>
       <form onSubmit={submit} aria-labelledby="auth-title">
-        <h2 id="auth-title">{mode === 'login' ? 'Log in' : 'Sign up'}</h2>
-        <label>Username<input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required /></label>
-        {mode === 'signup' && <label>Email<input name="email" type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} required /></label>}
-        <label>Password<input name="password" type="password" autoComplete={mode === 'login' ? 'current-password' : 'new-password'} value={password} onChange={(e) => setPassword(e.target.value)} required /></label>
+        <h2 id="auth-title">{title}</h2>
+        {mode !== 'forgot' && <label>Username<input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required /></label>}
+        {mode !== 'login' && <label>Email<input name="email" type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} required /></label>}
+        {mode !== 'forgot' && <label>Password<input name="password" type="password" autoComplete={mode === 'login' ? 'current-password' : 'new-password'} value={password} onChange={(e) => setPassword(e.target.value)} required /></label>}
         {error && <p className="error" role="alert">{error}</p>}
-        <button type="submit" disabled={busy}>{mode === 'login' ? 'Log in' : 'Create account'}</button>
+        {notice && <p className="notice" role="status">{notice}</p>}
+        <button type="submit" disabled={busy}>{mode === 'login' ? 'Log in' : mode === 'signup' ? 'Create account' : 'Send the link'}</button>
+        {mode === 'login' && options?.mail && <button type="button" className="link" onClick={() => switchTo('forgot')}>Forgot password?</button>}
+        {mode === 'login' && options?.entra && <button type="button" className="microsoft" onClick={microsoft}>Sign in with Microsoft</button>}
         <p>
-          {mode === 'login' ? 'No account yet? ' : 'Have an account? '}
-          <button type="button" className="link" onClick={() => { setMode(mode === 'login' ? 'signup' : 'login'); setError(undefined); }}>
+          {mode === 'signup' ? 'Have an account? ' : mode === 'login' ? 'No account yet? ' : 'Remembered it? '}
+          <button type="button" className="link" onClick={() => switchTo(mode === 'login' ? 'signup' : 'login')}>
             {mode === 'login' ? 'Sign up' : 'Log in'}
           </button>
         </p>

@@ -389,14 +389,15 @@ internal sealed class DataService(
     /// read would show them: only to a caller who may get the object, and never for a field hidden from it. They are
     /// stored values, so echoing them to a write-only caller (ACL write without read) let it read the object through an
     /// Increment by 0 or an Add of nothing. For a field the answer leaves out, the JS SDK applies the operation to nothing
-    /// (an Increment's amount), which is all a caller who cannot read the object could know anyway.
+    /// (an Increment's amount), which is all a caller who cannot read the object could know anyway. Files in them (an Add
+    /// of an attachment) get their URLs as in a read: the SDK keeps the echoed value as the field's.
     /// </summary>
-    private static void AddReadableEcho(JsonObject response, JsonObject echo, Auth auth, ClassSchema schema, StoredObject obj)
+    private void AddReadableEcho(JsonObject response, JsonObject echo, Auth auth, ClassSchema schema, StoredObject obj)
     {
         if (echo.Count == 0 || !AccessPolicy.CanRead(auth, schema, obj, AccessPolicy.Get)) return;
         var hidden = AccessPolicy.HiddenFields(auth, schema, obj.ObjectId, name => obj.Data[name], AccessPolicy.ProtectedFields(auth, schema));
         foreach (var (path, value) in echo)
-            if (!hidden.Contains(path.Split('.')[0])) response[path] = value?.DeepClone();
+            if (!hidden.Contains(path.Split('.')[0])) response[path] = _encoder.WithFileUrls(value, null);
     }
 
     public async Task DeleteAsync(Auth auth, string className, string objectId, CancellationToken ct)

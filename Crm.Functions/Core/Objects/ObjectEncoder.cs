@@ -141,7 +141,7 @@ internal sealed class ObjectEncoder(ParseSettings settings, Files.FileUrls? file
     /// given its url (<see cref="Files.FileUrls"/>: under the configured public URL, else under <paramref name="serverUrl"/>
     /// or the request's server URL, signed when Parse:Files:SignedUrls is on).
     /// </summary>
-    private JsonNode? WithFileUrls(JsonNode? value, string? serverUrl)
+    public JsonNode? WithFileUrls(JsonNode? value, string? serverUrl)
     {
         switch (value)
         {

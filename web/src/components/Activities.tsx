@@ -13,7 +13,7 @@ export function ActivityItem({ a, onComplete, showRelated }: { a: ActivityView; 
   return (
     <li className={`activity ${overdue ? 'overdue' : ''} ${a.completedAt ? 'done' : ''}`} data-activity-id={a.id}>
       <span className={`badge ${a.type}`}>{label(a.type)}</span>
-      <span className="subject">{a.subject || '(no subject)'}</span>
+      <span className="subject"><Link to={`/activities/${a.id}`}>{a.subject || '(no subject)'}</Link></span>
       {showRelated && a.relatedTo && (
         <Link className="related" to={`/${a.relatedTo.className === 'Deal' ? 'deals' : 'contacts'}/${a.relatedTo.id}`}>{a.relatedTo.label ?? a.relatedTo.className}</Link>
       )}

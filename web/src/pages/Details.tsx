@@ -1,6 +1,7 @@
 import { type ReactNode, useState } from 'react';
 import { type ClassName, destroy, get, json, pointer, type PObject, related } from '../api';
 import { ActivityPanel } from '../components/Activities';
+import { Attachments } from '../components/Attachments';
 import { companyFields, contactFields, dealFields, type FieldSpec, RecordForm } from '../components/RecordForm';
 import { useLive, useLoad, useOnline } from '../hooks';
 import { formatDate, formatMoney, label } from '../lib/format';
@@ -17,7 +18,7 @@ function Detail({ className, id, include, pin, fields, listPath, title, summary,
   listPath: string;
   title: (o: PObject) => string;
   summary: (o: PObject) => ReactNode;
-  children?: (o: PObject) => ReactNode;
+  children?: (o: PObject, reload: () => void) => ReactNode;
 }) {
   const { data, error, loading, reload } = useLoad(() => get(className, id, include, pin), [className, id]);
   const [editing, setEditing] = useState(false);
@@ -54,7 +55,7 @@ function Detail({ className, id, include, pin, fields, listPath, title, summary,
       {editing ? (
         <RecordForm title={`Edit ${title(o)}`} className={className} fields={fields} record={o} onSaved={() => { setEditing(false); reload(); }} onCancel={() => setEditing(false)} />
       ) : <dl className="summary">{summary(o)}</dl>}
-      {children?.(o)}
+      {children?.(o, reload)}
     </article>
   );
 }
@@ -133,7 +134,7 @@ export function DealPage({ id }: { id: string }) {
           <Row k="Notes" v={s(o, 'notes')} />
         </>
       )}>
-      {() => <ActivityPanel className="Deal" id={id} />}
+      {(o, reload) => <><Attachments className="Deal" record={o} onChanged={reload} /><ActivityPanel className="Deal" id={id} /></>}
     </Detail>
   );
 }
