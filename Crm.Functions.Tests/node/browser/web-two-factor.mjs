@@ -100,10 +100,10 @@ try {
   await page.getByRole('heading', { name: 'Enter your code' }).waitFor({ timeout: T });
   check(true, 'after the password the sign-in card asks for the code');
   await page.screenshot({ path: path.join(shots, 'two-factor-sign-in.png'), fullPage: true });
-  await page.getByLabel('Code').fill('000000');
+  await page.getByLabel('Code', { exact: true }).fill('000000');
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.getByRole('alert').filter({ hasText: 'Invalid MFA token' }).waitFor({ timeout: T });
-  await page.getByLabel('Code').fill(totp(secret, 1));
+  await page.getByLabel('Code', { exact: true }).fill(totp(secret, 1));
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: T });
   check(true, 'a wrong code is refused; the current code signs in');
@@ -111,15 +111,15 @@ try {
   // 4. a recovery code signs in once
   await signOut(page);
   await signIn(page, username);
-  await page.getByLabel('Code').fill(recovery[0]);
+  await page.getByLabel('Code', { exact: true }).fill(recovery[0]);
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: T });
   await signOut(page);
   await signIn(page, username);
-  await page.getByLabel('Code').fill(recovery[0]);
+  await page.getByLabel('Code', { exact: true }).fill(recovery[0]);
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.getByRole('alert').filter({ hasText: 'Invalid MFA token' }).waitFor({ timeout: T });
-  await page.getByLabel('Code').fill(recovery[1]);
+  await page.getByLabel('Code', { exact: true }).fill(recovery[1]);
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: T });
   check(true, 'a recovery code signs in once; used again it is refused');
