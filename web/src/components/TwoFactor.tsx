@@ -3,7 +3,8 @@ import QRCode from 'qrcode';
 import { currentUser } from '../api';
 import { useOnline } from '../hooks';
 import { errorMessage } from '../lib/offline';
-import { disableTwoFactor, enrolTwoFactor, logInEnrolling, logInWithCode, newSecret, otpauthUri, twoFactorEnabled } from '../twoFactor';
+import { disableTwoFactor, enrolTwoFactor, logInEnrolling, logInWithCode, twoFactorEnabled } from '../twoFactor';
+import { newSecret, otpauthUri } from '../lib/otp';
 
 const ISSUER = 'CRM';
 
