@@ -217,6 +217,11 @@ internal sealed class AccountSettings
     public int EmailVerificationTokenMinutes { get; set; } = 24 * 60;
     /// <summary>Refuse log-in (code 205) to users whose email is not verified yet; needs VerifyUserEmails.</summary>
     public bool PreventLoginWithUnverifiedEmail { get; set; }
+    /// <summary>
+    /// Comma-separated role names whose members must use two-factor sign-in (TOTP). Such a member without it can log in
+    /// only by enrolling in the same request (authData.mfa {secret, token}); see docs/accounts.md.
+    /// </summary>
+    public string MfaRequiredRoles { get; set; } = "";
 }
 
 /// <summary>Documented limits: each one turns an abusive request into a clear error instead of an accident.</summary>

@@ -533,6 +533,11 @@ internal static class OpenApiDocument
                     {
                         ["username"] = new JsonObject { ["type"] = "string" },
                         ["password"] = new JsonObject { ["type"] = "string", ["format"] = "password" },
+                        ["authData"] = new JsonObject
+                        {
+                            ["type"] = "object",
+                            ["description"] = "Two-factor sign-in (docs/two-factor.md): {\"mfa\": {\"token\": \"123456\"}} with a current code or a recovery code; {\"mfa\": {\"secret\", \"token\"}} enrols while logging in.",
+                        },
                     },
                     ["required"] = new JsonArray("username", "password"),
                 },

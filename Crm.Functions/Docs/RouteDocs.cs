@@ -45,7 +45,7 @@ internal static class RouteDocs
         },
         ["login"] = new(StringComparer.Ordinal)
         {
-            ["POST /login"] = new("logIn", "Users", "Log in", "Answers the user with a sessionToken: set it as the SessionToken credential.",
+            ["POST /login"] = new("logIn", "Users", "Log in", "Answers the user with a sessionToken: set it as the SessionToken credential. A user with two-factor sign-in sends authData.mfa.token too (code -1 without it, 141 for a wrong one).",
                 Caller.Anyone, Body: "LogIn", BodyExample: new JsonObject { ["username"] = "alice", ["password"] = DemoData.Password }, Response: "SignUpResponse"),
             ["GET /login"] = new("logInByQuery", "Users", "Log in (query string)", "As POST /login, with username and password in the query string.",
                 Caller.Anyone, Response: "SignUpResponse"),

@@ -107,6 +107,7 @@ internal sealed partial class SchemaFactory
         var logInInput = new InputObjectGraphType { Name = "LogInInput" };
         logInInput.AddField(InputField("username", NonNull(Str)));
         logInInput.AddField(InputField("password", NonNull(Str)));
+        logInInput.AddField(InputField("authData", _object, "Additional auth data, as parse-server names it: {mfa: {token}} for two-factor sign-in."));
         logInInput.AddField(InputField("clientMutationId", Str));
         var logIn = Field("logIn", ViewerPayloadType("LogInPayload"), null, "Logs in with username (or email) and password (REST POST /login).");
         logIn.Arguments = new QueryArguments(Argument("input", new NonNullGraphType(logInInput)));
@@ -115,7 +116,8 @@ internal sealed partial class SchemaFactory
             var rc = GraphQLRequestContext.Of(ctx);
             rc.CheckRateLimit();
             var args = (IDictionary<string, object?>)Arg(ctx, "input")!;
-            var json = await rc.Users.LogInAsync((string?)args["username"], null, (string?)args["password"], rc.Auth.InstallationId, true, ctx.CancellationToken);
+            var authData = args.TryGetValue("authData", out var a) && a is not null ? JsonValues.FromClr(a) as JsonObject ?? throw TwoFactor.InvalidData() : null;
+            var json = await rc.Users.LogInAsync((string?)args["username"], null, (string?)args["password"], rc.Auth.InstallationId, true, ctx.CancellationToken, authData);
             return new ViewerPayload(new ViewerView(JsonValues.Text(json["sessionToken"]), new ParseObj("_User", json)), ClientId(args));
         });
         mutation.AddField(logIn);
@@ -142,6 +144,34 @@ internal sealed partial class SchemaFactory
             (accounts, auth, email, ct) => accounts.RequestPasswordResetAsync(auth, email, ct));
         AddMailMutation(mutation, "sendVerificationEmail", "SendVerificationEmail", "Mails an email verification link again (REST POST /verificationEmailRequest).",
             (accounts, auth, email, ct) => accounts.RequestVerificationEmailAsync(auth, email, ct));
+
+        // parse-server's {username, password, token} → {ok}: the reset link's token sets a new password, once.
+        var confirmInput = new InputObjectGraphType { Name = "ConfirmResetPasswordInput" };
+        confirmInput.AddField(InputField("username", NonNull(Str), "Username of the user that received the reset email."));
+        confirmInput.AddField(InputField("password", NonNull(Str), "The new password."));
+        confirmInput.AddField(InputField("token", NonNull(Str), "The reset token from the emailed link."));
+        confirmInput.AddField(InputField("clientMutationId", Str));
+        var confirmPayload = new ObjectGraphType { Name = "ConfirmResetPasswordPayload" };
+        confirmPayload.AddField(Field("ok", NonNull(Bool), ctx => ((OkPayload)ctx.Source!).Ok));
+        confirmPayload.AddField(Field("clientMutationId", Str, ctx => ((OkPayload)ctx.Source!).ClientMutationId));
+        var confirm = Field("confirmResetPassword", confirmPayload, null,
+            "Sets a new password with the token of a reset link (the page /apps/{appId}/choose_password does the same); the token works once.");
+        confirm.Arguments = new QueryArguments(Argument("input", new NonNullGraphType(confirmInput)));
+        confirm.Resolver = Async(async ctx =>
+        {
+            var rc = GraphQLRequestContext.Of(ctx);
+            rc.CheckRateLimit();
+            var args = (IDictionary<string, object?>)Arg(ctx, "input")!;
+            var accounts = ctx.RequestServices!.GetRequiredService<AccountEmails>();
+            var token = args["token"] as string;
+            // The username must be the token's user: a mistyped one fails like a bad token, saying nothing more.
+            var user = await accounts.PasswordResetUserAsync(token, ctx.CancellationToken);
+            if (user is null || user.Data["username"]?.ToString() != args["username"] as string)
+                throw new ParseException(ParseError.OtherCause, "This link is invalid or has expired. Please request a new one.");
+            await accounts.ResetPasswordAsync(token, args["password"] as string, ctx.CancellationToken);
+            return new OkPayload(true, ClientId(args));
+        });
+        mutation.AddField(confirm);
     }
 
     private static void AddMailMutation(ObjectGraphType mutation, string name, string typePrefix, string description,

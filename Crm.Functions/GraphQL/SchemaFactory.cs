@@ -26,9 +26,10 @@ internal sealed partial class SchemaFactory
     [
         "Query", "Mutation", "Subscription", "String", "Int", "Float", "Boolean", "ID", "UserACL", "RoleACL", "PublicACL",
         "UserACLInput", "RoleACLInput", "PublicACLInput", "SignUpInput", "SignUpPayload", "LogInInput", "LogInPayload", "LogOutInput", "LogOutPayload",
+        "ConfirmResetPasswordInput", "ConfirmResetPasswordPayload",
         "ConfigValue", "UpdateCloudConfigInput", "UpdateCloudConfigPayload",
     ];
-    private static readonly HashSet<string> ReservedMutationNames = new(StringComparer.Ordinal) { "signUp", "logIn", "logOut", "updateCloudConfig" };
+    private static readonly HashSet<string> ReservedMutationNames = new(StringComparer.Ordinal) { "signUp", "logIn", "logOut", "updateCloudConfig", "confirmResetPassword" };
     /// <summary>_User fields never shown: the hash is write-only and authData holds third-party credentials.</summary>
     private static readonly HashSet<string> HiddenOutputFields = new(StringComparer.Ordinal) { "password", "authData" };
 

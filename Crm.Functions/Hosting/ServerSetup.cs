@@ -71,6 +71,7 @@ internal static class ServerSetup
         services.AddSingleton<RoleService>();
         services.AddSingleton<UserService>();
         services.AddSingleton<UserRules>();
+        services.AddSingleton<TwoFactor>();
         services.AddSingleton<EntraUsers>();
         services.AddSingleton<AuthRateLimiter>();
         services.AddSingleton<IMailSender, SmtpMailSender>();

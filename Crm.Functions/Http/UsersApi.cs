@@ -22,7 +22,8 @@ internal static class UsersApi
         router.Add("login", "GET,POST", "/login", async (call, ct) =>
         {
             limiter.Check(call.Auth);
-            return ApiResult.Ok(await users.LogInAsync(Text(call.Body, "username"), Text(call.Body, "email"), Text(call.Body, "password"), call.InstallationId, true, ct));
+            return ApiResult.Ok(await users.LogInAsync(Text(call.Body, "username"), Text(call.Body, "email"), Text(call.Body, "password"), call.InstallationId, true, ct,
+                AuthData(call.Body)));
         });
         router.Add("verifyPassword", "GET,POST", "/verifyPassword", async (call, ct) =>
         {
@@ -59,6 +60,26 @@ internal static class UsersApi
             var json = await data.GetAsync(auth, "_Session", session.ObjectId, null, ct);
             return ApiResult.Created(json, $"{call.ServerUrl}/sessions/{session.ObjectId}");
         });
+    }
+
+    /// <summary>authData of a log-in: an object in a JSON body, or JSON text in a GET's query string.</summary>
+    private static JsonObject? AuthData(JsonObject body)
+    {
+        switch (body["authData"])
+        {
+            case null: return null;
+            case JsonObject authData: return authData;
+            case JsonValue v when v.TryGetValue(out string? text):
+                try
+                {
+                    return JsonNode.Parse(text) as JsonObject ?? throw TwoFactor.InvalidData();
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    throw TwoFactor.InvalidData();
+                }
+            default: throw TwoFactor.InvalidData();
+        }
     }
 
     private static string? Text(JsonObject body, string key) =>

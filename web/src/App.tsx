@@ -13,6 +13,8 @@ import { ActivityPage } from './pages/ActivityDetail';
 import { VerifyEmailBanner } from './components/VerifyEmail';
 import { isInvalidSession, refreshUser, requestPasswordReset, signInOptions, type SignInOptions } from './account';
 import { completeMicrosoftSignIn, signInWithMicrosoft } from './entra';
+import { SignInSecondStep } from './components/TwoFactor';
+import { secondStepFor } from './twoFactor';
 
 const nav = [
   ['/', 'Dashboard'],
@@ -112,6 +114,7 @@ function AuthPage({ onDone }: { onDone: () => void }) {
   const [notice, setNotice] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [options, setOptions] = useState<SignInOptions>();
+  const [secondStep, setSecondStep] = useState<'code' | 'enrol'>();
 
   useEffect(() => {
     let cancelled = false;
@@ -141,7 +144,9 @@ function AuthPage({ onDone }: { onDone: () => void }) {
       if (mode === 'login') await logIn(username, password); else await signUp(username, email, password);
       onDone();
     } catch (err) {
-      setError(errorMessage(err));
+      // The password was right and a second factor is due: the card asks for the code (or to set it up).
+      const step = mode === 'login' ? secondStepFor(err) : undefined;
+      if (step) setSecondStep(step); else setError(errorMessage(err));
     } finally {
       setBusy(false);
     }
@@ -152,6 +157,10 @@ function AuthPage({ onDone }: { onDone: () => void }) {
     setError(undefined);
     try { await signInWithMicrosoft(options.entra); } catch (err) { setError(errorMessage(err)); }
   };
+
+  if (secondStep) {
+    return <SignInSecondStep step={secondStep} username={username} password={password} onDone={onDone} onCancel={() => { setSecondStep(undefined); setPassword(''); }} />;
+  }
 
   const title = mode === 'login' ? 'Log in' : mode === 'signup' ? 'Sign up' : 'Reset your password';
   return (

@@ -10,7 +10,7 @@ namespace Crm.Functions.Core.Users;
 /// The built-in rules of _User, _Role and _Session, registered as ordinary hooks so they run on every door
 /// (REST, batch, GraphQL). Passwords become bcrypt hashes in an internal field before anything is stored.
 /// </summary>
-internal sealed partial class UserRules(SessionService sessions, RoleService roles, AuthRateLimiter limiter, IOptions<ParseSettings> options)
+internal sealed partial class UserRules(SessionService sessions, RoleService roles, AuthRateLimiter limiter, TwoFactor twoFactor, IOptions<ParseSettings> options)
 {
     private AccountSettings Accounts => options.Value.Accounts;
 
@@ -67,7 +67,10 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
             data["_password_changed_at"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             data.Remove("password");
         }
-        if (e.ChangedFields.Contains("authData") && !e.Auth.IsMaster)
+        var authDataChanged = e.ChangedFields.Contains("authData");
+        if (authDataChanged && !e.IsCreate && data["authData"] is JsonObject sent && sent.ContainsKey(TwoFactor.Provider))
+            authDataChanged = await ChangeTwoFactorAsync(e, sent, ct);
+        if (authDataChanged && !e.Auth.IsMaster)
             throw new ParseException(ParseError.OperationForbidden, "authData is managed by the server.");
 
         // A user can always read and write itself, whatever ACL it sends.
@@ -76,6 +79,52 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
             e.Object.Acl = new JsonObject { [self] = new JsonObject { ["read"] = true, ["write"] = true } };
         else if (e.Object.Acl is not null && e.ChangedFields.Contains("ACL"))
             e.Object.Acl[self] = new JsonObject { ["read"] = true, ["write"] = true };
+    }
+
+    /// <summary>
+    /// Applies <c>authData.mfa</c> of an update (see <see cref="TwoFactor"/>) and takes it out of the stored authData,
+    /// which keeps the other providers as they were. Returns whether the request changes any other provider.
+    /// </summary>
+    private async Task<bool> ChangeTwoFactorAsync(SaveEvent e, JsonObject sent, CancellationToken ct)
+    {
+        var data = e.Object.Data;
+        var request = sent[TwoFactor.Provider];
+        sent.Remove(TwoFactor.Provider);
+        var othersChanged = sent.Count > 0;
+        if (!othersChanged)
+        {
+            if (e.Original!.Data["authData"] is JsonObject kept) data["authData"] = kept.DeepClone();
+            else data.Remove("authData");
+        }
+        if (e.Auth.UserId != e.Object.ObjectId && !e.Auth.IsMaster)
+            throw new ParseException(ParseError.OperationForbidden, "Only the user itself can change its two-factor sign-in.");
+
+        var enrolled = TwoFactor.IsEnrolled(data);
+        JsonObject answer = [];
+        if (request is null)
+        {
+            // parse-server unlinks with {mfa: null} on the session alone; here that is the master key's way (a lost device).
+            if (!e.Auth.IsMaster)
+                throw new ParseException(ParseError.ScriptFailed, "Turning off two-factor sign-in needs a current code: send authData.mfa {old: code}.");
+            TwoFactor.Disable(data);
+        }
+        else if (request is not JsonObject mfa) throw TwoFactor.InvalidData();
+        else
+        {
+            // An enrolled user proves the current factor before changing or removing it (the master key need not).
+            if (enrolled && !e.Auth.IsMaster && !twoFactor.TryUse(data, mfa["old"] is JsonValue old && old.TryGetValue(out string? code) ? code : null))
+                throw TwoFactor.InvalidToken();
+            if (mfa["secret"] is not null) answer[TwoFactor.Provider] = twoFactor.Enrol(data, mfa);
+            else if (enrolled && mfa.ContainsKey("old"))
+            {
+                if (await twoFactor.RequiredRoleAsync(e.Object.ObjectId, ct) is { } role)
+                    throw new ParseException(ParseError.OperationForbidden, $"Two-factor sign-in is required for members of the role {role}; it cannot be turned off.");
+                TwoFactor.Disable(data);
+            }
+            else throw TwoFactor.InvalidData();
+        }
+        e.Response["authDataResponse"] = answer;
+        return othersChanged;
     }
 
     public void ValidatePassword(string password, string? username)

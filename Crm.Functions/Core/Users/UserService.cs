@@ -11,7 +11,7 @@ using Crm.Functions.Core.Telemetry;
 namespace Crm.Functions.Core.Users;
 
 /// <summary>Log-in, log-out and "who am I". Sign-up is a create of _User through the core (see UserRules).</summary>
-internal sealed class UserService(DataService data, SessionService sessions, RoleService roles, UserRules rules, IOptions<ParseSettings> options, TimeProvider time)
+internal sealed class UserService(DataService data, SessionService sessions, RoleService roles, UserRules rules, TwoFactor twoFactor, IOptions<ParseSettings> options, TimeProvider time)
 {
     private const string InvalidCredentials = "Invalid username/password.";
     // A real bcrypt hash of a random string: unknown users cost the same time as wrong passwords, so
@@ -36,7 +36,9 @@ internal sealed class UserService(DataService data, SessionService sessions, Rol
         Roles = await roles.RolesOfAsync(userId, ct),
     };
 
-    public async Task<JsonObject> LogInAsync(string? username, string? email, string? password, string? installationId, bool createSession, CancellationToken ct)
+    /// <param name="authData">Additional auth data of the log-in; only <c>mfa</c> is read (see <see cref="TwoFactor"/>).</param>
+    public async Task<JsonObject> LogInAsync(string? username, string? email, string? password, string? installationId, bool createSession, CancellationToken ct,
+        JsonObject? authData = null)
     {
         if (string.IsNullOrEmpty(username) && string.IsNullOrEmpty(email))
             throw new ParseException(ParseError.UsernameMissing, "username/email is required.");
@@ -69,13 +71,64 @@ internal sealed class UserService(DataService data, SessionService sessions, Rol
         }
         // An empty ACL locks the user out (Parse's convention for disabled accounts).
         if (user.Acl is { Count: 0 }) throw new ParseException(ParseError.ObjectNotFound, InvalidCredentials);
-        if (user.Data.ContainsKey("_failed_login_count")) await ResetFailuresAsync(user.ObjectId, ct);
         // After the password check, so the answer says nothing about unverified accounts to whoever lacks the password.
         if (rules.MustVerifyBeforeLogIn(user.Data)) throw new ParseException(ParseError.EmailNotFound, "User email is not verified.");
 
+        // Only a log-in that opens a session needs the second factor; /verifyPassword proves the password alone.
+        var authDataResponse = createSession ? await CheckSecondFactorAsync(user, authData, ct) : null;
+        // Only now: a right password with a wrong code must not clear the failures the wrong codes count up.
+        if (user.Data.ContainsKey("_failed_login_count")) await ResetFailuresAsync(user.ObjectId, ct);
+
         string? token = null;
         if (createSession) token = (await sessions.CreateAsync(user.ObjectId, installationId, "login", "password", ct)).Token;
-        return await MeAsync(user.ObjectId, token, ct);
+        var me = await MeAsync(user.ObjectId, token, ct);
+        if (authDataResponse is not null) me["authDataResponse"] = authDataResponse;
+        return me;
+    }
+
+    /// <summary>
+    /// The second factor of a log-in, after the password: an enrolled user must send a current code or a recovery code
+    /// (spent atomically, so concurrent log-ins with one code succeed at most once). A member of a role in
+    /// <c>Parse:Accounts:MfaRequiredRoles</c> who has not enrolled can only log in by enrolling in the same request.
+    /// Returns the <c>authDataResponse</c> of the answer (the recovery codes of such an enrolment), or null.
+    /// </summary>
+    private async Task<JsonObject?> CheckSecondFactorAsync(StoredObject user, JsonObject? authData, CancellationToken ct)
+    {
+        var request = authData?[TwoFactor.Provider];
+        if (authData is not null && request is not (null or JsonObject)) throw TwoFactor.InvalidData();
+        var mfa = request as JsonObject;
+        if (TwoFactor.IsEnrolled(user.Data))
+        {
+            if (mfa is null) throw TwoFactor.MissingToken();
+            var code = mfa["token"] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+            var accepted = false;
+            await data.Store.UpdateAsync("_User", user.ObjectId, QueryNode.True, current =>
+            {
+                accepted = twoFactor.TryUse(current.Data, code);
+                return ValueTask.FromResult<ObjectWrite?>(accepted ? new ObjectWrite(current, []) : null);
+            }, ct);
+            if (accepted) return authData is null ? null : [];
+            CrmTelemetry.RecordLogInFailure("mfa");
+            // A wrong code counts towards the lockout like a wrong password: six digits must not be guessable at leisure.
+            await RecordFailureAsync(user.ObjectId, ct);
+            throw TwoFactor.InvalidToken();
+        }
+        if (mfa is not null)
+        {
+            JsonObject? enrolled = null;
+            await data.Store.UpdateAsync("_User", user.ObjectId, QueryNode.True, current =>
+            {
+                // A concurrent enrolment won: this one must not replace its secret unchecked.
+                if (TwoFactor.IsEnrolled(current.Data)) throw TwoFactor.InvalidToken();
+                enrolled = twoFactor.Enrol(current.Data, mfa);
+                return ValueTask.FromResult<ObjectWrite?>(new ObjectWrite(current, []));
+            }, ct);
+            return new JsonObject { [TwoFactor.Provider] = enrolled };
+        }
+        if (await twoFactor.RequiredRoleAsync(user.ObjectId, ct) is { } role)
+            throw new ParseException(ParseError.OtherCause,
+                $"Two-factor sign-in is required for members of the role {role}: enrol by logging in with authData.mfa {{secret, token}}.");
+        return authData is null ? null : [];
     }
 
     private ParseException Locked() => new(ParseError.ObjectNotFound,
@@ -130,6 +183,12 @@ internal sealed class UserService(DataService data, SessionService sessions, Rol
             new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(userId)), [], 0, 1), ct);
         if (found.Count == 0) throw new ParseException(ParseError.InvalidSessionToken, "Invalid session token");
         var json = data.Encode(self, schema, found[0], []);
+        // As parse-server shows its mfa provider to the user: whether it is on, never the secret.
+        if (TwoFactor.IsEnrolled(found[0].Data))
+        {
+            if (json["authData"] is not JsonObject authData) json["authData"] = authData = [];
+            authData[TwoFactor.Provider] = new JsonObject { ["status"] = "enabled" };
+        }
         if (token is not null) json["sessionToken"] = token;
         return json;
     }

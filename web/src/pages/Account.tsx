@@ -5,6 +5,7 @@ import { useLoad, useOnline } from '../hooks';
 import { formatDate } from '../lib/format';
 import { errorMessage } from '../lib/offline';
 import { EmailStatus } from '../components/VerifyEmail';
+import { TwoFactorSettings } from '../components/TwoFactor';
 
 /**
  * The signed-in user's account: who they are, their password, their sign-in protections and their sessions. Each
@@ -30,7 +31,7 @@ export function AccountPage() {
         <ChangePassword onChanged={sessionsChanged} />
       </AccountSection>
 
-      {/* Sign-in protections (two-factor sign-in) go here, as their own <AccountSection>. */}
+      <AccountSection id="two-factor" title="Two-factor sign-in"><TwoFactorSettings /></AccountSection>
 
       <AccountSection id="sessions" title="Sessions">
         <Sessions key={sessionsVersion} />
