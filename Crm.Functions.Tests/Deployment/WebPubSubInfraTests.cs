@@ -65,7 +65,7 @@ public sealed class WebPubSubInfraTests(BicepBuildFixture build) : IClassFixture
         var parameters = module["parameters"]!.AsObject();
         var upstream = parameters["upstreamUrl"]!["value"]!.GetValue<string>();
         Assert.Contains("functionApp", upstream, StringComparison.Ordinal);
-        Assert.EndsWith("/realtime/webpubsub')]", upstream, StringComparison.Ordinal);
+        Assert.StartsWith("[format('{0}/realtime/webpubsub', reference('functionApp')", upstream, StringComparison.Ordinal);
         var function = DeploymentFiles.FunctionDefinitions()["LiveQueryWebPubSub"];
         var trigger = function["bindings"]!.AsArray().Single(b => b!["type"]!.GetValue<string>() == "httpTrigger")!;
         Assert.Equal("realtime/webpubsub", trigger["route"]!.GetValue<string>());

@@ -3,68 +3,40 @@ using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Azure.Core;
 using Crm.Functions.LiveQuery;
 using Crm.Functions.Tests.CrmTemplate;
 using Crm.Functions.Tests.Infrastructure;
 using Crm.Functions.Tests.Realtime;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.Tokens;
 using Xunit.Abstractions;
 
 namespace Crm.Functions.Tests.LiveQuery;
 
-/// <summary>
-/// One app configured for Azure Web PubSub against the local stand-in of the service, whose upstream deliveries carry
-/// managed-identity tokens of the test identity provider (audience https://webpubsub.azure.com, the service's own
-/// object id), and whose REST side accepts only the app identity's token (the test credential in DI).
-/// </summary>
+/// <summary>One app configured for Azure Web PubSub against the stand-in (<see cref="WebPubSubRig"/>).</summary>
 public sealed class WebPubSubFixture : IAsyncLifetime
 {
-    public const string Audience = "https://webpubsub.azure.com";
-
-    public string ServicePrincipal { get; } = Guid.NewGuid().ToString();
-    public TestIdentityProvider Idp { get; private set; } = null!;
-    public TestTokenCredential Credential { get; } = new();
-    public WebPubSubServiceStandIn Service { get; private set; } = null!;
+    public WebPubSubRig Rig { get; private set; } = null!;
     public CrmServer Server { get; private set; } = null!;
-    public string Upstream => Server.BaseUrl + "/realtime/webpubsub";
+    public TestIdentityProvider Idp => Rig.Idp;
+    public TestTokenCredential Credential => Rig.Credential;
+    public WebPubSubServiceStandIn Service => Rig.Service;
+    public string Upstream => Server.BaseUrl + WebPubSubLiveQuery.Path;
 
-    /// <summary>An app-only token as Entra issues it to the service's managed identity; pieces overridable to make it wrong.</summary>
     public string ServiceToken(string? principal = null, string? audience = null, string? issuer = null, RsaSecurityKey? key = null, DateTime? expires = null) =>
-        Idp.Token(principal ?? ServicePrincipal, audience: audience ?? Audience, issuer: issuer, key: key, expires: expires,
-            claims: new Dictionary<string, string?> { ["scp"] = null, ["idtyp"] = "app", ["oid"] = principal ?? ServicePrincipal });
+        Rig.ServiceToken(principal, audience, issuer, key, expires);
 
     public Task InitializeAsync()
     {
-        Idp = new TestIdentityProvider();
-        Service = new WebPubSubServiceStandIn(authorization => authorization is not null && authorization == Credential.Bearer, () => ServiceToken());
-        var thumbprint = Idp.Certificate.Thumbprint;
-        Server = new CrmServer(TestSettings.Fast(
-                ("Parse:LiveQuery:WebPubSub:Endpoint", Service.Endpoint),
-                ("Parse:LiveQuery:WebPubSub:Hub", "livequery"),
-                ("Parse:LiveQuery:WebPubSub:UpstreamAuthority", $"{Idp.Instance}{Idp.TenantId}/v2.0"),
-                ("Parse:LiveQuery:WebPubSub:UpstreamAudience", Audience),
-                ("Parse:LiveQuery:WebPubSub:UpstreamPrincipalId", ServicePrincipal),
-                ("Realtime:SessionCheckSeconds", "1")),
-            services =>
-            {
-                services.AddSingleton<TokenCredential>(Credential);
-                // Only the transport to the identity provider changes (its certificate is trusted); validation is the app's own.
-                services.AddHttpClient(WebPubSubUpstream.MetadataClient).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-                {
-                    SslOptions = { RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == thumbprint },
-                });
-            });
-        Service.Upstream = Upstream;
+        Rig = new WebPubSubRig();
+        Server = new CrmServer(TestSettings.Fast([.. Rig.Settings(), ("Realtime:SessionCheckSeconds", "1")]), Rig.Services);
+        Rig.Attach(Server);
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
         Server.Dispose();
-        await Service.DisposeAsync();
-        await Idp.DisposeAsync();
+        await Rig.DisposeAsync();
     }
 }
 
