@@ -142,6 +142,31 @@ module signalr 'modules/signalr.bicep' = {
   }
 }
 
+// Parse LiveQuery in Azure: Web PubSub holds the sockets; its own identity signs its upstream calls, so that the app
+// can tell them from any other caller of the tenant.
+var liveQueryHub = 'livequery'
+var liveQueryUpstreamAudience = 'https://webpubsub.azure.com'
+
+module webPubSubIdentity 'modules/identity.bicep' = {
+  scope: rg
+  params: {
+    name: 'id-wps-crm-${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module webPubSub 'modules/webpubsub.bicep' = {
+  scope: rg
+  params: {
+    name: 'wps-crm-${token}'
+    location: location
+    tags: tags
+    serviceIdentityId: webPubSubIdentity.outputs.id
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
 module vault 'modules/keyvault.bicep' = {
   scope: rg
   params: {
@@ -182,9 +207,25 @@ module functionApp 'modules/function-app.bicep' = {
       from: mailFrom
     }
     parseAppId: parseAppId
+    liveQuery: {
+      endpoint: webPubSub.outputs.endpoint
+      hub: liveQueryHub
+      upstreamAudience: liveQueryUpstreamAudience
+      upstreamPrincipalId: webPubSubIdentity.outputs.principalId
+    }
     corsAllowedOrigins: union([web.outputs.uri], corsAllowedOrigins)
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+  }
+}
+
+module webPubSubHub 'modules/webpubsub-hub.bicep' = {
+  scope: rg
+  params: {
+    webPubSubName: webPubSub.outputs.name
+    hubName: liveQueryHub
+    upstreamUrl: '${functionApp.outputs.url}/realtime/webpubsub'
+    upstreamAudience: liveQueryUpstreamAudience
   }
 }
 
@@ -209,3 +250,5 @@ output SIGNALR_SERVICE_URI string = signalr.outputs.serviceUri
 @description('The web app (Static Web App), built with VITE_API_ROOT = SERVICE_API_URI; its origin is allowed by the API and SignalR.')
 output SERVICE_WEB_URI string = web.outputs.uri
 output SERVICE_WEB_NAME string = web.outputs.name
+@description('The LiveQuery URL the Parse SDKs are configured with (liveQueryServerURL): the Web PubSub hub.')
+output liveQueryServerURL string = webPubSubHub.outputs.clientUrl

@@ -26,6 +26,14 @@ public sealed class LiveQuerySocket : IAsyncDisposable
         return socket;
     }
 
+    /// <summary>Opens a socket at any LiveQuery URL (a Web PubSub client URL: the stand-in's).</summary>
+    public static async Task<LiveQuerySocket> OpenAsync(string url)
+    {
+        var socket = new LiveQuerySocket();
+        await socket._socket.ConnectAsync(new Uri(url), CancellationToken.None);
+        return socket;
+    }
+
     /// <summary>Opens a socket and connects it (optionally with a session token or the master key); returns it after "connected".</summary>
     public static async Task<LiveQuerySocket> ConnectAsync(CrmServer server, string? sessionToken = null, bool master = false)
     {

@@ -62,10 +62,11 @@ public static class MatrixDoors
         new HubSubscriptionDoor(fixture.Server),
         new HttpSubscriptionDoor(fixture.Server),
         new LiveQueryDoor(fixture.Server),
+        new WebPubSubDoor(fixture.WebPubSub),
     ];
 
     public static readonly string[] QueryDoorNames = ["rest", "batch", "graphql", "graphql node", "rest include", "graphql pointer", "mcp"];
-    public static readonly string[] EventDoorNames = ["signalr feed", "signalr subscription", "http subscription", "livequery"];
+    public static readonly string[] EventDoorNames = ["signalr feed", "signalr subscription", "http subscription", "livequery", "livequery web pubsub"];
 
     /// <summary>
     /// A refusal must be a Parse error (a 4xx with a code): "not visible" is what the matrix checks, but a 5xx or a

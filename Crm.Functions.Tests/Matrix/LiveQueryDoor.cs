@@ -15,6 +15,12 @@ public sealed class LiveQueryDoor(CrmServer server) : IEventDoor
     public async Task<IEventListener> ListenAsync(Principal p, IReadOnlyList<string> classNames, JsonObject where)
     {
         var socket = await LiveQuerySocket.ConnectAsync(server, p.Token, p.Master);
+        return await SubscribeAsync(socket, classNames, where);
+    }
+
+    /// <summary>One subscription per class on a connected socket; a refused one (an error frame) brings no events.</summary>
+    internal static async Task<IEventListener> SubscribeAsync(LiveQuerySocket socket, IReadOnlyList<string> classNames, JsonObject where)
+    {
         var classOf = new Dictionary<int, string>();
         for (var i = 0; i < classNames.Count; i++)
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.Infrastructure;
+using Crm.Functions.Tests.LiveQuery;
 
 namespace Crm.Functions.Tests.Matrix;
 
@@ -55,10 +56,21 @@ public sealed class MatrixFixture : IAsyncLifetime
 
     private static readonly string[] CaseClasses = ["MatrixAcl", "MatrixClp", "MatrixPointer", "MatrixProtected"];
 
-    public CrmServer Server { get; } = new(TestSettings.Fast(
-        [("Parse:DefaultAcls:Memo", """{"$owner":{"read":true,"write":true}}"""),
-         // The dashboard feed pushes only its classes; the matrix classes are among them so the feed is a door too.
-         .. CaseClasses.Append(SentinelClass).Select((c, i) => ($"Realtime:FeedClasses:{i}", (string?)c))]));
+    public MatrixFixture()
+    {
+        Server = new(TestSettings.Fast(
+            [("Parse:DefaultAcls:Memo", """{"$owner":{"read":true,"write":true}}"""),
+             // The dashboard feed pushes only its classes; the matrix classes are among them so the feed is a door too.
+             .. CaseClasses.Append(SentinelClass).Select((c, i) => ($"Realtime:FeedClasses:{i}", (string?)c)),
+             // LiveQuery through Azure Web PubSub (its stand-in) is a door too.
+             .. WebPubSub.Settings()]), WebPubSub.Services);
+        WebPubSub.Attach(Server);
+    }
+
+    public CrmServer Server { get; }
+
+    /// <summary>The Web PubSub stand-in and identities the server is configured with (<see cref="WebPubSubDoor"/>).</summary>
+    public WebPubSubRig WebPubSub { get; } = new();
 
     public List<Principal> Principals { get; } = [];
     public List<MatrixCase> Cases { get; } = [];
@@ -261,9 +273,9 @@ public sealed class MatrixFixture : IAsyncLifetime
         return client;
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         Server.Dispose();
-        return Task.CompletedTask;
+        await WebPubSub.DisposeAsync();
     }
 }

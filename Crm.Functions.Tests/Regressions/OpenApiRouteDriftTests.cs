@@ -26,7 +26,7 @@ public sealed class OpenApiRouteDriftTests
         using var response = await http.GetAsync(server.BaseUrl + "/docs/openapi.json");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var paths = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["paths"]!.AsObject();
-        string[] verbs = ["get", "post", "put", "delete", "patch"];
+        string[] verbs = ["get", "post", "put", "delete", "patch", "options"];
         var operations = paths.SelectMany(p => p.Value!.AsObject().Where(o => verbs.Contains(o.Key))
             .Select(o => (Path: p.Key, Method: o.Key.ToUpperInvariant(), AppRoot: p.Value!["servers"] is not null))).ToList();
 

@@ -19,9 +19,26 @@ public sealed class LiveQueryFuzzTests(ITestOutputHelper output)
     [Fact]
     public async Task garbage_frames_get_error_frames_never_faults_and_leak_nothing()
     {
+        using var server = new CrmServer(TestSettings.Fast(("Parse:Store", "sqlite"), ("LiveQuery:MaxSubscriptionsPerConnection", "1000")));
+        await FuzzAsync(server, () => LiveQuerySocket.OpenAsync(server), () => LiveQuerySocket.OpenAsync(server));
+    }
+
+    /// <summary>The same garbage through Azure Web PubSub (its stand-in): every frame is an upstream delivery, every event a REST send.</summary>
+    [Fact]
+    public async Task garbage_frames_through_web_pubsub_get_error_frames_never_faults_and_leak_nothing()
+    {
+        await using var rig = new LiveQuery.WebPubSubRig();
+        using var server = new CrmServer(TestSettings.Fast([("Parse:Store", "sqlite"), ("LiveQuery:MaxSubscriptionsPerConnection", "1000"), .. rig.Settings()]), rig.Services);
+        rig.Attach(server);
+        await FuzzAsync(server, () => LiveQuerySocket.OpenAsync(rig.Service.ClientUrl), () => LiveQuerySocket.OpenAsync(rig.Service.ClientUrl));
+        // Every delivery was answered by the app without a fault.
+        Assert.DoesNotContain(rig.Service.Deliveries, d => d.Status >= 500);
+    }
+
+    private async Task FuzzAsync(CrmServer server, Func<Task<LiveQuerySocket>> open, Func<Task<LiveQuerySocket>> openProbe)
+    {
         var seed = int.TryParse(Environment.GetEnvironmentVariable("CRM_FUZZ_SEED"), out var s) ? s : Environment.TickCount & 0x7fffffff;
         output.WriteLine($"livequery fuzz seed {seed}");
-        using var server = new CrmServer(TestSettings.Fast(("Parse:Store", "sqlite"), ("LiveQuery:MaxSubscriptionsPerConnection", "1000")));
         var world = await FuzzWorld.CreateAsync(server);
         var generator = new HostileRequests(world);
         var failures = new List<string>();
@@ -32,7 +49,7 @@ public sealed class LiveQueryFuzzTests(ITestOutputHelper output)
         {
             await Parallel.ForEachAsync(Enumerable.Range(0, Sockets), async (n, _) =>
             {
-                var socket = await LiveQuerySocket.OpenAsync(server);
+                var socket = await open();
                 lock (sockets) sockets.Add(socket);
                 for (var i = 0; i < FramesPerSocket && clock.Elapsed < Budget; i++)
                 {
@@ -60,7 +77,9 @@ public sealed class LiveQueryFuzzTests(ITestOutputHelper output)
             using var victim = server.Client().AsMaster();
             var privateAcl = new JsonObject { [world.VictimId] = new JsonObject { ["read"] = true, ["write"] = true } };
             var secret = await victim.CreateAsync(FuzzWorld.ClassName, new JsonObject { ["s"] = "private after fuzz", ["tag"] = "victim", ["ACL"] = privateAcl });
-            await using var probe = await LiveQuerySocket.ConnectAsync(server, world.AttackerToken);
+            await using var probe = await openProbe();
+            await probe.SendAsync(new JsonObject { ["op"] = "connect", ["applicationId"] = CrmServer.AppId, ["sessionToken"] = world.AttackerToken });
+            Assert.Equal("connected", (await probe.NextAsync())["op"]!.GetValue<string>());
             await probe.SubscribeAsync(1, FuzzWorld.ClassName);
             var visible = await world.Attacker.CreateAsync(FuzzWorld.ClassName, new JsonObject { ["s"] = "public after fuzz", ["tag"] = "public" });
             await probe.UntilAsync("create", visible);
@@ -127,7 +146,7 @@ public sealed class LiveQueryFuzzTests(ITestOutputHelper output)
             default:
                 var query = new JsonObject
                 {
-                    ["className"] = Pick(FuzzWorld.ClassName, FuzzWorld.PrivateClass, "_User", "_Session", "_Role", "_Subscription", "_SCHEMA", "", "../x", "Nope", 3, null),
+                    ["className"] = Pick(FuzzWorld.ClassName, FuzzWorld.PrivateClass, "_User", "_Session", "_Role", "_Subscription", "_LiveQuery", "_SCHEMA", "", "../x", "Nope", 3, null),
                     ["where"] = rng.Next(8) == 0 ? hostile.Value(rng) : hostile.Where(rng),
                 };
                 if (rng.Next(4) == 0) query[Pick("keys", "fields", "watch")!.GetValue<string>()] = Pick(new JsonArray("s"), new JsonArray("_hashed_password"), new JsonArray(), new JsonArray("s", "s"), "s", new JsonArray(1), new JsonArray("authData", "password"));

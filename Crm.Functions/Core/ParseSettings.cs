@@ -63,6 +63,8 @@ internal sealed class ParseSettings
     public FileSettings Files { get; set; } = new();
     /// <summary>De-duplication of retried writes by their <c>X-Parse-Request-Id</c> (Parse's idempotencyOptions).</summary>
     public IdempotencySettings Idempotency { get; set; } = new();
+    /// <summary>Where the Parse LiveQuery protocol is served besides the app's own WebSocket (Azure Web PubSub in Azure).</summary>
+    public LiveQueryTransportSettings LiveQuery { get; set; } = new();
 }
 
 /// <summary>
@@ -280,4 +282,41 @@ internal sealed class CorsSettings
     public List<string> AllowedOrigins { get; set; } = [];
 
     public IReadOnlyList<string> EffectiveAllowedOrigins => AllowedOrigins.Count > 0 ? AllowedOrigins : ["http://localhost:*", "http://127.0.0.1:*"];
+}
+
+/// <summary>The transports of the LiveQuery protocol that are configured here rather than always on.</summary>
+internal sealed class LiveQueryTransportSettings
+{
+    public WebPubSubSettings WebPubSub { get; set; } = new();
+}
+
+/// <summary>
+/// Azure Web PubSub as the LiveQuery transport (docs/livequery.md, "In Azure"): the service holds the clients'
+/// sockets, sends their frames to the app's upstream endpoint, and the app sends events through its REST API.
+/// Off while <see cref="Endpoint"/> is empty.
+/// </summary>
+internal sealed class WebPubSubSettings
+{
+    /// <summary>The service, e.g. https://crm.webpubsub.azure.com; empty: no Web PubSub.</summary>
+    public string? Endpoint { get; set; }
+    /// <summary>The hub clients connect to: wss://{host}/client/hubs/{Hub} is the liveQueryServerURL.</summary>
+    public string Hub { get; set; } = "livequery";
+    /// <summary>
+    /// An access key, for local use only (the Azure deployment disables keys): it signs the REST calls and checks the
+    /// ce-signature of upstream events. Empty: REST calls carry the app identity's Entra token.
+    /// </summary>
+    public string? AccessKey { get; set; }
+    /// <summary>OpenID metadata base whose keys sign the service's upstream tokens, e.g. https://login.microsoftonline.com/{tenant}/v2.0.</summary>
+    public string? UpstreamAuthority { get; set; }
+    /// <summary>The audience the hub's event handler asks its token for (its auth.managedIdentity.resource).</summary>
+    public string? UpstreamAudience { get; set; }
+    /// <summary>Accepted issuers of upstream tokens; empty: the metadata's issuer.</summary>
+    public List<string> UpstreamIssuers { get; set; } = [];
+    /// <summary>
+    /// The object id of the service's managed identity: only its tokens are accepted (a token for the same audience
+    /// held by any other identity of the tenant is not). Empty: any identity (only sensible with an audience of your own).
+    /// </summary>
+    public string? UpstreamPrincipalId { get; set; }
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Endpoint);
 }

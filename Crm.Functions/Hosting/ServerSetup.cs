@@ -148,6 +148,7 @@ internal static class ServerSetup
         app.UseMiddleware<WebEdgeMiddleware>();
         app.UseMiddleware<StartupGateMiddleware>();
         app.MapLiveQuery();
+        app.MapWebPubSubLiveQuery();
         app.MapParseApi();
         app.MapAccountPages(settings);
         app.MapRealtimeApi();
@@ -262,6 +263,7 @@ internal sealed class ParseSettingsValidator : IValidateOptions<ParseSettings>
             errors.Add("Settings Parse:Accounts:PasswordResetTokenMinutes and EmailVerificationTokenMinutes must be positive.");
         ValidateEmail(s, errors);
         Storage.Files.FileStores.Validate(s.Files, errors);
+        errors.AddRange(LiveQuerySetup.Validate(s.LiveQuery.WebPubSub));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -15,6 +15,14 @@ internal interface ILiveQueryTransport
 
     /// <summary>Closes the socket after the frames already queued (an error frame sent just before is delivered first).</summary>
     void Close(string reason);
+
+    /// <summary>
+    /// The server ended one of the connection's subscriptions on its own (its filter failed on delivery): a transport
+    /// that keeps subscriptions outside this process (Web PubSub's, in the store) forgets it there too.
+    /// </summary>
+    void Ended(LiveSubscription subscription)
+    {
+    }
 }
 
 /// <summary>

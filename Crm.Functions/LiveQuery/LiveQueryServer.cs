@@ -47,7 +47,7 @@ internal sealed class LiveQueryServer(
 
     /// <summary>
     /// Whether a change may concern a socket here (the change pump skips it otherwise). Called on the write path, so it
-    /// only asks whether any socket is open; <see cref="Publish"/> picks the subscriptions of the class.
+    /// only asks whether any socket is open; <see cref="Publish(ObjectChange, CancellationToken)"/> picks the subscriptions of the class.
     /// </summary>
     public bool HasConnections => !_connections.IsEmpty;
 
@@ -228,11 +228,17 @@ internal sealed class LiveQueryServer(
     /// for one caller never waits for another. Identical subscriptions of one caller (the same where, keys and watch on
     /// several sockets, as every tab of an app has) are decided once.
     /// </summary>
-    public void Publish(ObjectChange change, CancellationToken ct)
+    public void Publish(ObjectChange change, CancellationToken ct) => Publish(change, _connections.Values, ct);
+
+    /// <summary>
+    /// As <see cref="Publish(ObjectChange, CancellationToken)"/>, for connections held elsewhere (Azure Web PubSub's,
+    /// loaded from the store for this change): the same decisions, sent through their own transport.
+    /// </summary>
+    public void Publish(ObjectChange change, IEnumerable<LiveQueryConnection> connections, CancellationToken ct)
     {
         if (fanout.Schema(change.ClassName) is not { } schema) return;
         var byCaller = new Dictionary<string, List<(LiveQueryConnection Connection, LiveSubscription Subscription)>>(StringComparer.Ordinal);
-        foreach (var connection in _connections.Values)
+        foreach (var connection in connections)
             foreach (var subscription in connection.Subscriptions.Values)
             {
                 if (subscription.ClassName != change.ClassName) continue;
@@ -274,6 +280,7 @@ internal sealed class LiveQueryServer(
                 if (outcome.Failed)
                 {
                     c.Subscriptions.TryRemove(new KeyValuePair<long, LiveSubscription>(subscription.RequestId, subscription));
+                    c.Transport.Ended(subscription);
                     c.Transport.TrySend(LiveQueryFrames.Error(c, outcome.Payload["code"]!.GetValue<int>(), outcome.Payload["error"]!.GetValue<string>(), false, subscription.RequestId));
                     continue;
                 }

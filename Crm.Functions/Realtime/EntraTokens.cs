@@ -3,12 +3,12 @@ using Azure.Core;
 namespace Crm.Functions.Realtime;
 
 /// <summary>
-/// Microsoft Entra tokens for Azure SignalR Service's data plane (scope <c>https://signalr.azure.com/.default</c>),
-/// reused until shortly before they expire. Every push and every negotiate needs one, and not every
+/// Microsoft Entra tokens for a data plane (Azure SignalR Service's scope <c>https://signalr.azure.com/.default</c> by
+/// default; Azure Web PubSub's for LiveQuery), reused until shortly before they expire. Every push and every negotiate needs one, and not every
 /// <see cref="TokenCredential"/> caches (a managed identity credential may ask the identity endpoint each
 /// time). Concurrent callers share one request; a failed request is not remembered, so the next call retries.
 /// </summary>
-internal sealed class EntraTokens(TokenCredential credential, TimeProvider time)
+internal sealed class EntraTokens(TokenCredential credential, TimeProvider time, string scope = EntraTokens.Scope)
 {
     public const string Scope = "https://signalr.azure.com/.default";
     private static readonly TimeSpan RenewBefore = TimeSpan.FromMinutes(5);
@@ -38,7 +38,7 @@ internal sealed class EntraTokens(TokenCredential credential, TimeProvider time)
         await Task.Yield();
         try
         {
-            var token = await credential.GetTokenAsync(new TokenRequestContext([Scope]), CancellationToken.None);
+            var token = await credential.GetTokenAsync(new TokenRequestContext([scope]), CancellationToken.None);
             var cached = new Cached(token.Token, RenewAt(token));
             lock (_gate) _current = cached;
             return cached;

@@ -26,7 +26,8 @@ internal sealed class RealtimePump(
     IOptions<RealtimeSettings> options,
     LiveQueryServer liveQuery,
     ILogger<RealtimePump> log,
-    AzureConnection azureConnection) : BackgroundService
+    AzureConnection azureConnection,
+    WebPubSubLiveQuery? webPubSub = null) : BackgroundService
 {
     private readonly AzureSignalR? azure = azureConnection.Service;
     private readonly Channel<(ObjectChange Change, long Committed, System.Diagnostics.ActivityContext Writer)> _changes = Channel.CreateBounded<(ObjectChange, long, System.Diagnostics.ActivityContext)>(
@@ -58,7 +59,7 @@ internal sealed class RealtimePump(
     {
         // The writing request's trace context travels with the change: its fan-out shows in the same trace. LiveQuery
         // sockets are this process's own: every write made here reaches them, whatever Azure delivers.
-        if (Pushes(change) || liveQuery.HasConnections)
+        if (Pushes(change) || liveQuery.HasConnections || webPubSub is not null)
             _changes.Writer.TryWrite((change, System.Diagnostics.Stopwatch.GetTimestamp(), System.Diagnostics.Activity.Current?.Context ?? default));
     }
 
@@ -82,6 +83,9 @@ internal sealed class RealtimePump(
     private async Task PublishAsync(ObjectChange change, CancellationToken ct)
     {
         liveQuery.Publish(change, ct);
+        // LiveQuery connections held by Azure Web PubSub get every write from the instance that made it, like the
+        // sockets: it knows the state before and after, and the change feed (feed classes only) would send twice.
+        if (webPubSub is not null) await webPubSub.PublishAsync(change, ct);
         if (!Pushes(change)) return;
         // The local hub knows who is connected: exactly those users are candidates. Azure does not tell us.
         var connected = azure is null ? subscriptions.ConnectedUsers.ToHashSet(StringComparer.Ordinal) : null;

@@ -21,6 +21,8 @@ param masterKeySecretUri string
 @description('Account mail relay: host (empty: no mail), port, useTls, username, secretUri (its password in Key Vault), from.')
 param smtp object
 param parseAppId string
+@description('Parse LiveQuery through Web PubSub: endpoint, hub, upstreamAudience and upstreamPrincipalId (the service identity\'s object id).')
+param liveQuery object
 param corsAllowedOrigins array
 param maximumInstanceCount int
 param instanceMemoryMB int
@@ -135,6 +137,15 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // The app's own calls (/negotiate, pushes of deletes): the same service and identity, in the service's
     // connection-string format (no key: local auth is disabled).
     Azure__SignalR__ConnectionString: 'Endpoint=${signalRServiceUri};AuthType=azure.msi;ClientId=${identityClientId};Version=1.0;'
+    // Parse LiveQuery through Web PubSub: REST sends with the app's identity; upstream calls must carry a token of the
+    // service's identity (v1 tokens, what managed identities get, or v2), signed with the tenant's keys.
+    Parse__LiveQuery__WebPubSub__Endpoint: liveQuery.endpoint
+    Parse__LiveQuery__WebPubSub__Hub: liveQuery.hub
+    Parse__LiveQuery__WebPubSub__UpstreamAuthority: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+    Parse__LiveQuery__WebPubSub__UpstreamAudience: liveQuery.upstreamAudience
+    Parse__LiveQuery__WebPubSub__UpstreamIssuers__0: 'https://sts.windows.net/${tenant().tenantId}/'
+    Parse__LiveQuery__WebPubSub__UpstreamIssuers__1: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+    Parse__LiveQuery__WebPubSub__UpstreamPrincipalId: liveQuery.upstreamPrincipalId
   })
 }
 

@@ -16,7 +16,7 @@ internal static partial class Names
     /// <summary>Internal classes no client (not even master through /classes) may touch.</summary>
     public static readonly HashSet<string> MasterOnlyClasses = new(StringComparer.Ordinal)
     {
-        "_JobStatus", "_PushStatus", "_Hooks", "_GlobalConfig", "_JobSchedule", "_Idempotency", "_Subscription", "_Presence",
+        "_JobStatus", "_PushStatus", "_Hooks", "_GlobalConfig", "_JobSchedule", "_Idempotency", "_Subscription", "_Presence", "_LiveQuery",
     };
 
     public static readonly HashSet<string> DefaultFields = new(StringComparer.Ordinal)

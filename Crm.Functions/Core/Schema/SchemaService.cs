@@ -421,6 +421,16 @@ internal static class SystemSchemas
             ["user"] = new(FieldType.String),
             ["expiresAt"] = new(FieldType.String),
         });
+        // Server-internal (master-only): LiveQuery connections held by Azure Web PubSub and their subscriptions (LiveQuery/WebPubSubConnections.cs).
+        yield return Make("_LiveQuery", new()
+        {
+            ["connection"] = new(FieldType.String),
+            ["kind"] = new(FieldType.String),
+            ["targetClass"] = new(FieldType.String),
+            ["user"] = new(FieldType.String),
+            ["session"] = new(FieldType.String),
+            ["state"] = new(FieldType.String),
+        });
         // Server-internal (master-only): Parse's global config, one object of two maps (Core/Config/GlobalConfig.cs).
         yield return Make("_GlobalConfig", new()
         {

@@ -14,7 +14,7 @@ namespace Crm.Functions.Core.Store;
 /// Without secrets (the default) the export leaves out every server-internal field (those starting with '_':
 /// password hashes, reset and verification tokens, lockout counters), users' <c>authData</c>, and the sessions;
 /// imported users then set a new password (reset) or sign in again. Connection state (<c>_Subscription</c>,
-/// <c>_Presence</c>) is never exported. Import writes through the store (unique usernames and role names included)
+/// <c>_Presence</c>, <c>_LiveQuery</c>) is never exported. Import writes through the store (unique usernames and role names included)
 /// and skips objects whose id already exists, so it can be run again; run it while no server serves the target
 /// store, or restart the server after, as servers hold the schema in memory.
 /// </remarks>
@@ -22,7 +22,7 @@ internal static class StoreTransfer
 {
     public const string Format = "crm-functions-export";
     private const int PageSize = 500;
-    private static readonly HashSet<string> ConnectionState = new(StringComparer.Ordinal) { "_Subscription", "_Presence" };
+    private static readonly HashSet<string> ConnectionState = new(StringComparer.Ordinal) { "_Subscription", "_Presence", "_LiveQuery" };
 
     /// <param name="Skipped">objects whose id the target already has</param>
     /// <param name="Conflicts">objects refused by a unique index (a username or role name another object holds)</param>
