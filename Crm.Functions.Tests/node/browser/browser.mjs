@@ -9,3 +9,13 @@ export async function launch(extraArgs = []) {
       '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }
+
+// The web app's sign-up card, as a new user fills it in; resolves once the dashboard shows.
+export async function signUpInApp(page, { username, email, password }, timeout) {
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout });
+}

@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { launch } from './browser.mjs';
+import { launch, signUpInApp } from './browser.mjs';
 
 const { PUBLIC_ORIGIN, SERVER_PORT, PARSE_URL, MESSAGES_URL, APP_ID } = process.env;
 const shots = process.env.SCREENSHOT_DIR;
@@ -62,12 +62,7 @@ try {
   check(await page.getByRole('button', { name: 'Sign in with Microsoft' }).count() === 0, 'sign-in card: "Forgot password?" shown, no "Sign in with Microsoft" without Entra ID settings');
 
   // 2. sign up: the verify-your-email banner, and its resend button
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(passwords[0]);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: T });
+  await signUpInApp(page, { username, email, password: passwords[0] }, T);
   await page.getByTestId('verify-banner').waitFor({ timeout: T });
   check(true, 'after sign-up the "verify your email" banner shows');
   await mailTo(email, 'Confirm', 1);

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch } from './browser.mjs';
+import { launch, signUpInApp } from './browser.mjs';
 
 const base = process.env.BASE_URL ?? 'http://127.0.0.1:1337';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -35,12 +35,7 @@ try {
 
   // 1. sign up, session survives a reload
   await page.goto(base + '/');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Email').fill(`${username}@example.com`);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: T });
+  await signUpInApp(page, { username, email: `${username}@example.com`, password }, T);
   check(true, 'sign-up lands on the dashboard');
   await page.reload();
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: T });

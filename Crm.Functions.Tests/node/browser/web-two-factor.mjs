@@ -6,7 +6,7 @@
 // Env: BASE_URL (the server), PARSE_URL, APP_ID, MASTER_KEY, SCREENSHOT_DIR.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { launch } from './browser.mjs';
+import { launch, signUpInApp } from './browser.mjs';
 import { totp } from '../sdk/totp.mjs';
 
 const { BASE_URL, PARSE_URL, APP_ID, MASTER_KEY } = process.env;
@@ -60,12 +60,7 @@ try {
 
   // 1. sign up, open the account page: two-factor sign-in is off
   await page.goto(BASE_URL + '/');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Email').fill(`${username}@example.com`);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: T });
+  await signUpInApp(page, { username, email: `${username}@example.com`, password }, T);
   await page.getByRole('link', { name: username }).click();
   await page.getByRole('heading', { name: 'Two-factor sign-in' }).waitFor({ timeout: T });
   await page.getByText('Two-factor sign-in is off.').waitFor({ timeout: T });
