@@ -53,7 +53,8 @@ const open = i => new Promise((resolve, reject) => {
     const now = process.hrtime.bigint();
     const frame = JSON.parse(data.toString());
     if (frame.op === 'subscribed') return resolve(ws);
-    if (frame.op === 'error') { errors++; return; }
+    // A refusal before the subscription (a connection cap, a bad token) fails the run instead of waiting forever.
+    if (frame.op === 'error') { errors++; return reject(new Error(`socket ${i} refused: ${frame.code} ${frame.error}`)); }
     if (frame.op === 'create' || frame.op === 'update') {
       const start = sent.get(frame.object.n);
       if (start !== undefined) { latencies.push(Number(now - start) / 1e6); received++; }
