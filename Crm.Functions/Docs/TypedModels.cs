@@ -57,6 +57,11 @@ internal static partial class TypedModels
     private sealed record ClassModel(string ClassName, string TypeName, string? Description, IReadOnlyList<Member> Members)
     {
         public bool IsUser => ClassName == "_User";
+
+        /// <summary>The members a generated class declares: the SDKs' user classes already carry the user's own fields.</summary>
+        public IEnumerable<Member> OwnMembers => IsUser
+            ? Members.Where(m => m.Name is not ("username" or "email" or "password" or "emailVerified" or "authData"))
+            : Members;
     }
 
     /// <param name="AlwaysPresent">required, and no reader can lose it (not protected, not write-only)</param>
@@ -380,7 +385,7 @@ internal static partial class TypedModels
                 dart.Append($"  static const String keyClassName = '{TsString(c.ClassName)}';\n\n");
             }
             dart.Append($"  @override\n  {c.TypeName} clone(Map<String, dynamic> map) => {c.TypeName}.clone()..fromJson(map);\n");
-            foreach (var m in c.Members.Where(m => !(c.IsUser && m.Name is "username" or "email" or "password" or "emailVerified" or "authData")))
+            foreach (var m in c.OwnMembers)
             {
                 var name = DartIdentifier(Camel(m.Name));
                 var key = "key" + Pascal(m.Name);
@@ -478,7 +483,7 @@ internal static partial class TypedModels
             swift.Append($"struct {c.TypeName}: {(c.IsUser ? "ParseUser" : "ParseObject")} {{\n");
             swift.Append("    var originalData: Data?\n    var objectId: String?\n    var createdAt: Date?\n    var updatedAt: Date?\n    var ACL: ParseACL?\n");
             if (c.IsUser) swift.Append("    var username: String?\n    var email: String?\n    var emailVerified: Bool?\n    var password: String?\n    var authData: [String: [String: String]?]?\n");
-            foreach (var m in c.Members.Where(m => !(c.IsUser && m.Name is "username" or "email" or "password" or "emailVerified" or "authData")))
+            foreach (var m in c.OwnMembers)
             {
                 if (m.Field.Type == FieldType.Relation)
                 {
@@ -543,10 +548,10 @@ internal static partial class TypedModels
             kt.Append('\n');
             if (c.Description is not null) kt.Append($"/** {OneLine(c.Description)} */\n");
             kt.Append($"@ParseClassName(\"{Quote(c.ClassName)}\")\nclass {c.TypeName} : {(c.IsUser ? "ParseUser" : "ParseObject")}() {{\n");
-            var members = c.Members.Where(m => !(c.IsUser && m.Name is "username" or "email" or "password" or "emailVerified" or "authData")).ToList();
+            var members = c.OwnMembers.ToList();
             foreach (var m in members)
             {
-                var key = "KEY_" + string.Join('_', NonWord().Split(SplitWords(m.Name))).ToUpperInvariant();
+                var key = KotlinKey(m.Name);
                 var name = KotlinIdentifier(m.Name);
                 if (m.Field.Description is not null || m.Required) kt.Append($"    /** {Doc(m)} */\n");
                 if (m.Field.Type == FieldType.Relation)
@@ -559,7 +564,7 @@ internal static partial class TypedModels
             }
             kt.Append("    companion object {\n");
             foreach (var m in members)
-                kt.Append($"        const val KEY_{string.Join('_', NonWord().Split(SplitWords(m.Name))).ToUpperInvariant()} = \"{Quote(m.Name)}\"\n");
+                kt.Append($"        const val {KotlinKey(m.Name)} = \"{Quote(m.Name)}\"\n");
             kt.Append("    }\n}\n");
         }
         kt.Append("\n/** Registers the classes with the SDK; call before Parse.initialize. */\nfun registerCrmModels() {\n");
@@ -567,6 +572,9 @@ internal static partial class TypedModels
         kt.Append("}\n");
         return kt.ToString();
     }
+
+    /// <summary>"expectedCloseDate" → "KEY_EXPECTED_CLOSE_DATE", the Android SDK's naming of field-name constants.</summary>
+    private static string KotlinKey(string field) => "KEY_" + string.Join('_', NonWord().Split(SplitWords(field))).ToUpperInvariant();
 
     /// <summary>"expectedCloseDate" → "expected_Close_Date", so the constant reads KEY_EXPECTED_CLOSE_DATE.</summary>
     private static string SplitWords(string name) => CamelBoundary().Replace(name, "$1_$2");
