@@ -246,9 +246,9 @@ run_ours() {
 # ---- LiveQuery (--livequery): subscribed WebSocket clients across users, writes at a fixed rate ----------
 run_livequery() { # name port master pid
   [ -d "$bench/livequery/node_modules" ] || (cd "$bench/livequery" && npm ci --no-audit --no-fund >/dev/null)
-  log "$1: LiveQuery load: $lq_clients clients over $lq_users users, $lq_rate writes/s for $duration s"
+  log "$1: LiveQuery load: $lq_clients clients over $lq_users users, $lq_rate writes/s, ${warmup} s warm-up discarded, $duration s measured"
   URL="http://127.0.0.1:$2/parse" APP_ID=crm MASTER_KEY="$3" SERVER_PID="$4" CLIENTS="$lq_clients" USERS="$lq_users" \
-    RATE="$lq_rate" SECONDS="$duration" node "$bench/livequery/load.mjs" > "$work/$1.livequery.json" \
+    RATE="$lq_rate" SECONDS="$duration" WARMUP="$warmup" node "$bench/livequery/load.mjs" > "$work/$1.livequery.json" \
     || die "the LiveQuery load against $1 failed"
   echo "$1 $(cat "$work/$1.livequery.json")" >> "$work/livequery.txt"
 }
@@ -369,10 +369,10 @@ if [ "$livequery" = 1 ]; then
   { echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC')  Machine: $(nproc) x $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
     echo "Command: bash bench/run.sh $ORIGINAL_ARGS"
     echo "Load average before: $(cut -d' ' -f1-3 /proc/loadavg) (event latency = write start to event arrival; write = the REST write's own latency)"
-    echo "| server | clients | users | writes/s | writes | write p50/p99 ms | events expected | events received | events/s | p50 ms | p99 ms | max ms | RSS connected MB | peak RSS MB |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| server | clients | users | writes/s | writes | write p50/p99 ms | events expected | events received | events/s | p50 ms | p99 ms | worst 1 s p99 ms | max ms | RSS connected MB | peak RSS MB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     while read -r name json; do
-      node -e 'const r = JSON.parse(process.argv[2]); console.log(`| ${process.argv[1]} | ${r.clients} | ${r.users} | ${r.rate} | ${r.writes} | ${r.writeP50Ms} / ${r.writeP99Ms} | ${r.eventsExpected} | ${r.eventsReceived} | ${r.eventsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.rssConnectedMb} | ${r.rssPeakMb} |`)' \
+      node -e 'const r = JSON.parse(process.argv[2]); console.log(`| ${process.argv[1]} | ${r.clients} | ${r.users} | ${r.rate} | ${r.writes} | ${r.writeP50Ms} / ${r.writeP99Ms} | ${r.eventsExpected} | ${r.eventsReceived} | ${r.eventsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.worstSecondP99Ms} | ${r.maxMs} | ${r.rssConnectedMb} | ${r.rssPeakMb} |`)' \
         "$([ "$name" = ours ] && echo Crm.Functions || echo 'parse-server 9.10')" "$json"
     done < "$work/livequery.txt"
   } | if [ -n "$out" ]; then tee "$out"; else cat; fi

@@ -30,8 +30,21 @@ done
 echo "== npm ci in web"
 npm ci --prefix web --no-audit --no-fund --loglevel=error
 
+# Each pass's output is kept in TestResults/<pass>.log; when a pass fails, its failed tests are printed again at the
+# end, so the last lines of a long log (all a CI page may show) name them.
+mkdir -p TestResults
+run_pass() {
+  local name="$1"; shift
+  local log="TestResults/$name.log"
+  if "$@" 2>&1 | tee "$log"; then return 0; fi
+  echo "== $name FAILED; its failed tests:"
+  awk '/^  (Passed|Skipped) / { printing = 0 } /^  Failed [A-Za-z_]/ { shown = 0; printing = 1 } printing && shown++ < 40 { print }' "$log"
+  grep -E "^(Total tests|     Passed|     Failed|     Skipped):" "$log" || true
+  return 1
+}
+
 echo "== dotnet test"
-dotnet test Crm.Functions.sln -c Release --logger "console;verbosity=normal" "$@"
+run_pass sqlite dotnet test Crm.Functions.sln -c Release --logger "console;verbosity=normal" "$@"
 
 # The same suite again with the REST tests on the Cosmos store (the local Cosmos DB API server); the store
 # contract tests already cover both stores, so this run adds the REST layer over Cosmos. The crash tests start
@@ -44,7 +57,7 @@ dotnet test Crm.Functions.sln -c Release --logger "console;verbosity=normal" "$@
 echo "== dotnet test (CRM_TEST_STORE=cosmos)"
 # Test classes run one after another here: the local Cosmos DB API server is one Node process shared by
 # every test server. The pass must be green on the first try: a failure here is a fault, never re-run.
-CRM_TEST_STORE=cosmos dotnet test Crm.Functions.sln -c Release --no-build \
+CRM_TEST_STORE=cosmos run_pass cosmos dotnet test Crm.Functions.sln -c Release --no-build \
   --filter "FullyQualifiedName!~Crm.Functions.Tests.Storage&FullyQualifiedName!~Crm.Functions.Tests.Reliability.CrashTests&FullyQualifiedName!~Crm.Functions.Tests.Regressions.LongStatementWallTimeTests&FullyQualifiedName!~Crm.Functions.Tests.Regressions.GraphQLRegexAliasAmplificationTests&FullyQualifiedName!~Crm.Functions.Tests.Regressions.BatchRegexAmplificationTests&FullyQualifiedName!~Crm.Functions.Tests.Regressions.TooManySqlVariablesTests&FullyQualifiedName!~Crm.Functions.Tests.Regressions.DeepOrExpressionTreeTests" \
   --logger "console;verbosity=normal" "$@" -- xUnit.ParallelizeTestCollections=false
 

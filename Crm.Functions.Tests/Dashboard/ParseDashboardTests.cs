@@ -27,7 +27,7 @@ public sealed partial class ParseDashboardTests(ITestOutputHelper output)
     /// <summary>Requests the dashboard session is expected to have refused (method and path, status): none.</summary>
     private static readonly HashSet<string> ExpectedRefusals = [];
 
-    [GeneratedRegex(@"(?<method>[A-Z]+) (?<path>/\S*) answered (?<status>\d{3}) in")]
+    [GeneratedRegex(@"(?<method>[A-Z]+) (?<path>/\S*) answered (?<status>\d{3})(?: \(Parse error (?<code>\d+)\))? in")]
     private static partial Regex AccessLogLine();
 
     [Fact]
@@ -116,12 +116,12 @@ public sealed partial class ParseDashboardTests(ITestOutputHelper output)
             Assert.True(Directory.EnumerateFiles(screenshots, $"??-{step}.png").Any(), $"missing screenshot of {step}");
 
         // The server's own access log: every request the session made, none refused but those expected.
-        var answered = AccessLogLine().Matches(logs.Text[logStart..]).Select(m => (Request: $"{m.Groups["method"].Value} {m.Groups["path"].Value}", Status: int.Parse(m.Groups["status"].Value, System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var answered = AccessLogLine().Matches(logs.Text[logStart..]).Select(m => (Request: $"{m.Groups["method"].Value} {m.Groups["path"].Value}", Status: int.Parse(m.Groups["status"].Value, System.Globalization.CultureInfo.InvariantCulture), Code: m.Groups["code"].Value)).ToList();
         output.WriteLine($"{answered.Count} requests logged");
         Assert.Contains(answered, a => a.Request.EndsWith("/parse/aggregate/Deal", StringComparison.Ordinal) && a.Status == 200);
         Assert.Contains(answered, a => a.Request.EndsWith("/parse/config", StringComparison.Ordinal) && a.Status == 200);
         Assert.Contains(answered, a => a.Request.StartsWith("POST /parse/schemas/Contact", StringComparison.Ordinal) && a.Status == 200);
-        var refused = answered.Where(a => a.Status >= 400 && !ExpectedRefusals.Contains($"{a.Request} {a.Status}")).Select(a => $"{a.Request} {a.Status}").ToList();
+        var refused = answered.Where(a => a.Status >= 400 && !ExpectedRefusals.Contains($"{a.Request} {a.Status}")).Select(a => $"{a.Request} {a.Status} (Parse error {a.Code})").ToList();
         Assert.True(refused.Count == 0, $"the server refused: {string.Join(", ", refused)}");
     }
 }

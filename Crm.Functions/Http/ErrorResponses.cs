@@ -47,12 +47,22 @@ internal static class ErrorResponses
     }
 
     /// <summary>
+    /// True when the request's body stopped short of its declared length: the client closed its connection mid-upload
+    /// (a page navigating away). Kestrel notices the closed connection (RequestAborted) only later, and its exception's
+    /// reason is not public, so its fixed message is what tells this 400 from a malformed body.
+    /// </summary>
+    private static bool BodyEndedEarly(Exception exception) =>
+        exception is BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } e
+        && e.Message.StartsWith("Unexpected end of request content", StringComparison.Ordinal);
+
+    /// <summary>
     /// The answer for any failure of a request; null when the client went away (nobody to answer). Unexpected
     /// failures are logged here, once, and answered 500 code 1 without details.
     /// </summary>
     public static ApiResult? For(Exception exception, HttpContext context, ILogger log)
     {
         if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested) return null;
+        if (BodyEndedEarly(exception)) RequestTelemetry.Abandon(context);
         if (TryMap(exception, out var result)) return result;
         log.LogError(exception, "Unhandled failure on {Method} {Path}", context.Request.Method, context.Request.Path.Value);
         return Internal();
@@ -64,6 +74,8 @@ internal static class ErrorResponses
         if (context.Response.HasStarted) return;
         context.Response.StatusCode = result.Status;
         context.Response.ContentType = "application/json; charset=utf-8";
+        if (result.Status >= 400 && result.Body["code"] is JsonValue code && code.TryGetValue<int>(out var parseCode))
+            RequestTelemetry.Refused(context, parseCode);
         if (result.Location is not null) context.Response.Headers.Location = result.Location;
         await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
         result.Body.WriteTo(writer);

@@ -34,11 +34,38 @@ internal static class RequestTelemetry
         activity.SetTag("crm.budget.regex_ms", Math.Round(budget.RegexTime.TotalMilliseconds, 3));
     }
 
-    /// <summary>Records the request's duration under its door, route template and status.</summary>
-    public static void Record(HttpContext context, TimeSpan elapsed)
+    private sealed record Refusal(int Code);
+
+    /// <summary>
+    /// The Parse error code a refusal carried, on the request's span and in its access-log line: a 400 alone does not
+    /// tell an on-call engineer (or a test reading the log) whether a body was malformed or a rule said no.
+    /// </summary>
+    public static void Refused(HttpContext context, int code)
+    {
+        context.Items[typeof(Refusal)] = new Refusal(code);
+        context.Features.Get<IHttpActivityFeature>()?.Activity?.SetTag("crm.error.code", code);
+    }
+
+    /// <summary>The Parse error code of the answer, when it was a refusal written by <see cref="Refused"/>.</summary>
+    public static int? RefusalCode(HttpContext context) => context.Items[typeof(Refusal)] is Refusal r ? r.Code : null;
+
+    private sealed record Abandonment;
+
+    /// <summary>Marks the request as abandoned by its client, for a case <c>RequestAborted</c> does not show yet.</summary>
+    public static void Abandon(HttpContext context) => context.Items[typeof(Abandonment)] = new Abandonment();
+
+    /// <summary>True when the client went away before the answer: it was never received, whatever its status.</summary>
+    public static bool WasAbandoned(HttpContext context) =>
+        context.RequestAborted.IsCancellationRequested || context.Items.ContainsKey(typeof(Abandonment));
+
+    /// <summary>HTTP 499, "client closed request": what a request the client abandoned is counted under.</summary>
+    public const int Abandoned = 499;
+
+    /// <summary>Records the request's duration under its door, route template and status (499 when abandoned).</summary>
+    public static void Record(HttpContext context, TimeSpan elapsed, bool abandoned)
     {
         var (door, route) = context.Items[typeof(Description)] is Description d ? (d.Door, d.Route) : FromEndpoint(context);
-        CrmTelemetry.RecordRequest(door, route, context.Response.StatusCode, elapsed);
+        CrmTelemetry.RecordRequest(door, route, abandoned ? Abandoned : context.Response.StatusCode, elapsed);
     }
 
     private static (string Door, string Route) FromEndpoint(HttpContext context)

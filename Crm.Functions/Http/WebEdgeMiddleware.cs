@@ -74,9 +74,20 @@ internal sealed class WebEdgeMiddleware(
         }
         finally
         {
-            RequestTelemetry.Record(context, watch.Elapsed);
-            log.LogDebug("{Method} {Path} answered {Status} in {ElapsedMs} ms",
-                context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, watch.ElapsedMilliseconds);
+            // A client that went away mid-request (a page navigating while its upload was in flight) got no answer:
+            // whatever status the handler set — often a 400 for the body it could not finish reading — is not a
+            // refusal, so it is logged and counted as abandoned (499, as Kestrel's own log names it).
+            var abandoned = RequestTelemetry.WasAbandoned(context);
+            RequestTelemetry.Record(context, watch.Elapsed, abandoned);
+            if (abandoned)
+                log.LogDebug("{Method} {Path} abandoned by the client after {ElapsedMs} ms",
+                    context.Request.Method, context.Request.Path.Value, watch.ElapsedMilliseconds);
+            else if (RequestTelemetry.RefusalCode(context) is { } code)
+                log.LogDebug("{Method} {Path} answered {Status} (Parse error {ParseCode}) in {ElapsedMs} ms",
+                    context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, code, watch.ElapsedMilliseconds);
+            else
+                log.LogDebug("{Method} {Path} answered {Status} in {ElapsedMs} ms",
+                    context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, watch.ElapsedMilliseconds);
         }
     }
 
