@@ -14,6 +14,9 @@ import { VerifyEmailBanner } from './components/VerifyEmail';
 import { isInvalidSession, refreshUser, requestPasswordReset, signInOptions, type SignInOptions } from './account';
 import { completeMicrosoftSignIn, signInWithMicrosoft } from './entra';
 import { SignInSecondStep } from './components/TwoFactor';
+import { SyncQueue } from './components/SyncQueue';
+import { ConflictDialog } from './components/ConflictDialog';
+import { syncNow } from './sync';
 import { secondStepFor } from './twoFactor';
 
 const nav = [
@@ -29,7 +32,7 @@ export function App() {
   const [user, setUser] = useState(currentUser());
   const path = usePath();
 
-  useEffect(() => { if (user) void startLive(); }, [user]);
+  useEffect(() => { if (user) { void startLive(); void syncNow(); } }, [user]);
   // A session ended elsewhere (revoked from another device, or by a password change) sends this one to the sign-in card.
   useEffect(() => {
     if (!user) return;
@@ -45,6 +48,8 @@ export function App() {
       <a className="skip" href="#main">Skip to content</a>
       <Header username={user.getUsername() ?? ''} path={path} onLogout={async () => { await logOut(); setUser(undefined); navigate('/'); }} />
       <OfflineBanner />
+      <SyncQueue />
+      <ConflictDialog />
       <VerifyEmailBanner />
       <main id="main" tabIndex={-1}>
         <Route path={path} />
@@ -100,7 +105,7 @@ function OfflineBanner() {
   if (online) return null;
   return (
     <div className="offline" role="alert" data-testid="offline-banner">
-      You are offline. Showing records saved on this device; changes are disabled until the connection is back.
+      You are offline. Showing records saved on this device; your changes are kept here and sent when the connection is back.
     </div>
   );
 }

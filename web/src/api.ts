@@ -3,7 +3,9 @@ import Parse from 'parse';
 import * as signalR from '@microsoft/signalr';
 import { activityFromJson, type ActivityView, dealFromJson, type DealView, type JsonObject, type Stage } from './lib/model';
 import { apiRoot } from './lib/apiRoot';
-import { ensureOnline } from './lib/offline';
+import { ensureOnline, summaryFromDeals } from './lib/offline';
+import { connectivity } from './connectivity';
+import { queueDestroy, queueSave, refreshPinned } from './sync';
 
 export const APP_ID = (import.meta.env.VITE_PARSE_APP_ID as string | undefined) ?? 'crm';
 /** The backend's root (same origin when the app server serves the SPA; set at build time for a static host). */
@@ -12,29 +14,16 @@ export const API_ROOT = apiRoot(import.meta.env.VITE_API_ROOT as string | undefi
 Parse.initialize(APP_ID, '');
 Parse.serverURL = `${API_ROOT}/parse`;
 Parse.enableLocalDatastore(false);
+// Each Parse.Object instance keeps its own state: a record saved by id alone must not take on (or change) the
+// fields of other copies of it, such as the pinned one (see sync.ts).
+Parse.Object.disableSingleInstance();
 
 export { Parse };
 export type PObject = Parse.Object;
 
 // ---- connectivity ----------------------------------------------------------------------------------
 
-type Listener = () => void;
-let online = typeof navigator === 'undefined' ? true : navigator.onLine;
-const onlineListeners = new Set<Listener>();
-function setOnline(value: boolean) {
-  if (online === value) return;
-  online = value;
-  onlineListeners.forEach((l) => l());
-}
-window.addEventListener('online', () => setOnline(true));
-window.addEventListener('offline', () => setOnline(false));
-export const connectivity = {
-  get online() { return online; },
-  subscribe(l: Listener) { onlineListeners.add(l); return () => { onlineListeners.delete(l); }; },
-  /** A request failed to reach the server: treat as offline until the browser says otherwise or a call succeeds. */
-  failed() { setOnline(false); },
-  succeeded() { if (navigator.onLine) setOnline(true); },
-};
+export { connectivity };
 
 function isUnreachable(e: unknown): boolean {
   return !!e && typeof e === 'object' && 'code' in e && (e as { code: unknown }).code === Parse.Error.CONNECTION_FAILED;
@@ -54,8 +43,23 @@ async function withOffline<T>(remote: () => Promise<T>, local: () => Promise<T>)
   }
 }
 
+/** For writes that cannot be queued offline (file uploads). */
 export function guardWrite(action: string) {
   ensureOnline(connectivity.online, action);
+}
+
+/** Runs a write; when the server cannot be reached (or the browser is offline), queues it instead (sync.ts). */
+async function writeOrQueue<T>(remote: () => Promise<T>, queue: () => Promise<T>): Promise<T> {
+  if (!connectivity.online) return queue();
+  try {
+    const value = await remote();
+    connectivity.succeeded();
+    return value;
+  } catch (e) {
+    if (!isUnreachable(e)) throw e;
+    connectivity.failed();
+    return queue();
+  }
 }
 
 // ---- auth ------------------------------------------------------------------------------------------
@@ -79,6 +83,7 @@ export async function signUp(username: string, email: string, password: string) 
 export async function logOut() {
   stopLive();
   try { await Parse.User.logOut(); } catch { /* the local session is cleared either way */ }
+  // Queued changes stay stored under the user's id and are sent at their next sign-in.
   await Parse.Object.unPinAllObjects().catch(() => undefined);
 }
 
@@ -120,14 +125,14 @@ export async function list(req: ListRequest): Promise<{ rows: Parse.Object[]; co
       return { rows: r.results, count: r.count };
     },
     async () => {
-      const rows = await build().fromLocalDatastore().find();
+      const rows = await build().fromPin().find();
       return { rows, count: rows.length };
     },
   );
   return { ...value, fromDevice };
 }
 
-/** One record; opened records are pinned so they stay readable offline. */
+/** One record; opened records are pinned so they stay readable offline (the sync on start pins them all anyway). */
 export async function get(className: ClassName, id: string, include: string[] = [], pin = false) {
   return withOffline(
     async () => {
@@ -138,7 +143,7 @@ export async function get(className: ClassName, id: string, include: string[] = 
       return o;
     },
     async () => {
-      const q = new Parse.Query(className).fromLocalDatastore();
+      const q = new Parse.Query(className).fromPin();
       return q.get(id);
     },
   );
@@ -154,28 +159,65 @@ export async function related(className: ClassName, field: string, target: Parse
       if (pin && rows.length) await Parse.Object.pinAll(rows).catch(() => undefined);
       return rows;
     },
-    async () => new Parse.Query(className).equalTo(field, target).fromLocalDatastore().find(),
+    async () => {
+      const q = new Parse.Query(className).equalTo(field, target).fromPin();
+      if (order.startsWith('-')) q.descending(order.slice(1)); else q.ascending(order);
+      return q.find();
+    },
   );
+}
+
+/** id and display name of every record of a class, for pickers (offline: those on this device). */
+export async function pickList(className: ClassName, field: string): Promise<{ id: string; label: string }[]> {
+  const { value } = await withOffline(
+    () => new Parse.Query(className).ascending(field).select(field).limit(500).find(),
+    () => new Parse.Query(className).ascending(field).fromPin().find(),
+  );
+  return value.map((r) => ({ id: r.id!, label: String(r.get(field) ?? r.id) }));
 }
 
 export type FieldValue = string | number | Date | Parse.Object | Parse.Pointer | null | undefined;
 
-export async function save(className: ClassName, id: string | undefined, values: Record<string, FieldValue>) {
-  guardWrite(id ? 'save changes' : 'create records');
-  const o = new Parse.Object(className);
-  if (id) o.id = id;
+/** A form's values as REST-encoded changes; an empty value removes the field of an existing record. */
+function encode(values: Record<string, FieldValue>, existing: boolean): JsonObject {
+  const changes: JsonObject = {};
   for (const [k, v] of Object.entries(values)) {
-    if (v === undefined || v === null || v === '') { if (id) o.unset(k); } else o.set(k, v);
+    if (v === undefined || v === null || v === '') { if (existing) changes[k] = { __op: 'Delete' }; }
+    else if (v instanceof Parse.Object) changes[k] = v.toPointer() as unknown as JsonObject;
+    else if (v instanceof Date) changes[k] = { __type: 'Date', iso: v.toISOString() };
+    else changes[k] = v as unknown as JsonObject;
   }
-  return o.save();
+  return changes;
+}
+
+/** Creates or updates a record; offline the change is queued and the answer is the record as it shows on this device. */
+export async function save(className: ClassName, id: string | undefined, values: Record<string, FieldValue>): Promise<Parse.Object> {
+  const changes = encode(values, !!id);
+  return writeOrQueue(
+    async () => {
+      const o = new Parse.Object(className);
+      if (id) o.id = id;
+      for (const [k, v] of Object.entries(changes)) {
+        if ((v as { __op?: string } | null)?.__op === 'Delete') o.unset(k); else o.set(k, Parse._decode(null, v));
+      }
+      await o.save();
+      await refreshPinned(className, o.id!);
+      return o;
+    },
+    () => queueSave(className, id, changes),
+  );
 }
 
 export async function destroy(className: ClassName, id: string) {
-  guardWrite('delete records');
-  const o = new Parse.Object(className);
-  o.id = id;
-  await o.destroy();
-  await o.unPin().catch(() => undefined);
+  await writeOrQueue(
+    async () => {
+      const o = new Parse.Object(className);
+      o.id = id;
+      await o.destroy();
+      await o.unPin().catch(() => undefined);
+    },
+    () => queueDestroy(className, id),
+  );
 }
 
 export function pointer(className: string, id: string): Parse.Object {
@@ -190,17 +232,13 @@ export async function pipelineDeals(): Promise<{ deals: DealView[]; fromDevice: 
       const q = new Parse.Query('Deal').include('company').include('contact').include('assignedTo').ascending('expectedCloseDate').limit(1000);
       return q.find();
     },
-    async () => new Parse.Query('Deal').fromLocalDatastore().find(),
+    async () => new Parse.Query('Deal').ascending('expectedCloseDate').fromPin().find(),
   );
   return { deals: value.map((o) => dealFromJson(json(o))), fromDevice };
 }
 
 export async function moveDeal(id: string, stage: Stage): Promise<{ updatedAt?: string }> {
-  guardWrite('move the deal');
-  const o = new Parse.Object('Deal');
-  o.id = id;
-  o.set('stage', stage);
-  await o.save();
+  const o = await save('Deal', id, { stage });
   return { updatedAt: o.updatedAt?.toISOString() };
 }
 
@@ -208,27 +246,31 @@ export async function myOpenActivities(): Promise<{ activities: ActivityView[]; 
   const me = currentUser();
   const { value, fromDevice } = await withOffline(
     async () => new Parse.Query('Activity').equalTo('createdBy', me).doesNotExist('completedAt').ascending('dueDate').include('relatedTo').limit(500).find(),
-    async () => new Parse.Query('Activity').doesNotExist('completedAt').fromLocalDatastore().find(),
+    async () => new Parse.Query('Activity').equalTo('createdBy', me).doesNotExist('completedAt').ascending('dueDate').fromPin().find(),
   );
   return { activities: value.map((o) => activityFromJson(json(o))), fromDevice };
 }
 
 export async function recentActivities(limit = 10): Promise<ActivityView[]> {
-  const rows = await new Parse.Query('Activity').descending('updatedAt').include('relatedTo').limit(limit).find();
-  return rows.map((o) => activityFromJson(json(o)));
+  const { value } = await withOffline(
+    () => new Parse.Query('Activity').descending('updatedAt').include('relatedTo').limit(limit).find(),
+    () => new Parse.Query('Activity').descending('updatedAt').limit(limit).fromPin().find(),
+  );
+  return value.map((o) => activityFromJson(json(o)));
 }
 
 export async function completeActivity(id: string): Promise<ActivityView> {
-  guardWrite('complete the activity');
-  const o = new Parse.Object('Activity');
-  o.id = id;
-  o.set('completedAt', new Date());
-  await o.save();
+  const o = await save('Activity', id, { completedAt: new Date() });
   return activityFromJson(json(o));
 }
 
+/** Count and amount per stage: the server's figures, or offline the same sums over the deals on this device. */
 export async function pipelineSummary(): Promise<unknown> {
-  return Parse.Cloud.run('pipelineSummary');
+  const { value } = await withOffline(
+    () => Parse.Cloud.run('pipelineSummary') as Promise<unknown>,
+    async () => summaryFromDeals((await new Parse.Query('Deal').fromPin().find()).map((o) => dealFromJson(json(o)))),
+  );
+  return value;
 }
 
 // ---- real time -------------------------------------------------------------------------------------
@@ -290,5 +332,6 @@ export function stopLive() {
   void c?.stop();
 }
 
-// Reconnect the feed when the browser comes back online (automatic reconnect gives up after a while).
-connectivity.subscribe(() => { if (connectivity.online) void startLive(); });
+// The feed follows the connection: closed offline (its socket may linger without noticing), opened again online
+// (automatic reconnect gives up after a while).
+connectivity.subscribe(() => { if (connectivity.online) void startLive(); else stopLive(); });

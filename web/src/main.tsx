@@ -2,5 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import './styles.css';
+import { registerServiceWorker } from './serviceWorker';
 
 createRoot(document.getElementById('root')!).render(<StrictMode><App /></StrictMode>);
+registerServiceWorker();

@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { completeActivity, json, pointer, related, save } from '../api';
-import { useLive, useLoad, useOnline } from '../hooks';
+import { useLive, useLoad } from '../hooks';
 import { applyActivityEvent, isOverdue, timeline } from '../lib/activities';
 import { formatDate, label } from '../lib/format';
 import { ACTIVITY_TYPES, activityFromJson, type ActivityView } from '../lib/model';
@@ -9,7 +9,6 @@ import { Link } from '../router';
 
 export function ActivityItem({ a, onComplete, showRelated }: { a: ActivityView; onComplete?: (a: ActivityView) => void; showRelated?: boolean }) {
   const overdue = isOverdue(a);
-  const online = useOnline();
   return (
     <li className={`activity ${overdue ? 'overdue' : ''} ${a.completedAt ? 'done' : ''}`} data-activity-id={a.id}>
       <span className={`badge ${a.type}`}>{label(a.type)}</span>
@@ -20,7 +19,7 @@ export function ActivityItem({ a, onComplete, showRelated }: { a: ActivityView; 
       <span className="due">{a.completedAt ? `completed ${formatDate(a.completedAt)}` : a.dueDate ? `due ${formatDate(a.dueDate)}` : 'no due date'}{overdue ? ' · overdue' : ''}</span>
       {a.description && <p className="desc">{a.description}</p>}
       {!a.completedAt && onComplete && (
-        <button disabled={!online} onClick={() => onComplete(a)} aria-label={`Mark ${a.subject || a.type} complete`}>Mark complete</button>
+        <button onClick={() => onComplete(a)} aria-label={`Mark ${a.subject || a.type} complete`}>Mark complete</button>
       )}
     </li>
   );
@@ -75,7 +74,6 @@ function LogActivity({ className, id, onLogged }: { className: 'Contact' | 'Deal
   const [due, setDue] = useState('');
   const [description, setDescription] = useState('');
   const [error, setError] = useState<string>();
-  const online = useOnline();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -84,7 +82,6 @@ function LogActivity({ className, id, onLogged }: { className: 'Contact' | 'Deal
       const o = await save('Activity', undefined, {
         type, subject, description, relatedTo: pointer(className, id), dueDate: due ? new Date(`${due}T12:00:00Z`) : undefined,
       });
-      await o.pin().catch(() => undefined);
       onLogged(activityFromJson(json(o)));
       setSubject(''); setDue(''); setDescription('');
     } catch (err) {
@@ -102,7 +99,7 @@ function LogActivity({ className, id, onLogged }: { className: 'Contact' | 'Deal
       <label>Subject<input value={subject} onChange={(e) => setSubject(e.target.value)} /></label>
       <label>Due date<input type="date" value={due} onChange={(e) => setDue(e.target.value)} /></label>
       <label className="wide">Details<input value={description} onChange={(e) => setDescription(e.target.value)} /></label>
-      <button type="submit" disabled={!online}>Log activity</button>
+      <button type="submit">Log activity</button>
       {error && <p className="error" role="alert">{error}</p>}
     </form>
   );

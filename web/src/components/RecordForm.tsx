@@ -1,5 +1,5 @@
 import { type FormEvent, useEffect, useId, useState } from 'react';
-import { type ClassName, type FieldValue, json, Parse, pointer, type PObject, save } from '../api';
+import { type ClassName, type FieldValue, json, pickList, pointer, type PObject, save } from '../api';
 import { useOnline } from '../hooks';
 import { dateInput, label } from '../lib/format';
 import { dateOf, refOf, STAGES } from '../lib/model';
@@ -54,9 +54,7 @@ function loadOptions(target: ClassName) {
   let p = optionCache.get(target);
   if (!p) {
     const field = target === 'Deal' ? 'title' : 'name';
-    p = new Parse.Query(target).ascending(field).select(field).limit(500).find()
-      .then((rows) => rows.map((r) => ({ id: r.id!, label: String(r.get(field) ?? r.id) })))
-      .catch(() => []);
+    p = pickList(target, field).catch(() => []);
     optionCache.set(target, p);
     setTimeout(() => optionCache.delete(target), 5000);
   }
@@ -134,9 +132,9 @@ export function RecordForm({ title, className, fields, record, defaults = {}, on
         );
       })}
       {error && <p className="error" role="alert">{error}</p>}
-      {!online && <p className="note">Offline: saving is disabled.</p>}
+      {!online && <p className="note">Offline: saving keeps the change on this device and sends it when the connection is back.</p>}
       <div className="actions">
-        <button type="submit" disabled={busy || !online}>Save</button>
+        <button type="submit" disabled={busy}>Save</button>
         {onCancel && <button type="button" onClick={onCancel}>Cancel</button>}
       </div>
     </form>

@@ -1,5 +1,7 @@
-// Offline policy: records the user opened are pinned and readable offline; edits are refused while
-// offline (never queued), with a message saying so. See web/README.md.
+// Offline policy: contacts, companies, deals and the user's activities are kept on the device and read from
+// there while offline; record changes made offline are queued (lib/queue.ts, src/sync.ts). Files cannot be
+// uploaded offline (their bytes are not kept), so those writes are refused with a message. See web/README.md.
+import { type DealView, STAGES } from './model';
 
 export class OfflineError extends Error {
   constructor(action = 'save changes') {
@@ -8,7 +10,7 @@ export class OfflineError extends Error {
   }
 }
 
-/** Throws OfflineError when offline; call before every write. */
+/** Throws OfflineError when offline; call before a write that cannot be queued. */
 export function ensureOnline(online: boolean, action?: string): void {
   if (!online) throw new OfflineError(action);
 }
@@ -27,4 +29,14 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (error && typeof error === 'object' && 'message' in error && typeof error.message === 'string') return error.message;
   return String(error);
+}
+
+/** The pipeline summary (count and amount per stage) the server's pipelineSummary answers, from the deals on the device. */
+export function summaryFromDeals(deals: readonly DealView[]): { stages: { stage: string; count: number; amount: number }[] } {
+  return {
+    stages: STAGES.map((stage) => {
+      const inStage = deals.filter((d) => d.stage === stage);
+      return { stage, count: inStage.length, amount: inStage.reduce((sum, d) => sum + d.amount, 0) };
+    }),
+  };
 }

@@ -3,7 +3,7 @@ import { type ClassName, destroy, get, json, pointer, type PObject, related } fr
 import { ActivityPanel } from '../components/Activities';
 import { Attachments } from '../components/Attachments';
 import { companyFields, contactFields, dealFields, type FieldSpec, RecordForm } from '../components/RecordForm';
-import { useLive, useLoad, useOnline } from '../hooks';
+import { useLive, useLoad } from '../hooks';
 import { formatDate, formatMoney, label } from '../lib/format';
 import { dateOf, dealFromJson, refOf } from '../lib/model';
 import { errorMessage } from '../lib/offline';
@@ -23,7 +23,6 @@ function Detail({ className, id, include, pin, fields, listPath, title, summary,
   const { data, error, loading, reload } = useLoad(() => get(className, id, include, pin), [className, id]);
   const [editing, setEditing] = useState(false);
   const [deleteError, setDeleteError] = useState<string>();
-  const online = useOnline();
   useLive((e) => { if (e.className === className && e.objectId === id) { if (e.target === 'deleted') navigate(listPath); else reload(); } });
 
   if (loading && !data) return <p>Loading…</p>;
@@ -46,8 +45,8 @@ function Detail({ className, id, include, pin, fields, listPath, title, summary,
       <div className="heading">
         <h1>{title(o)}</h1>
         <div className="actions">
-          <button onClick={() => setEditing(!editing)} aria-expanded={editing} disabled={!online}>Edit</button>
-          <button className="danger" onClick={remove} disabled={!online}>Delete</button>
+          <button onClick={() => setEditing(!editing)} aria-expanded={editing}>Edit</button>
+          <button className="danger" onClick={remove}>Delete</button>
         </div>
       </div>
       {data.fromDevice && <p className="note">Saved copy from this device.</p>}

@@ -63,7 +63,7 @@ function ListPage({ config }: { config: ListConfig }) {
           title={`New ${config.singular.toLowerCase()}`}
           className={config.className}
           fields={config.fields}
-          onSaved={(o) => navigate(`${config.path}/${o.id}`)}
+          onSaved={(o) => (o.id ? navigate(`${config.path}/${o.id}`) : setCreating(false))}
           onCancel={() => setCreating(false)}
         />
       )}

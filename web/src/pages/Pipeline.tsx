@@ -1,6 +1,6 @@
 import { type DragEvent, useEffect, useMemo, useReducer, useState } from 'react';
 import { currentUser, moveDeal, pipelineDeals } from '../api';
-import { useLive, useOnline } from '../hooks';
+import { useLive, useLocalDataVersion } from '../hooks';
 import { formatDate, formatMoney, label } from '../lib/format';
 import { dealFromJson, type DealView, STAGES, type Stage, isStage } from '../lib/model';
 import { errorMessage } from '../lib/offline';
@@ -14,7 +14,7 @@ export function PipelinePage() {
   const [fromDevice, setFromDevice] = useState(false);
   const [dragOver, setDragOver] = useState<Stage>();
   const [announce, setAnnounce] = useState('');
-  const online = useOnline();
+  const synced = useLocalDataVersion();
 
   useEffect(() => {
     let cancelled = false;
@@ -23,7 +23,7 @@ export function PipelinePage() {
       (e: unknown) => { if (!cancelled) { dispatch({ type: 'error', message: errorMessage(e) }); setLoading(false); } },
     );
     return () => { cancelled = true; };
-  }, []);
+  }, [synced]);
 
   useLive((e) => {
     if (e.className !== 'Deal') return;
@@ -106,7 +106,7 @@ export function PipelinePage() {
                   <li
                     key={d.id}
                     className={`card ${state.pending.some((p) => p.dealId === d.id) ? 'pending' : ''}`}
-                    draggable={online}
+                    draggable
                     data-deal-id={d.id}
                     onDragStart={(e) => { e.dataTransfer.setData('text/plain', d.id); e.dataTransfer.effectAllowed = 'move'; }}
                   >
@@ -118,7 +118,6 @@ export function PipelinePage() {
                       <select
                         aria-label={`Stage of ${d.title}`}
                         value={d.stage}
-                        disabled={!online}
                         onChange={(e) => { if (isStage(e.target.value)) void move(d, e.target.value); }}
                       >
                         {STAGES.map((s) => <option key={s} value={s}>{label(s)}</option>)}
