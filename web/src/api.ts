@@ -3,7 +3,7 @@ import Parse from 'parse';
 import * as signalR from '@microsoft/signalr';
 import { activityFromJson, type ActivityView, dealFromJson, type DealView, type JsonObject, type Stage } from './lib/model';
 import { apiRoot } from './lib/apiRoot';
-import { ensureOnline, summaryFromDeals } from './lib/offline';
+import { ensureOnline, isConnectionError, summaryFromDeals } from './lib/offline';
 import { connectivity } from './connectivity';
 import { queueDestroy, queueSave, refreshPinned } from './sync';
 
@@ -25,9 +25,7 @@ export type PObject = Parse.Object;
 
 export { connectivity };
 
-function isUnreachable(e: unknown): boolean {
-  return !!e && typeof e === 'object' && 'code' in e && (e as { code: unknown }).code === Parse.Error.CONNECTION_FAILED;
-}
+const isUnreachable = isConnectionError;
 
 /** Runs a server call; when the server cannot be reached, answers from the local datastore instead. */
 async function withOffline<T>(remote: () => Promise<T>, local: () => Promise<T>): Promise<{ value: T; fromDevice: boolean }> {

@@ -18,8 +18,16 @@ export function ensureOnline(online: boolean, action?: string): void {
 /** Parse's "connection failed" code (the server could not be reached). */
 export const CONNECTION_FAILED = 100;
 
+/**
+ * The server could not be reached: Parse's code 100, or a request that failed below HTTP (the SDK passes the
+ * browser's fetch error on without a code: "Failed to fetch" in Chromium, "NetworkError …" in Firefox, "Load
+ * failed" in Safari).
+ */
 export function isConnectionError(error: unknown): boolean {
-  return !!error && typeof error === 'object' && 'code' in error && (error as { code: unknown }).code === CONNECTION_FAILED;
+  if (!error || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code === CONNECTION_FAILED) return true;
+  return typeof code !== 'number' && typeof message === 'string' && /failed to fetch|networkerror|load failed|unable to connect/i.test(message);
 }
 
 /** The message to show for a failed call: the server's validation message, or a clear offline one. */

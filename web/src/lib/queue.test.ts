@@ -1,6 +1,6 @@
 import { describe as group, expect, it } from 'vitest';
 import { decide, describe, display, enqueue, keepMine, type QueueEntry, restore, sameValue, UNSET } from './queue';
-import { summaryFromDeals } from './offline';
+import { isConnectionError, summaryFromDeals } from './offline';
 
 const base = '2026-06-01T10:00:00.000Z';
 const later = '2026-06-01T11:00:00.000Z';
@@ -91,6 +91,18 @@ group('queue: values', () => {
     expect(display(UNSET)).toBe('—');
     expect(describe(update('q', { amount: 1, stage: 'won' }, {}))).toBe('Update deal “Acme rollout”: amount, stage');
     expect(describe({ ...update('q', {}, {}), op: 'destroy' })).toBe('Delete deal “Acme rollout”');
+  });
+});
+
+group('unreachable server', () => {
+  it('knows Parse\'s code 100 and the browsers\' fetch failures the SDK passes on without a code', () => {
+    expect(isConnectionError({ code: 100, message: 'XMLHttpRequest failed' })).toBe(true);
+    expect(isConnectionError({ code: undefined, message: 'Failed to fetch' })).toBe(true);
+    expect(isConnectionError({ message: 'NetworkError when attempting to fetch resource.' })).toBe(true);
+    expect(isConnectionError({ message: 'Load failed' })).toBe(true);
+    expect(isConnectionError({ code: 141, message: 'Failed to fetch the price list' })).toBe(false);
+    expect(isConnectionError({ code: 142, message: 'stage must be one of lead' })).toBe(false);
+    expect(isConnectionError('Failed to fetch')).toBe(false);
   });
 });
 
