@@ -5,7 +5,7 @@ import { activityFromJson, type ActivityView, dealFromJson, type DealView, type 
 import { apiRoot } from './lib/apiRoot';
 import { ensureOnline, isConnectionError, summaryFromDeals } from './lib/offline';
 import { connectivity } from './connectivity';
-import { queueDestroy, queueSave, refreshPinned } from './sync';
+import { forgetDevice, queueDestroy, queueSave, refreshPinned } from './sync';
 
 export const APP_ID = (import.meta.env.VITE_PARSE_APP_ID as string | undefined) ?? 'crm';
 /** The backend's root (same origin when the app server serves the SPA; set at build time for a static host). */
@@ -82,7 +82,7 @@ export async function logOut() {
   stopLive();
   try { await Parse.User.logOut(); } catch { /* the local session is cleared either way */ }
   // Queued changes stay stored under the user's id and are sent at their next sign-in.
-  await Parse.Object.unPinAllObjects().catch(() => undefined);
+  await forgetDevice().catch(() => undefined);
 }
 
 // ---- generic records -------------------------------------------------------------------------------

@@ -95,11 +95,15 @@ async function fetchAndPin(className: string, id: string): Promise<Parse.Object 
   }
 }
 
+// Unpinning works on bare objects: unpinning one with its pointers loaded would unpin those records too.
+function bare(className: string, id: string): Parse.Object {
+  const o = new Parse.Object(className);
+  o.id = id;
+  return o;
+}
+
 async function unpin(className: string, id: string) {
-  // A bare object: unpinning one with its pointers loaded would unpin those records too.
-  const bare = new Parse.Object(className);
-  bare.id = id;
-  await bare.unPin().catch(() => undefined);
+  await bare(className, id).unPin().catch(() => undefined);
 }
 
 /** Applies queued changes to the pinned copy, keeping the server's updatedAt (the base of the change). */
@@ -282,12 +286,32 @@ export async function pull(): Promise<void> {
   }
   await Parse.Object.unPinAllObjects();
   for (const rows of fetched) if (rows.length) await Parse.Object.pinAll(rows);
+  // Unpinning the pin list leaves the records' own entries; those of records no longer on the server go too.
+  const kept = new Set(fetched.flat().map((o) => `${o.className}:${o.id}`));
+  await forget(SYNCED.map((s) => s.className), (o) => !kept.has(`${o.className}:${o.id}`));
   for (const e of current()) {
     if (!e.objectId) continue;
     if (e.op === 'destroy') await unpin(e.className, e.objectId);
     else await applyLocally(e.className, e.objectId, e.changes);
   }
   touched();
+}
+
+/** Removes the device's copies of records of these classes (all of them, or those the filter picks). */
+async function forget(classes: readonly string[], which: (o: Parse.Object) => boolean = () => true) {
+  const gone: Parse.Object[] = [];
+  for (const className of classes) {
+    for (const o of await new Parse.Query(className).fromLocalDatastore().find()) {
+      if (o.id && which(o)) gone.push(bare(className, o.id));
+    }
+  }
+  if (gone.length) await Parse.Object.unPinAll(gone);
+}
+
+/** Log-out: nothing of the user's records stays on the device (their queued changes do, until they sign in again). */
+export async function forgetDevice(): Promise<void> {
+  await forget([...SYNCED.map((s) => s.className), '_User']);
+  await Parse.Object.unPinAllObjects();
 }
 
 let syncing: Promise<void> | undefined;
