@@ -59,7 +59,8 @@ try {
   const d1 = (await rest('POST', 'classes/Deal', { title: `Northwind renewal ${suffix}`, amount: 40000, stage: 'proposal', expectedCloseDate: noon(20), ...shared }, token)).objectId;
   const d2 = (await rest('POST', 'classes/Deal', { title: `Northwind pilot ${suffix}`, amount: 15000, stage: 'lead', expectedCloseDate: noon(30), ...shared }, token)).objectId;
   const d3 = (await rest('POST', 'classes/Deal', { title: `Northwind fleet ${suffix}`, amount: 90000, stage: 'qualified', expectedCloseDate: noon(45), ...shared }, token)).objectId;
-  check((await deal(d1, ben.sessionToken)).title === `Northwind renewal ${suffix}`, 'company, contact and three deals created over REST; the colleague (assignee) can read them');
+  await rest('POST', 'classes/Activity', { type: 'call', subject: `Call Dana about the renewal ${suffix}`, relatedTo: pointer('Deal', d1), dueDate: noon(2) }, token);
+  check((await deal(d1, ben.sessionToken)).title === `Northwind renewal ${suffix}`, 'company, contact, three deals and an activity created over REST; the colleague (assignee) can read the deals');
 
   // 3. installable: the manifest, the service worker controlling the page, no installability errors
   await page.reload();
@@ -120,6 +121,9 @@ try {
   await page.getByRole('link', { name: `Northwind ${suffix}` }).waitFor({ timeout: T });
   check(await page.getByText('Showing companies saved on this device').isVisible(), 'offline companies list: the synced company, marked as saved on this device');
   await shot(page, 'offline-companies.png');
+  await page.getByRole('link', { name: 'My activities' }).click();
+  await page.getByText(`Call Dana about the renewal ${suffix}`).waitFor({ timeout: T });
+  check(await page.getByText('Showing activities saved on this device').isVisible(), 'offline "My activities": the synced activity');
 
   // 8. edit a deal offline: queued, shown at once, not on the server
   await page.getByRole('link', { name: 'Deals', exact: true }).click();
@@ -145,6 +149,10 @@ try {
   check(items.length === 3 && items[0].includes(`Update deal “Northwind renewal ${suffix}”: amount`) && items.every((t) => t.includes('waiting to be sent')),
     `the queue lists each change: ${items.map((t) => t.split('—')[0].trim()).join(' | ')}`);
   await shot(page, 'offline-queue.png');
+  await page.reload();
+  await page.getByTestId('queue-count').filter({ hasText: '3 changes not on the server yet' }).waitFor({ timeout: T });
+  await page.locator(`[data-stage="negotiation"] [data-deal-id="${d3}"]`).waitFor({ timeout: T });
+  check(true, 'reloaded offline again: the queue and the edited board are still there');
 
   // 10. meanwhile the colleague changes two of those deals (stage) and another field of the first (notes), and
   //     assigns me a new deal
@@ -210,6 +218,12 @@ try {
   await card.waitFor({ timeout: T });
   check((await card.textContent()).includes('$47,500'), 'the colleague\'s board shows the deal with the amount edited offline ($47,500)');
   await shot(other, 'colleague-board.png');
+
+  // 16. log out: the records kept on the device go
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Log in' }).waitFor({ timeout: T });
+  const left = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes('Parse_LDS_')).length);
+  check(left === 0, `logged out: no record is left in the local datastore (${left} entries)`);
 
   if (failures.length) throw new Error(failures.join('\n'));
   console.log(`RESULT ${JSON.stringify({ d1, d2, d3, d4, contact: `Lee Park ${suffix}` })}`);
