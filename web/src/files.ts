@@ -4,6 +4,7 @@
 // at once both keep their file. Removing an entry does not delete the stored bytes (deleting files takes the master
 // key in Parse); see docs/files.md.
 import { currentUser, guardWrite, Parse } from './api';
+import { refreshPinned } from './sync';
 import { type Attachment, attachmentEntry, storedEntry, uploadName } from './lib/attachments';
 
 export type AttachableClass = 'Deal' | 'Activity';
@@ -19,6 +20,8 @@ export async function attachFile(className: AttachableClass, id: string, file: F
   record.id = id;
   record.add('attachments', attachmentEntry({ name: saved.name(), url }, file, me, new Date()));
   await record.save();
+  // The SDK wrote this partial record over the pinned copy; the device takes the whole record again.
+  await refreshPinned(className, id);
 }
 
 export async function removeAttachment(className: AttachableClass, id: string, attachment: Attachment): Promise<void> {
@@ -27,4 +30,5 @@ export async function removeAttachment(className: AttachableClass, id: string, a
   record.id = id;
   record.remove('attachments', storedEntry(attachment));
   await record.save();
+  await refreshPinned(className, id);
 }

@@ -159,7 +159,7 @@ try {
   await rest('PUT', `classes/Deal/${d2}`, { stage: 'proposal' }, ben.sessionToken);
   await rest('PUT', `classes/Deal/${d3}`, { stage: 'won' }, ben.sessionToken);
   await rest('PUT', `classes/Deal/${d1}`, { notes: 'Procurement wants a 3-year term' }, ben.sessionToken);
-  const d4 = (await rest('POST', 'classes/Deal', { title: `Northwind depot ${suffix}`, amount: 5000, stage: 'lead', assignedTo: pointer('_User', (await rest('GET', 'users/me', undefined, token)).objectId) }, ben.sessionToken)).objectId;
+  const d4 = (await rest('POST', 'classes/Deal', { title: `Northwind depot ${suffix}`, amount: 5000, stage: 'lead', expectedCloseDate: noon(60), assignedTo: pointer('_User', (await rest('GET', 'users/me', undefined, token)).objectId) }, ben.sessionToken)).objectId;
   check(true, 'meanwhile the colleague moved two of the deals, added notes to the first, and assigned me a new deal');
 
   // 11. a new contact offline
