@@ -6,8 +6,7 @@
 //   of lib/queue.ts against the server's current copy. See web/README.md, "Offline".
 import Parse from 'parse';
 import { connectivity } from './connectivity';
-import type { Json, JsonObject } from './lib/model';
-import { dateOf } from './lib/model';
+import { dateOf, type Json, type JsonObject } from './lib/model';
 import { decide, enqueue, keepMine, type QueueEntry, restore, sameValue, UNSET } from './lib/queue';
 import { errorMessage, isConnectionError } from './lib/offline';
 
@@ -74,7 +73,7 @@ const newId = () => (typeof crypto !== 'undefined' && 'randomUUID' in crypto ? c
 
 const json = (o: Parse.Object): JsonObject => o.toJSON() as unknown as JsonObject;
 const str = (v: Json | undefined) => (typeof v === 'string' ? v : undefined);
-export const labelOf = (j: JsonObject) => str(j.title) ?? str(j.name) ?? str(j.subject) ?? '';
+const labelOf = (j: JsonObject) => str(j.title) ?? str(j.name) ?? str(j.subject) ?? '';
 
 async function pinned(className: string, id: string): Promise<JsonObject | undefined> {
   try { return json(await new Parse.Query(className).fromPin().get(id)); } catch { return undefined; }
