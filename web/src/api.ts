@@ -98,6 +98,8 @@ export interface ListRequest {
   pageSize: number;
   include?: string[];
   where?: (q: Parse.Query) => void;
+  /** Pointer fields whose target's name also matches the search (a deal found by its company's or contact's name). */
+  searchRelated?: { field: string; className: ClassName; searchField: string }[];
 }
 
 function escapeRegex(s: string) {
@@ -106,8 +108,12 @@ function escapeRegex(s: string) {
 
 export async function list(req: ListRequest): Promise<{ rows: Parse.Object[]; count: number; fromDevice: boolean }> {
   const build = () => {
-    const q = new Parse.Query(req.className);
-    if (req.search?.trim()) q.matches(req.searchField, new RegExp(escapeRegex(req.search.trim()), 'i'));
+    const term = req.search?.trim() ? new RegExp(escapeRegex(req.search.trim()), 'i') : undefined;
+    const q = term && req.searchRelated?.length
+      ? Parse.Query.or(new Parse.Query(req.className).matches(req.searchField, term),
+        ...req.searchRelated.map((r) => new Parse.Query(req.className).matchesQuery(r.field, new Parse.Query(r.className).matches(r.searchField, term))))
+      : new Parse.Query(req.className);
+    if (term && !req.searchRelated?.length) q.matches(req.searchField, term);
     if (req.descending) q.descending(req.sort); else q.ascending(req.sort);
     req.include?.forEach((i) => q.include(i));
     req.where?.(q);
