@@ -68,7 +68,8 @@ export function PipelinePage() {
   useLive((e) => {
     if (e.className !== 'Deal') return;
     dispatch({ type: 'live', op: e.target, deal: dealFromJson(e.object) });
-    if (e.target === 'deleted' || mine.current.delete(e.objectId)) return;
+    // Only updates: a created card is new anyway, and this tab's own moves are not news to it.
+    if (e.target !== 'updated' || mine.current.delete(e.objectId)) return;
     // Who made the change, when the event names them (an updatedBy pointer); otherwise just that it changed.
     const by = refOf(e.object.updatedBy)?.label;
     const cue = by ? `changed by ${by}` : 'changed just now';
@@ -163,7 +164,7 @@ export function PipelinePage() {
               </header>
               {adding === col.stage && <QuickAdd stage={col.stage} onDone={(deal) => {
                 setAdding(undefined);
-                if (deal) { mine.current.add(deal.id); dispatch({ type: 'live', op: 'created', deal }); }
+                if (deal) dispatch({ type: 'live', op: 'created', deal });
               }} />}
               <ul>
                 {col.deals.map((d) => {
