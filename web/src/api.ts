@@ -193,12 +193,26 @@ export function pointer(className: string, id: string): Parse.Object {
 export async function pipelineDeals(): Promise<{ deals: DealView[]; fromDevice: boolean }> {
   const { value, fromDevice } = await withOffline(
     async () => {
-      const q = new Parse.Query('Deal').include('company').include('contact').include('assignedTo').ascending('expectedCloseDate').limit(1000);
-      return q.find();
+      // Owners are named from the users this caller can read, not by include: an included user the caller
+      // cannot read comes back as null, which would lose who owns the deal.
+      const q = new Parse.Query('Deal').include('company').include('contact').ascending('expectedCloseDate').limit(1000);
+      const [rows, names] = await Promise.all([q.find(), userNames()]);
+      return rows.map((o) => withOwnerName(dealFromJson(json(o)), names));
     },
-    async () => new Parse.Query('Deal').fromLocalDatastore().find(),
+    async () => (await new Parse.Query('Deal').fromLocalDatastore().find()).map((o) => dealFromJson(json(o))),
   );
-  return { deals: value.map((o) => dealFromJson(json(o))), fromDevice };
+  return { deals: value, fromDevice };
+}
+
+/** Usernames of the users this caller can read (themselves, and colleagues who share their profile). */
+export async function userNames(): Promise<Map<string, string>> {
+  const rows = await new Parse.Query(Parse.User).select('username').limit(1000).find().catch(() => []);
+  return new Map(rows.map((u) => [u.id!, String(u.get('username') ?? u.id)]));
+}
+
+function withOwnerName(deal: DealView, names: Map<string, string>): DealView {
+  const label = deal.owner && (deal.owner.label ?? names.get(deal.owner.id));
+  return deal.owner && label ? { ...deal, owner: { ...deal.owner, label } } : deal;
 }
 
 export async function moveDeal(id: string, stage: Stage): Promise<{ updatedAt?: string }> {

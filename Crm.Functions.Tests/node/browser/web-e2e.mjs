@@ -145,7 +145,7 @@ try {
   await logForm.getByRole('button', { name: 'Log activity' }).click();
   await page.locator('.timeline .activity', { hasText: `Demo meeting ${suffix}` }).waitFor({ timeout: T });
 
-  await page.getByRole('link', { name: 'My activities' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Activities', exact: true }).click();
   const mine = page.locator('.timeline .activity');
   await mine.first().waitFor({ timeout: T });
   const subjects = await mine.locator('.subject').allTextContents();
@@ -159,7 +159,7 @@ try {
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await page.getByRole('heading', { name: 'Pipeline value by stage' }).waitFor({ timeout: T });
   await page.locator('.feed li', { hasText: `Demo meeting ${suffix}` }).waitFor({ timeout: T });
-  check(await page.locator('svg.chart rect').count() === 6, 'dashboard: chart with one bar per stage, recent activity feed');
+  check(await page.locator('svg[aria-labelledby="chart-title"] rect').count() === 6, 'dashboard: chart with one bar per stage, recent activity feed');
   await page.screenshot({ path: path.join(shots, 'dashboard.png'), fullPage: true });
   check(true, 'screenshot: dashboard.png');
 

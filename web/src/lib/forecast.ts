@@ -105,8 +105,8 @@ export function byOwner(deals: readonly DealView[], probabilities: Record<Stage,
   for (const d of deals) {
     const id = d.owner?.id ?? '';
     let row = rows.get(id);
-    if (!row) { row = { ownerId: id, owner: d.owner?.label ?? (id ? id : 'Unassigned'), openCount: 0, openAmount: 0, weighted: 0, wonAmount: 0 }; rows.set(id, row); }
-    if (!row.owner || row.owner === id) row.owner = d.owner?.label ?? row.owner;
+    if (!row) { row = { ownerId: id, owner: d.owner?.label ?? (id ? `User ${id}` : 'Unassigned'), openCount: 0, openAmount: 0, weighted: 0, wonAmount: 0 }; rows.set(id, row); }
+    if (d.owner?.label) row.owner = d.owner.label;
     if (OPEN_STAGES.includes(d.stage)) { row.openCount++; row.openAmount += d.amount; row.weighted += d.amount * probabilities[d.stage]; }
     if (d.stage === 'won') row.wonAmount += d.amount;
   }

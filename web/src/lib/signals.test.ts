@@ -51,6 +51,8 @@ describe('forecast', () => {
     const rows = byOwner([deal('a', 'lead', 1000, undefined, 'alice'), deal('b', 'won', 500, undefined, 'alice'), deal('c', 'proposal', 3000, undefined, 'bob'), deal('d', 'lead', 10)]);
     expect(rows.map((r) => r.owner)).toEqual(['bob', 'alice', 'Unassigned']);
     expect(rows[1]).toMatchObject({ openCount: 1, openAmount: 1000, weighted: 100, wonAmount: 500 });
+    const hidden = { ...deal('e', 'lead', 5), owner: { className: '_User', id: 'u1' } };
+    expect(byOwner([hidden]).map((r) => r.owner)).toEqual(['User u1']);
   });
 });
 

@@ -97,10 +97,10 @@ export function DashboardPage() {
         {owners.length > 1 && (
           <section className="panel" aria-labelledby="owners-title">
             <h2 id="owners-title">By owner</h2>
-            <table className="owners" data-testid="by-owner">
+            <div className="table-wrap"><table className="owners" data-testid="by-owner">
               <thead><tr><th scope="col">Owner</th><th scope="col">Open deals</th><th scope="col">Open value</th><th scope="col">Weighted</th><th scope="col">Won</th></tr></thead>
               <tbody>{owners.map((o) => <tr key={o.ownerId}><td>{o.owner}</td><td>{o.openCount}</td><td>{formatMoney(o.openAmount)}</td><td>{formatMoney(o.weighted)}</td><td>{formatMoney(o.wonAmount)}</td></tr>)}</tbody>
-            </table>
+            </table></div>
           </section>
         )}
         <section className="panel">

@@ -130,12 +130,14 @@ export function ContactPage({ id }: { id: string }) {
 
 /** The deal's owner, with a select to hand the deal to someone else (the server moves the access with it). */
 function OwnerSelect({ deal, onChanged }: { deal: PObject; onChanged: () => void }) {
-  const owner = refOf(json(deal).assignedTo);
+  const ref = refOf(json(deal).assignedTo);
   const [users, setUsers] = useState<{ id: string; label: string }[]>([]);
   const [busy, setBusy] = useState(false);
   const online = useOnline();
   const uid = useId();
   useEffect(() => { assignableUsers().then(setUsers, () => setUsers([])); }, []);
+  // The owner's name when this user can read their profile; a colleague who keeps it private stays unnamed.
+  const owner = ref && { ...ref, label: ref.label ?? users.find((u) => u.id === ref.id)?.label ?? 'a colleague' };
   const change = async (userId: string) => {
     if (!userId || userId === owner?.id) return;
     setBusy(true);
@@ -163,7 +165,7 @@ function OwnerSelect({ deal, onChanged }: { deal: PObject; onChanged: () => void
 
 export function DealPage({ id }: { id: string }) {
   return (
-    <Detail className="Deal" id={id} include={['company', 'contact', 'assignedTo']} pin fields={dealFields} listPath="/deals" title={(o) => s(o, 'title')}
+    <Detail className="Deal" id={id} include={['company', 'contact']} pin fields={dealFields} listPath="/deals" title={(o) => s(o, 'title')}
       summary={(o, reload) => {
         const d = dealFromJson(json(o));
         const overdue = isDealOverdue(d);

@@ -180,7 +180,7 @@ const contacts: ListConfig = {
 };
 
 const deals: ListConfig = {
-  className: 'Deal', title: 'Deals', singular: 'Deal', path: '/deals', searchField: 'title', defaultSort: 'expectedCloseDate', include: ['company', 'contact', 'assignedTo'],
+  className: 'Deal', title: 'Deals', singular: 'Deal', path: '/deals', searchField: 'title', defaultSort: 'expectedCloseDate', include: ['company', 'contact'],
   searchRelated: [{ field: 'company', className: 'Company', searchField: 'name' }, { field: 'contact', className: 'Contact', searchField: 'name' }],
   searchHint: 'Title, company or contact', fields: dealFields,
   columns: [
@@ -189,7 +189,8 @@ const deals: ListConfig = {
     { key: 'amount', title: 'Amount', sortable: true, render: (o) => formatMoney(Number(o.get('amount') ?? 0)), csv: (o) => Number(o.get('amount') ?? 0) },
     { key: 'company', title: 'Company', render: (o) => refLink(o, 'company', '/companies'), csv: (o) => refLabel(o, 'company') },
     { key: 'contact', title: 'Contact', render: (o) => refLink(o, 'contact', '/contacts'), csv: (o) => refLabel(o, 'contact') },
-    { key: 'assignedTo', title: 'Owner', render: (o) => refLabel(o, 'assignedTo') || '—', csv: (o) => refLabel(o, 'assignedTo') },
+    // Not included: an included owner this user cannot read would come back as null; the pointer says there is one.
+    { key: 'assignedTo', title: 'Owner', render: (o) => (refOf(json(o).assignedTo) ? refLabel(o, 'assignedTo') || 'A colleague' : '—'), csv: (o) => refOf(json(o).assignedTo)?.id },
     {
       key: 'expectedCloseDate', title: 'Closes', sortable: true, csv: (o) => isoDate(o, 'expectedCloseDate'),
       render: (o) => { const overdue = isDealOverdue(dealFromJson(json(o))); return <><time className={overdue ? 'overdue' : ''}>{formatDate(dateOf(json(o).expectedCloseDate))}</time>{overdue && <span className="flag overdue">Overdue</span>}</>; },

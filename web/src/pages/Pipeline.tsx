@@ -179,10 +179,10 @@ export function PipelinePage() {
                     >
                       <Link to={`/deals/${d.id}`} className="title">{d.title}</Link>
                       <span className="amount">{formatMoney(d.amount)}</span>
-                      <span className="meta">{d.company?.label ?? ''}{d.company?.label ? ' · ' : ''}closes <time>{formatDate(d.expectedCloseDate)}</time>{overdue && <span className="flag overdue">Overdue</span>}</span>
+                      <span className="meta">{d.company?.label ?? ''}{d.company?.label ? ' · ' : ''}{d.expectedCloseDate ? <>closes <time>{formatDate(d.expectedCloseDate)}</time></> : 'no close date'}{overdue && <span className="flag overdue">Overdue</span>}</span>
                       <span className="owner-name" data-testid="card-owner" title="Owner">
                         <span className="avatar" aria-hidden="true">{(d.owner?.label ?? '?').charAt(0).toUpperCase()}</span>
-                        {d.owner?.label ?? (d.owner ? 'Someone else' : 'Unassigned')}
+                        {d.owner?.label ?? (d.owner ? 'A colleague' : 'Unassigned')}
                       </span>
                       {changed[d.id] && <span className="live-cue" role="status">{changed[d.id]}</span>}
                       <label className="move">
