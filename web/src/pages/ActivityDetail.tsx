@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { destroy, get, json } from '../api';
 import { Attachments } from '../components/Attachments';
 import { ConfirmDialog } from '../components/Dialog';
@@ -18,9 +18,11 @@ export function ActivityPage({ id }: { id: string }) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const online = useOnline();
+  // Where to go once the activity is gone: its contact or deal (the same whether this tab or another deleted it).
+  const back = useRef('/activities');
   useLive((e) => {
     if (e.className !== 'Activity' || e.objectId !== id) return;
-    if (e.target === 'deleted') navigate('/activities'); else reload();
+    if (e.target === 'deleted') navigate(back.current); else reload();
   });
   if (loading && !data) return <p>Loading…</p>;
   if (error !== undefined || !data) {
@@ -29,7 +31,7 @@ export function ActivityPage({ id }: { id: string }) {
   const o = data.value;
   const a = activityFromJson(json(o));
   const related = a.relatedTo;
-  const back = related ? `/${related.className === 'Deal' ? 'deals' : 'contacts'}/${related.id}` : '/activities';
+  back.current = related ? `/${related.className === 'Deal' ? 'deals' : 'contacts'}/${related.id}` : '/activities';
   const title = a.subject || label(a.type);
 
   const remove = async () => {
@@ -37,7 +39,7 @@ export function ActivityPage({ id }: { id: string }) {
     try {
       await destroy('Activity', id);
       toast.success(`Activity "${title}" deleted.`);
-      navigate(back);
+      navigate(back.current);
     } catch (e) {
       toast.error(`Not deleted: ${errorMessage(e)}`);
       setConfirming(false);
@@ -61,7 +63,7 @@ export function ActivityPage({ id }: { id: string }) {
       ) : (
         <dl className="summary">
           <dt>Type</dt><dd>{label(a.type)}</dd>
-          <dt>About</dt><dd>{related ? <Link to={back}>{related.label ?? related.className}</Link> : '—'}</dd>
+          <dt>About</dt><dd>{related ? <Link to={back.current}>{related.label ?? related.className}</Link> : '—'}</dd>
           <dt>Due</dt><dd><time className={isOverdue(a) ? 'overdue' : ''}>{formatDate(a.dueDate)}</time>{isOverdue(a) && <span className="flag overdue">Overdue</span>}</dd>
           <dt>Completed</dt><dd>{formatDate(a.completedAt)}</dd>
           <dt>Details</dt><dd>{a.description ?? '—'}</dd>
