@@ -67,6 +67,8 @@ try {
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
+  // Refused API calls, for the log when a step fails (some are expected: validation refusals).
+  page.on('response', async (r) => { if (r.status() >= 400 && r.url().includes('/parse/')) console.error(`${r.status()} ${r.request().method()} ${r.url()} ${(r.request().postData() ?? '').slice(0, 300)} -> ${(await r.text().catch(() => '')).slice(0, 300)}`); });
   const successToast = (text) => page.getByTestId('toast-success').filter({ hasText: text }).first().waitFor({ timeout: T });
   const goto = async (link) => { await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link, exact: true }).click(); };
 

@@ -1,3 +1,4 @@
+import { useEffect, useRef, useState } from 'react';
 import { currentUser, json, list } from '../api';
 import { ActivityItem, useComplete } from '../components/Activities';
 import { useLive, useLoad } from '../hooks';
@@ -35,7 +36,16 @@ function write(s: { scope: Scope; status: Status; q: string }): string {
 export function ActivitiesPage() {
   const search = useSearch();
   const f = read(search);
-  const set = (next: Partial<typeof f>) => replaceQuery(write({ ...f, ...next }));
+  const set = (next: Partial<typeof f>) => replaceQuery(write({ ...read(window.location.search), ...next }));
+  // The subject search is a $regex on the server: sent 300 ms after the last keystroke, not on every one.
+  const [typed, setTyped] = useState(f.q);
+  const pending = useRef<number | undefined>(undefined);
+  useEffect(() => () => window.clearTimeout(pending.current), []);
+  const onType = (value: string) => {
+    setTyped(value);
+    window.clearTimeout(pending.current);
+    pending.current = window.setTimeout(() => set({ q: value }), 300);
+  };
   const { data, error, loading, reload, setData } = useLoad(async () => {
     const now = new Date();
     const done = f.status === 'done';
@@ -79,7 +89,7 @@ export function ActivitiesPage() {
           </select>
         </label>
         <label>Search
-          <input type="search" value={f.q} placeholder="Subject" onChange={(e) => set({ q: e.target.value })} />
+          <input type="search" value={typed} placeholder="Subject" onChange={(e) => onType(e.target.value)} />
         </label>
       </form>
       {data?.fromDevice && <p className="note">Showing activities saved on this device.</p>}

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { type ClassName, json, list, type ListRequest, type PObject } from '../api';
 import { RecordForm, type FieldSpec, companyFields, contactFields, dealFields } from '../components/RecordForm';
 import { toast } from '../components/Toasts';
@@ -72,6 +72,14 @@ function ListPage({ config }: { config: ListConfig }) {
   const [exporting, setExporting] = useState(false);
   const setState = (next: Partial<typeof state>) => replaceQuery(writeListState({ ...state, ...next }, config.defaultSort));
   useEffect(() => { setTyped(state.q); }, [state.q]);
+  // The address (and the query, a $regex the server runs only a few of at once per caller) follow 300 ms after the last keystroke.
+  const pending = useRef<number | undefined>(undefined);
+  useEffect(() => () => window.clearTimeout(pending.current), []);
+  const onType = (value: string) => {
+    setTyped(value);
+    window.clearTimeout(pending.current);
+    pending.current = window.setTimeout(() => replaceQuery(writeListState({ ...readListState(window.location.search, config.defaultSort), q: value, page: 0 }, config.defaultSort)), 300);
+  };
 
   const request = (page: number, pageSize: number): ListRequest => ({
     className: config.className, search: state.q, searchField: config.searchField, searchRelated: config.searchRelated,
@@ -122,7 +130,7 @@ function ListPage({ config }: { config: ListConfig }) {
       )}
       <form role="search" className="filters" onSubmit={(e) => e.preventDefault()}>
         <label>Search {config.title.toLowerCase()}
-          <input type="search" value={typed} placeholder={config.searchHint} onChange={(e) => { setTyped(e.target.value); setState({ q: e.target.value, page: 0 }); }} />
+          <input type="search" value={typed} placeholder={config.searchHint} onChange={(e) => onType(e.target.value)} />
         </label>
       </form>
       {data?.fromDevice && <p className="note">Showing {config.title.toLowerCase()} saved on this device.</p>}

@@ -18,13 +18,14 @@ function escapeRegex(s: string) {
 async function searchAll(term: string) {
   const re = new RegExp(escapeRegex(term), 'i');
   const q = (className: string, field: string) => new Parse.Query(className).matches(field, re);
-  const deals = Parse.Query.or(q('Deal', 'title'), new Parse.Query('Deal').matchesQuery('company', q('Company', 'name')), new Parse.Query('Deal').matchesQuery('contact', q('Contact', 'name')))
+  // One class after another: the server runs only a couple of $regex queries per caller at once
+  // (Parse:Limits:MaxExpensivePerCaller) and answers 429 to the rest, so firing all four together could lose some.
+  const deals = await Parse.Query.or(q('Deal', 'title'), new Parse.Query('Deal').matchesQuery('company', q('Company', 'name')), new Parse.Query('Deal').matchesQuery('contact', q('Contact', 'name')))
     .include('company').include('contact').limit(PER_CLASS).descending('updatedAt').find();
-  const contacts = Parse.Query.or(q('Contact', 'name'), q('Contact', 'email')).include('company').limit(PER_CLASS).ascending('name').find();
-  const companies = Parse.Query.or(q('Company', 'name'), q('Company', 'industry')).limit(PER_CLASS).ascending('name').find();
-  const activities = Parse.Query.or(q('Activity', 'subject'), q('Activity', 'description')).include('relatedTo').limit(PER_CLASS).descending('updatedAt').find();
-  const [d, c, co, a] = await Promise.all([deals, contacts, companies, activities]);
-  return { deals: d, contacts: c, companies: co, activities: a };
+  const contacts = await Parse.Query.or(q('Contact', 'name'), q('Contact', 'email')).include('company').limit(PER_CLASS).ascending('name').find();
+  const companies = await Parse.Query.or(q('Company', 'name'), q('Company', 'industry')).limit(PER_CLASS).ascending('name').find();
+  const activities = await Parse.Query.or(q('Activity', 'subject'), q('Activity', 'description')).include('relatedTo').limit(PER_CLASS).descending('updatedAt').find();
+  return { deals, contacts, companies, activities };
 }
 
 export function SearchPage() {
