@@ -195,7 +195,9 @@ export async function pipelineDeals(): Promise<{ deals: DealView[]; fromDevice: 
     async () => {
       // Owners are named from the users this caller can read, not by include: an included user the caller
       // cannot read comes back as null, which would lose who owns the deal.
-      const q = new Parse.Query('Deal').include('company').include('contact').ascending('expectedCloseDate').limit(1000);
+      // No server-side order: the board sorts by close date itself, and a store may leave out of an ordered
+      // result the deals that have no close date (seen on the Cosmos store).
+      const q = new Parse.Query('Deal').include('company').include('contact').limit(1000);
       const [rows, names] = await Promise.all([q.find(), userNames()]);
       return rows.map((o) => withOwnerName(dealFromJson(json(o)), names));
     },
