@@ -426,6 +426,7 @@ try {
   await mp.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Pipeline' }).click();
   const tabs = mp.getByRole('tablist', { name: 'Stages' });
   await tabs.waitFor({ timeout: T });
+  await mp.locator('section.column').first().waitFor({ timeout: T });
   check(await tabs.getByRole('tab').count() === 6 && await mp.locator('section.column').count() === 1 && await mp.locator('section.column[data-stage="lead"]').count() === 1,
     'at phone width the stages are tabs and one column (Lead) shows');
   await tabs.getByRole('tab', { name: /Proposal/ }).click();
