@@ -61,7 +61,7 @@ export function App() {
     });
   }, [user]);
 
-  if (!user) return <><AuthPage appName={settings.appName} onDone={() => { setUser(currentUser()); navigate('/'); }} /><ToastHost /></>;
+  if (!user) return <AuthPage appName={settings.appName} onDone={() => { setUser(currentUser()); navigate('/'); }} />;
 
   return (
     <div className="app">
