@@ -356,7 +356,10 @@ try {
   rmSync(csvDir, { recursive: true, force: true });
   check(await page.getByLabel('Name *').inputValue() === 'Full Name' && await page.getByLabel('Email').inputValue() === 'E-mail' && await page.getByLabel('Company (by name)').inputValue() === 'Organisation',
     'the columns are mapped from the header (Full Name → name, E-mail → email, Organisation → company)');
-  check((await page.getByTestId('import-summary').textContent()).includes('7 rows: 3 to import, 4 to skip'), 'the preview counts 3 rows to import and 4 to skip');
+  const skippedRows = page.locator('table.preview tr.skipped');
+  check((await page.getByTestId('import-summary').textContent()).includes('7 rows: 3 to import, 4 to skip') && await skippedRows.count() === 4
+    && await skippedRows.first().isVisible() && (await skippedRows.first().textContent()).includes('Skipped: duplicate'),
+  'the preview shows every row, 3 to import and 4 marked skipped with the reason');
   await page.screenshot({ path: path.join(shots, 'import.png'), fullPage: true });
   check(true, 'screenshot: import.png (mapping and preview)');
   const batches = [];

@@ -135,7 +135,7 @@ export function ImportPage() {
               <thead><tr><th scope="col">Line</th>{fields.map((f) => <th key={f.name} scope="col">{f.label}</th>)}<th scope="col">Status</th></tr></thead>
               <tbody>
                 {preview.map((row, i) => (
-                  <tr key={i} className={status.has(i + 2) ? 'skip' : ''}>
+                  <tr key={i} className={status.has(i + 2) ? 'skipped' : ''}>
                     <td>{i + 2}</td>
                     {fields.map((f) => <td key={f.name} data-label={f.label}>{mapping[f.name] ? row[mapping[f.name]] ?? '' : ''}</td>)}
                     <td data-label="Status">{status.get(i + 2) ?? 'Will import'}</td>
