@@ -1,4 +1,4 @@
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { currentUser, logIn, logOut, signUp, startLive } from './api';
 import { useLiveStatus, useOnline } from './hooks';
 import { errorMessage } from './lib/offline';
@@ -18,6 +18,10 @@ import { SyncQueue } from './components/SyncQueue';
 import { ConflictDialog } from './components/ConflictDialog';
 import { syncNow } from './sync';
 import { secondStepFor } from './twoFactor';
+import { ToastHost } from './components/Toasts';
+import { SearchPage } from './pages/Search';
+import { ImportPage } from './pages/Import';
+import { applySettings, type AppSettings, DEFAULT_SETTINGS, loadSettings } from './settings';
 
 const nav = [
   ['/', 'Dashboard'],
@@ -25,12 +29,31 @@ const nav = [
   ['/companies', 'Companies'],
   ['/contacts', 'Contacts'],
   ['/deals', 'Deals'],
-  ['/activities', 'My activities'],
+  ['/activities', 'Activities'],
 ] as const;
+
+const developerPages = [
+  ['/docs/erd', 'Schema diagram'],
+  ['/docs/dictionary', 'Data dictionary'],
+  ['/docs/playground', 'API playground'],
+  ['/docs/openapi.json', 'OpenAPI document'],
+] as const;
+
+/** The served app name and accent colour (Parse Config), applied to the page once known. */
+function useAppSettings(): AppSettings {
+  const [settings, setSettings] = useState(DEFAULT_SETTINGS);
+  useEffect(() => {
+    let cancelled = false;
+    void loadSettings().then((s) => { if (!cancelled) { setSettings(s); applySettings(s); } });
+    return () => { cancelled = true; };
+  }, []);
+  return settings;
+}
 
 export function App() {
   const [user, setUser] = useState(currentUser());
   const path = usePath();
+  const settings = useAppSettings();
 
   useEffect(() => { if (user) { void startLive(); void syncNow(); } }, [user]);
   // A session ended elsewhere (revoked from another device, or by a password change) sends this one to the sign-in card.
@@ -41,12 +64,12 @@ export function App() {
     });
   }, [user]);
 
-  if (!user) return <AuthPage onDone={() => { setUser(currentUser()); navigate('/'); }} />;
+  if (!user) return <AuthPage appName={settings.appName} onDone={() => { setUser(currentUser()); navigate('/'); }} />;
 
   return (
     <div className="app">
       <a className="skip" href="#main">Skip to content</a>
-      <Header username={user.getUsername() ?? ''} path={path} onLogout={async () => { await logOut(); setUser(undefined); navigate('/'); }} />
+      <Header appName={settings.appName} username={user.getUsername() ?? ''} path={path} onLogout={async () => { await logOut(); setUser(undefined); navigate('/'); }} />
       <OfflineBanner />
       <SyncQueue />
       <ConflictDialog />
@@ -54,6 +77,7 @@ export function App() {
       <main id="main" tabIndex={-1}>
         <Route path={path} />
       </main>
+      <ToastHost />
     </div>
   );
 }
@@ -70,27 +94,62 @@ function Route({ path }: { path: string }) {
   if ((p = match('/contacts/:id', path))) return <ContactPage key={p.id} id={p.id} />;
   if ((p = match('/deals/:id', path))) return <DealPage key={p.id} id={p.id} />;
   if (path === '/account') return <AccountPage />;
+  if (path === '/search') return <SearchPage />;
+  if (path === '/import') return <ImportPage />;
   if ((p = match('/activities/:id', path))) return <ActivityPage key={p.id} id={p.id} />;
   return <section><h1>Not found</h1><p>No page at {path}. <Link to="/">Back to the dashboard</Link>.</p></section>;
 }
 
-function Header({ username, path, onLogout }: { username: string; path: string; onLogout: () => void }) {
+/** The search box in the header: Enter opens /search?q=… (deals, contacts, companies and activities). */
+function GlobalSearch() {
+  const [q, setQ] = useState(() => (window.location.pathname === '/search' ? new URLSearchParams(window.location.search).get('q') ?? '' : ''));
+  return (
+    <form role="search" className="global-search" onSubmit={(e) => { e.preventDefault(); if (q.trim()) navigate(`/search?q=${encodeURIComponent(q.trim())}`); }}>
+      <label htmlFor="global-search" className="sr-only">Search everything</label>
+      <input id="global-search" type="search" placeholder="Search deals, contacts, companies…" value={q} onChange={(e) => setQ(e.target.value)} />
+    </form>
+  );
+}
+
+/** Links for developers (schema, dictionary, API playground) in one menu, out of the sales team's way. */
+function DevelopersMenu() {
+  const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLLIElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const close = (e: MouseEvent | KeyboardEvent) => {
+      if (e instanceof KeyboardEvent ? e.key === 'Escape' : !ref.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('mousedown', close);
+    document.addEventListener('keydown', close);
+    return () => { document.removeEventListener('mousedown', close); document.removeEventListener('keydown', close); };
+  }, [open]);
+  return (
+    <li className="dev-menu" ref={ref}>
+      <button className="menu-button" aria-expanded={open} aria-controls="dev-links" onClick={() => setOpen(!open)}>Developers ▾</button>
+      <ul id="dev-links" hidden={!open}>
+        {developerPages.map(([href, text]) => <li key={href}><a href={href}>{text}</a></li>)}
+      </ul>
+    </li>
+  );
+}
+
+function Header({ appName, username, path, onLogout }: { appName: string; username: string; path: string; onLogout: () => void }) {
   const [open, setOpen] = useState(false);
   const status = useLiveStatus();
   return (
     <header className="top">
-      <div className="brand"><Link to="/">CRM</Link></div>
+      <div className="brand"><Link to="/">{appName}</Link></div>
       <button className="menu" aria-expanded={open} aria-controls="nav" onClick={() => setOpen(!open)}>Menu</button>
       <nav id="nav" aria-label="Main" className={open ? 'open' : ''}>
         <ul>
           {nav.map(([to, text]) => (
             <li key={to}><Link to={to} aria-current={(to === '/' ? path === '/' : path.startsWith(to)) ? 'page' : undefined} onClick={() => setOpen(false)}>{text}</Link></li>
           ))}
-          <li className="docs"><a href="/docs/erd">Schema diagram</a></li>
-          <li className="docs"><a href="/docs/dictionary">Data dictionary</a></li>
-          <li className="docs"><a href="/docs/playground">API playground</a></li>
+          <DevelopersMenu />
         </ul>
       </nav>
+      <GlobalSearch />
       <div className="user">
         <span className={`live ${status}`} role="status" aria-label={`Live updates: ${status}`} title={`Live updates: ${status}`} />
         <Link className="who" to="/account" aria-current={path === '/account' ? 'page' : undefined} title="Your account">{username}</Link>
@@ -110,7 +169,7 @@ function OfflineBanner() {
   );
 }
 
-function AuthPage({ onDone }: { onDone: () => void }) {
+function AuthPage({ appName, onDone }: { appName: string; onDone: () => void }) {
   const [mode, setMode] = useState<'login' | 'signup' | 'forgot'>('login');
   const [username, setUsername] = useState('');
   const [email, setEmail] = useState('');
@@ -170,7 +229,7 @@ function AuthPage({ onDone }: { onDone: () => void }) {
   const title = mode === 'login' ? 'Log in' : mode === 'signup' ? 'Sign up' : 'Reset your password';
   return (
     <main className="auth" id="main">
-      <h1>CRM</h1>
+      <h1>{appName}</h1>
       <form onSubmit={submit} aria-labelledby="auth-title">
         <h2 id="auth-title">{title}</h2>
         {mode !== 'forgot' && <label>Username<input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required /></label>}

@@ -101,6 +101,8 @@ export interface ListRequest {
   pageSize: number;
   include?: string[];
   where?: (q: Parse.Query) => void;
+  /** Pointer fields whose target's name also matches the search (a deal found by its company's or contact's name). */
+  searchRelated?: { field: string; className: ClassName; searchField: string }[];
 }
 
 function escapeRegex(s: string) {
@@ -109,8 +111,12 @@ function escapeRegex(s: string) {
 
 export async function list(req: ListRequest): Promise<{ rows: Parse.Object[]; count: number; fromDevice: boolean }> {
   const build = () => {
-    const q = new Parse.Query(req.className);
-    if (req.search?.trim()) q.matches(req.searchField, new RegExp(escapeRegex(req.search.trim()), 'i'));
+    const term = req.search?.trim() ? new RegExp(escapeRegex(req.search.trim()), 'i') : undefined;
+    const q = term && req.searchRelated?.length
+      ? Parse.Query.or(new Parse.Query(req.className).matches(req.searchField, term),
+        ...req.searchRelated.map((r) => new Parse.Query(req.className).matchesQuery(r.field, new Parse.Query(r.className).matches(r.searchField, term))))
+      : new Parse.Query(req.className);
+    if (term && !req.searchRelated?.length) q.matches(req.searchField, term);
     if (req.descending) q.descending(req.sort); else q.ascending(req.sort);
     req.include?.forEach((i) => q.include(i));
     req.where?.(q);
@@ -166,7 +172,7 @@ export async function related(className: ClassName, field: string, target: Parse
 }
 
 /** id and display name of every record of a class, for pickers (offline: those on this device). */
-export async function pickList(className: ClassName, field: string): Promise<{ id: string; label: string }[]> {
+export async function pickList(className: ClassName | '_User', field: string): Promise<{ id: string; label: string }[]> {
   const { value } = await withOffline(
     () => new Parse.Query(className).ascending(field).select(field).limit(500).find(),
     () => new Parse.Query(className).ascending(field).fromPin().find(),
@@ -227,12 +233,28 @@ export function pointer(className: string, id: string): Parse.Object {
 export async function pipelineDeals(): Promise<{ deals: DealView[]; fromDevice: boolean }> {
   const { value, fromDevice } = await withOffline(
     async () => {
-      const q = new Parse.Query('Deal').include('company').include('contact').include('assignedTo').ascending('expectedCloseDate').limit(1000);
-      return q.find();
+      // Owners are named from the users this caller can read, not by include: an included user the caller
+      // cannot read comes back as null, which would lose who owns the deal.
+      // No server-side order: the board sorts by close date itself, and a store may leave out of an ordered
+      // result the deals that have no close date (seen on the Cosmos store).
+      const q = new Parse.Query('Deal').include('company').include('contact').limit(1000);
+      const [rows, names] = await Promise.all([q.find(), userNames()]);
+      return rows.map((o) => withOwnerName(dealFromJson(json(o)), names));
     },
-    async () => new Parse.Query('Deal').ascending('expectedCloseDate').fromPin().find(),
+    async () => (await new Parse.Query('Deal').fromPin().find()).map((o) => dealFromJson(json(o))),
   );
-  return { deals: value.map((o) => dealFromJson(json(o))), fromDevice };
+  return { deals: value, fromDevice };
+}
+
+/** Usernames of the users this caller can read (themselves, and colleagues who share their profile). */
+export async function userNames(): Promise<Map<string, string>> {
+  const rows = await new Parse.Query(Parse.User).select('username').limit(1000).find().catch(() => []);
+  return new Map(rows.map((u) => [u.id!, String(u.get('username') ?? u.id)]));
+}
+
+function withOwnerName(deal: DealView, names: Map<string, string>): DealView {
+  const label = deal.owner && (deal.owner.label ?? names.get(deal.owner.id));
+  return deal.owner && label ? { ...deal, owner: { ...deal.owner, label } } : deal;
 }
 
 export async function moveDeal(id: string, stage: Stage): Promise<{ updatedAt?: string }> {

@@ -20,6 +20,25 @@ export function usePath(): string {
   return path;
 }
 
+/** The query string (?a=b) of the current address; follows navigation and replaceQuery. */
+export function useSearch(): string {
+  const [search, setSearch] = useState(window.location.search);
+  useEffect(() => {
+    const update = () => setSearch(window.location.search);
+    listeners.add(update);
+    window.addEventListener('popstate', update);
+    return () => { listeners.delete(update); window.removeEventListener('popstate', update); };
+  }, []);
+  return search;
+}
+
+/** Replaces the query string without a new history entry (typing in a filter should not fill Back with keystrokes). */
+export function replaceQuery(search: string) {
+  if (search === window.location.search) return;
+  window.history.replaceState(null, '', window.location.pathname + search);
+  listeners.forEach((l) => l());
+}
+
 /** An in-app link: a real anchor (open in new tab works) that navigates without reloading. */
 export function Link({ to, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { to: string }) {
   const handle = (e: MouseEvent<HTMLAnchorElement>) => {

@@ -145,7 +145,7 @@ try {
   await logForm.getByRole('button', { name: 'Log activity' }).click();
   await page.locator('.timeline .activity', { hasText: `Demo meeting ${suffix}` }).waitFor({ timeout: T });
 
-  await page.getByRole('link', { name: 'My activities' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Activities', exact: true }).click();
   const mine = page.locator('.timeline .activity');
   await mine.first().waitFor({ timeout: T });
   const subjects = await mine.locator('.subject').allTextContents();
@@ -159,7 +159,7 @@ try {
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await page.getByRole('heading', { name: 'Pipeline value by stage' }).waitFor({ timeout: T });
   await page.locator('.feed li', { hasText: `Demo meeting ${suffix}` }).waitFor({ timeout: T });
-  check(await page.locator('svg.chart rect').count() === 6, 'dashboard: chart with one bar per stage, recent activity feed');
+  check(await page.locator('svg[aria-labelledby="chart-title"] rect').count() === 6, 'dashboard: chart with one bar per stage, recent activity feed');
   await page.screenshot({ path: path.join(shots, 'dashboard.png'), fullPage: true });
   check(true, 'screenshot: dashboard.png');
 
@@ -192,6 +192,11 @@ try {
   // 10. demo data: the board and dashboard of a seeded user, at desktop and phone width
   const c = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const demo = await c.newPage();
+  const started = new Map();
+  demo.on('request', (r) => started.set(r, Date.now()));
+  demo.on('requestfinished', (r) => { const ms = Date.now() - (started.get(r) ?? Date.now()); if (ms > 1500) console.error(`slow ${ms} ms: ${r.method()} ${r.url()} ${(r.postData() ?? '').slice(0, 200)}`); });
+  // Refused API calls, for the log when a step fails (some are expected: validation refusals).
+  demo.on('response', async (r) => { if (r.status() >= 400 && r.url().includes('/parse/')) console.error(`${r.status()} ${r.request().method()} ${r.url()} ${(r.request().postData() ?? '').slice(0, 300)} -> ${(await r.text().catch(() => '')).slice(0, 300)}`); });
   await demo.goto(base + '/');
   await demo.getByLabel('Username').fill(demoUser);
   await demo.getByLabel('Password').fill(demoPassword);

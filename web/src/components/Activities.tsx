@@ -1,13 +1,15 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { completeActivity, json, pointer, related, save } from '../api';
 import { useLive, useLoad } from '../hooks';
-import { applyActivityEvent, isOverdue, timeline } from '../lib/activities';
+import { applyActivityEvent, isDueSoon, isOverdue, timeline } from '../lib/activities';
 import { formatDate, label } from '../lib/format';
 import { ACTIVITY_TYPES, activityFromJson, type ActivityView } from '../lib/model';
 import { errorMessage } from '../lib/offline';
+import { fieldOfError, sentence, validateRecord } from '../lib/validation';
 import { Link } from '../router';
+import { toast } from './Toasts';
 
-export function ActivityItem({ a, onComplete, showRelated }: { a: ActivityView; onComplete?: (a: ActivityView) => void; showRelated?: boolean }) {
+export function ActivityItem({ a, onComplete, showRelated, showOwner }: { a: ActivityView; onComplete?: (a: ActivityView) => void; showRelated?: boolean; showOwner?: boolean }) {
   const overdue = isOverdue(a);
   return (
     <li className={`activity ${overdue ? 'overdue' : ''} ${a.completedAt ? 'done' : ''}`} data-activity-id={a.id}>
@@ -16,7 +18,10 @@ export function ActivityItem({ a, onComplete, showRelated }: { a: ActivityView; 
       {showRelated && a.relatedTo && (
         <Link className="related" to={`/${a.relatedTo.className === 'Deal' ? 'deals' : 'contacts'}/${a.relatedTo.id}`}>{a.relatedTo.label ?? a.relatedTo.className}</Link>
       )}
-      <span className="due">{a.completedAt ? `completed ${formatDate(a.completedAt)}` : a.dueDate ? `due ${formatDate(a.dueDate)}` : 'no due date'}{overdue ? ' · overdue' : ''}</span>
+      {showOwner && a.createdBy?.label && <span className="owner-name">{a.createdBy.label}</span>}
+      <span className="due">{a.completedAt ? <>completed <time>{formatDate(a.completedAt)}</time></> : a.dueDate ? <>due <time>{formatDate(a.dueDate)}</time></> : 'no due date'}</span>
+      {overdue && <span className="flag overdue">Overdue</span>}
+      {!overdue && isDueSoon(a) && <span className="flag due-soon">Due soon</span>}
       {a.description && <p className="desc">{a.description}</p>}
       {!a.completedAt && onComplete && (
         <button onClick={() => onComplete(a)} aria-label={`Mark ${a.subject || a.type} complete`}>Mark complete</button>
@@ -32,8 +37,10 @@ export function useComplete(update: (a: ActivityView) => void) {
     try {
       const done = await completeActivity(a.id);
       update({ ...a, completedAt: done.completedAt ?? new Date().toISOString() });
+      toast.success(`${a.subject || label(a.type)} marked complete.`);
     } catch (e) {
       setError(errorMessage(e));
+      toast.error(`Not completed: ${errorMessage(e)}`);
     }
   };
   return { complete, error };
@@ -74,18 +81,25 @@ function LogActivity({ className, id, onLogged }: { className: 'Contact' | 'Deal
   const [due, setDue] = useState('');
   const [description, setDescription] = useState('');
   const [error, setError] = useState<string>();
+  const [subjectError, setSubjectError] = useState<string>();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(undefined);
+    const problem = validateRecord('Activity', { subject }).subject;
+    setSubjectError(problem);
+    if (problem) { document.getElementById(`log-subject-${id}`)?.focus(); return; }
     try {
       const o = await save('Activity', undefined, {
         type, subject, description, relatedTo: pointer(className, id), dueDate: due ? new Date(`${due}T12:00:00Z`) : undefined,
       });
       onLogged(activityFromJson(json(o)));
+      toast.success(`${label(type)} "${subject}" logged.`);
       setSubject(''); setDue(''); setDescription('');
     } catch (err) {
-      setError(errorMessage(err));
+      const at = fieldOfError(err, ['type', 'subject', 'dueDate', 'description', 'relatedTo']);
+      if (at?.field === 'subject') setSubjectError(at.message); else setError(errorMessage(err));
+      toast.error(`Not logged: ${sentence(at?.message ?? errorMessage(err))}`);
     }
   };
 
@@ -96,7 +110,9 @@ function LogActivity({ className, id, onLogged }: { className: 'Contact' | 'Deal
           {ACTIVITY_TYPES.map((t) => <option key={t} value={t}>{label(t)}</option>)}
         </select>
       </label>
-      <label>Subject<input value={subject} onChange={(e) => setSubject(e.target.value)} /></label>
+      <label>Subject *<input id={`log-subject-${id}`} value={subject} aria-invalid={subjectError ? true : undefined} aria-describedby={subjectError ? `log-subject-${id}-error` : undefined} onChange={(e) => { setSubject(e.target.value); setSubjectError(undefined); }} />
+        {subjectError && <span className="field-error" role="alert" id={`log-subject-${id}-error`}>{sentence(subjectError)}</span>}
+      </label>
       <label>Due date<input type="date" value={due} onChange={(e) => setDue(e.target.value)} /></label>
       <label className="wide">Details<input value={description} onChange={(e) => setDescription(e.target.value)} /></label>
       <button type="submit">Log activity</button>

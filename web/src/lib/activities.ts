@@ -28,3 +28,10 @@ export function applyActivityEvent(list: readonly ActivityView[], op: 'created' 
   if (index < 0) return [activity, ...list];
   return list.map((a) => (a.id === activity.id ? activity : a));
 }
+
+/** Open and due within the next `days` days (not yet overdue). */
+export function isDueSoon(a: ActivityView, now: Date = new Date(), days = 3): boolean {
+  if (!isOpen(a) || !a.dueDate) return false;
+  const due = Date.parse(a.dueDate);
+  return due >= now.getTime() && due < now.getTime() + days * 86_400_000;
+}

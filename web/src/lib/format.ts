@@ -4,10 +4,30 @@ export function formatMoney(amount: number): string {
   return money.format(amount);
 }
 
-export function formatDate(iso: string | undefined): string {
+/** The user's locale (the browser's first language); undefined lets Intl pick the runtime's default. */
+export function userLocale(): string | undefined {
+  return typeof navigator !== 'undefined' && navigator.language ? navigator.language : undefined;
+}
+
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** A date in the user's locale, short and unambiguous ("7 Dec 2026", "Dec 7, 2026"); "—" when absent or invalid. */
+export function formatDate(iso: string | undefined, locale: string | undefined = userLocale()): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '—' : d.toLocaleDateString('en-CA');
+  if (Number.isNaN(d.getTime())) return '—';
+  const key = locale ?? '';
+  let format = dateFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', year: 'numeric' });
+    dateFormats.set(key, format);
+  }
+  return format.format(d);
+}
+
+/** A month as "Dec 2026" in the user's locale (trend charts). */
+export function formatMonth(year: number, month: number, locale: string | undefined = userLocale()): string {
+  return new Intl.DateTimeFormat(locale, { month: 'short', year: 'numeric' }).format(new Date(year, month, 1));
 }
 
 /** yyyy-mm-dd for <input type="date">. */
