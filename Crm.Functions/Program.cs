@@ -4,7 +4,10 @@ using Microsoft.Extensions.Options;
 // "seed", "schema", "user", "template": run one administrative command on the same host setup, then exit.
 if (ServerCli.IsCommand(args)) return await ServerCli.RunAsync(args);
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings are read once, at start (in Azure they are app settings: changing one restarts the app). Reloading
+// appsettings.json on change would watch the whole content root with inotify, folder by folder, which cost a cold
+// start more than a second where that root is large.
+var builder = WebApplication.CreateBuilder([.. args, "--hostBuilder:reloadConfigOnChange=false"]);
 builder.AddCrmServer();
 
 var app = builder.Build();

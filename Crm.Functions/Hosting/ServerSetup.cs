@@ -215,15 +215,30 @@ internal static class ServerSetup
     {
         var sp = app.Services;
         var settings = sp.GetRequiredService<IOptions<ParseSettings>>().Value;
+        // Each step's time goes to the log line that says the server is ready: a slow cold start names its step.
+        var steps = new List<string>();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        async Task Step(string name, Func<Task> work)
+        {
+            var before = watch.Elapsed;
+            await work();
+            steps.Add($"{name} {(watch.Elapsed - before).TotalMilliseconds:0} ms");
+        }
         ParseRegex.MatchTimeout = TimeSpan.FromMilliseconds(settings.Limits.RegexTimeoutMilliseconds);
-        await sp.GetRequiredService<IObjectStore>().InitializeAsync(CancellationToken.None);
-        await sp.GetRequiredService<Core.Files.IFileStore>().InitializeAsync(CancellationToken.None);
-        await sp.GetRequiredService<SchemaService>().InitializeAsync(CancellationToken.None);
-        sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());
-        sp.GetRequiredService<AccountEmails>().Register(sp.GetRequiredService<TriggerRegistry>());
-        sp.RegisterRealtimeHooks();
-        await sp.InitializeCrmAsync(CancellationToken.None);
+        await Step("store", () => sp.GetRequiredService<IObjectStore>().InitializeAsync(CancellationToken.None));
+        await Step("files", () => sp.GetRequiredService<Core.Files.IFileStore>().InitializeAsync(CancellationToken.None));
+        await Step("schema", () => sp.GetRequiredService<SchemaService>().InitializeAsync(CancellationToken.None));
+        await Step("rules", () =>
+        {
+            sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());
+            sp.GetRequiredService<AccountEmails>().Register(sp.GetRequiredService<TriggerRegistry>());
+            sp.RegisterRealtimeHooks();
+            return Task.CompletedTask;
+        });
+        await Step("template", () => sp.InitializeCrmAsync(CancellationToken.None));
         sp.GetRequiredService<StartupReadiness>().MarkReady();
+        var sinceProcessStart = DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime;
+        app.Logger.LogInformation("Ready {SinceStartMs:0} ms after the process started ({Steps})", sinceProcessStart.TotalMilliseconds, string.Join(", ", steps));
     }
 }
 
