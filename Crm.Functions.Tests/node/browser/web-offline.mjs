@@ -121,9 +121,9 @@ try {
   await page.getByRole('link', { name: `Northwind ${suffix}` }).waitFor({ timeout: T });
   check(await page.getByText('Showing companies saved on this device').isVisible(), 'offline companies list: the synced company, marked as saved on this device');
   await shot(page, 'offline-companies.png');
-  await page.getByRole('link', { name: 'My activities' }).click();
+  await page.getByRole('link', { name: 'Activities', exact: true }).click();
   await page.getByText(`Call Dana about the renewal ${suffix}`).waitFor({ timeout: T });
-  check(await page.getByText('Showing activities saved on this device').isVisible(), 'offline "My activities": the synced activity');
+  check(await page.getByText('Showing activities saved on this device').isVisible(), 'offline activities list: the synced activity');
 
   // 8. edit a deal offline: queued, shown at once, not on the server
   await page.getByRole('link', { name: 'Deals', exact: true }).click();
