@@ -125,16 +125,32 @@ internal static class TextSearch
     {
         var tokens = new List<string>();
         var current = new StringBuilder();
-        foreach (var ch in text.Normalize(NormalizationForm.FormD))
+        foreach (var ch in text)
         {
             var category = CharUnicodeInfo.GetUnicodeCategory(ch);
             if (category is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark) continue;
-            if (char.IsLetterOrDigit(ch)) current.Append(char.ToLowerInvariant(ch));
-            else if (current.Length > 0) { tokens.Add(current.ToString().Normalize(NormalizationForm.FormC)); current.Clear(); }
+            if (char.IsLetterOrDigit(ch))
+            {
+                var lower = char.ToLowerInvariant(ch);
+                current.Append(Folded.TryGetValue(lower, out var plain) ? plain : lower);
+            }
+            else if (current.Length > 0) { tokens.Add(current.ToString()); current.Clear(); }
         }
-        if (current.Length > 0) tokens.Add(current.ToString().Normalize(NormalizationForm.FormC));
+        if (current.Length > 0) tokens.Add(current.ToString());
         return tokens;
     }
+
+    /// <summary>
+    /// Lower-case Latin letters with diacritics and their base letter: those whose Unicode decomposition is a letter and
+    /// combining marks (the letters FTS5's remove_diacritics folds). A table, because the server runs with invariant
+    /// globalization, where string.Normalize cannot decompose.
+    /// </summary>
+    private static readonly Dictionary<char, char> Folded = FoldTable(
+        "àáâãäåçèéêëìíîïñòóôõöùúûüýÿāăąćĉċčďēĕėęěĝğġģĥĩīĭįĵķĺļľńņňōŏőŕŗřśŝşšţťũūŭůűųŵŷźżžơưǎǐǒǔǖǘǚǜǟǡǧǩǫǭǰǵǹǻȁȃȅȇȉȋȍȏȑȓȕȗșțȟȧȩȫȭȯȱȳḁḃḅḇḉḋḍḏḑḓḕḗḙḛḝḟḡḣḥḧḩḫḭḯḱḳḵḷḹḻḽḿṁṃṅṇṉṋṍṏṑṓṕṗṙṛṝṟṡṣṥṧṩṫṭṯṱṳṵṷṹṻṽṿẁẃẅẇẉẋẍẏẑẓẕẖẗẘẙạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ",
+        "aaaaaaceeeeiiiinooooouuuuyyaaaccccdeeeeegggghiiiijklllnnnooorrrssssttuuuuuuwyzzzouaiouuuuuaagkoojgnaaaeeiioorruusthaeooooyabbbcdddddeeeeefghhhhhiikkkllllmmmnnnnoooopprrrrsssssttttuuuuuvvwwwwwxxyzzzhtwyaaaaaaaaaaaaeeeeeeeeiioooooooooooouuuuuuuyyyy");
+
+    private static Dictionary<char, char> FoldTable(string from, string to) =>
+        from.Select((ch, i) => (ch, to[i])).ToDictionary(p => p.ch, p => p.Item2);
 
     /// <summary>
     /// The searchable form of a text: its tokens between single spaces, with a space before and after, so "a word
