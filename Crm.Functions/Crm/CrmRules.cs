@@ -34,7 +34,7 @@ internal sealed class CrmSettings
 /// who created a record, who may see it, which values a field may take, and what deleting may break.
 /// They run on every door (REST, batch, GraphQL, demo data) because all of them save through the core.
 /// </summary>
-internal sealed partial class CrmRules(DataService data, IOptions<CrmSettings> options)
+internal sealed partial class CrmRules(DataService data, IOptions<CrmSettings> options, TimeProvider time)
 {
     private string? ManagersKey => string.IsNullOrWhiteSpace(options.Value.ManagersRole) ? null : "role:" + options.Value.ManagersRole.Trim();
 
@@ -63,7 +63,7 @@ internal sealed partial class CrmRules(DataService data, IOptions<CrmSettings> o
         triggers.BeforeDelete("Deal", RefuseIfReferencedAsync);
         triggers.BeforeDelete("Company", RefuseIfCompanyInUseAsync);
 
-        triggers.Define("pipelineSummary", new PipelineSummary(data).RunAsync);
+        triggers.Define("pipelineSummary", new PipelineSummary(data, time).RunAsync);
     }
 
     // ---- createdBy -------------------------------------------------------------------------------------
