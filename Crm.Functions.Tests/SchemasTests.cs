@@ -135,7 +135,7 @@ public sealed class SchemasTests(CrmServerFixture fixture) : IClassFixture<CrmSe
         """{"fields":{"x":"String"}}""", """{"fields":{"x":{"type":5}}}""", """{"fields":{"x":{"type":"Relation","targetClass":"Bad Name"}}}""",
         """{"fields":{"x":{"type":"Relation","targetClass":"X","defaultValue":1}}}""", """{"fields":{"x":{"type":"Date","defaultValue":"2024"}}}""",
         """{"fields":[]}""", """{"fields":{"x":{"type":"GeoPoint"},"y":{"type":"GeoPoint"}}}""",
-        """{"indexes":{"i":{"title":"text"}}}""", """{"indexes":{"i":5}}""", """{"indexes":{"i":{}}}""", """{"indexes":{"bad name":{"title":1}}}""",
+        """{"indexes":{"i":{"title":"fulltext"}}}""", """{"indexes":{"i":{"title":"text","createdAt":"text"}}}""", """{"indexes":{"i":5}}""", """{"indexes":{"i":{}}}""", """{"indexes":{"bad name":{"title":1}}}""",
         """{"indexes":{"i":{"ACL":1}}}""", """{"indexes":[]}""",
         """{"classLevelPermissions":{"protectedFields":{"*":["notExisting"]}}}""", """{"classLevelPermissions":{"protectedFields":{"*":"title"}}}""",
         """{"classLevelPermissions":{"readUserFields":["title"]}}""", """{"classLevelPermissions":{"find":{"pointerFields":"title"}}}""",

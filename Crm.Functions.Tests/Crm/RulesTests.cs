@@ -199,8 +199,8 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         var (alice, aliceId) = await User("alice");
         var contact = await Tools.CreateAsync(alice, "Contact", new JsonObject { ["name"] = "Ada" });
         var deal = await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "Pilot" });
-        await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["relatedTo"] = Wire.PointerTo("Contact", contact) });
-        var id = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "email", ["relatedTo"] = Wire.PointerTo("Deal", deal) });
+        await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["subject"] = "Follow-up", ["relatedTo"] = Wire.PointerTo("Contact", contact) });
+        var id = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "email", ["subject"] = "Follow-up", ["relatedTo"] = Wire.PointerTo("Deal", deal) });
         var activity = (await alice.GetAsync($"classes/Activity/{id}")).Json!;
         Assert.Equal(aliceId, activity["createdBy"]!["objectId"]!.GetValue<string>());
 
@@ -216,12 +216,12 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         var hidden = await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "Secret" });
         var company = await Tools.CreateAsync(bob, "Company", new JsonObject { ["name"] = "Acme" });
 
-        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["relatedTo"] = Wire.PointerTo("Deal", hidden) })).EnsureError(142);
-        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["relatedTo"] = Wire.PointerTo("Contact", "doesNotExist") })).EnsureError(142);
+        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["subject"] = "Follow-up", ["relatedTo"] = Wire.PointerTo("Deal", hidden) })).EnsureError(142);
+        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["subject"] = "Follow-up", ["relatedTo"] = Wire.PointerTo("Contact", "doesNotExist") })).EnsureError(142);
         // A pointer to another class is already a type error for the schema (Pointer<Contact|Deal>).
-        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["relatedTo"] = Wire.PointerTo("Company", company) })).EnsureError(111);
+        (await bob.PostAsync("classes/Activity", new JsonObject { ["type"] = "note", ["subject"] = "Follow-up", ["relatedTo"] = Wire.PointerTo("Company", company) })).EnsureError(111);
 
-        var own = await Tools.CreateAsync(bob, "Activity", new JsonObject { ["type"] = "note" });
+        var own = await Tools.CreateAsync(bob, "Activity", new JsonObject { ["type"] = "note", ["subject"] = "Follow-up" });
         (await bob.PutAsync($"classes/Activity/{own}", new JsonObject { ["relatedTo"] = Wire.PointerTo("Deal", hidden) })).EnsureError(142);
     }
 
@@ -233,8 +233,8 @@ public sealed class RulesTests(TemplateServerFixture fixture) : IClassFixture<Te
         var (alice, _) = await User();
         var contact = await Tools.CreateAsync(alice, "Contact", new JsonObject { ["name"] = "Ada" });
         var deal = await Tools.CreateAsync(alice, "Deal", new JsonObject { ["title"] = "Pilot" });
-        var onContact = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["relatedTo"] = Wire.PointerTo("Contact", contact) });
-        var onDeal = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["relatedTo"] = Wire.PointerTo("Deal", deal) });
+        var onContact = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["subject"] = "Follow-up", ["relatedTo"] = Wire.PointerTo("Contact", contact) });
+        var onDeal = await Tools.CreateAsync(alice, "Activity", new JsonObject { ["type"] = "call", ["subject"] = "Follow-up", ["relatedTo"] = Wire.PointerTo("Deal", deal) });
 
         var refused = (await alice.DeleteAsync($"classes/Contact/{contact}")).EnsureError(142);
         Assert.Contains("1 activity refers to it", refused.Json!["error"]!.GetValue<string>(), StringComparison.Ordinal);

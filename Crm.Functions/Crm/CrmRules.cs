@@ -1,4 +1,6 @@
+using System.Net.Mail;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Crm.Functions.Core;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Triggers;
@@ -32,33 +34,36 @@ internal sealed class CrmSettings
 /// who created a record, who may see it, which values a field may take, and what deleting may break.
 /// They run on every door (REST, batch, GraphQL, demo data) because all of them save through the core.
 /// </summary>
-internal sealed class CrmRules(DataService data, IOptions<CrmSettings> options)
+internal sealed partial class CrmRules(DataService data, IOptions<CrmSettings> options, TimeProvider time)
 {
     private string? ManagersKey => string.IsNullOrWhiteSpace(options.Value.ManagersRole) ? null : "role:" + options.Value.ManagersRole.Trim();
 
     public void Register(TriggerRegistry triggers)
     {
-        // Company and Contact: the creator owns them.
+        // Company and Contact: the creator owns them; an email address is one.
         foreach (var className in new[] { "Company", "Contact" })
-            triggers.BeforeSave(className, (e, _) => { StampCreator(e); OwnerAcl(e); return ValueTask.CompletedTask; });
+            triggers.BeforeSave(className, (e, _) => { StampCreator(e); CheckEmail(e); OwnerAcl(e); return ValueTask.CompletedTask; });
 
-        // Deal: stage in the pipeline, owned by the creator and the assignee.
-        triggers.BeforeSave("Deal", (e, _) => { StampCreator(e); CheckStage(e); DealAcl(e); return ValueTask.CompletedTask; });
+        // Deal: stage in the pipeline, an amount of 0 or more, owned by the creator and the assignee.
+        triggers.BeforeSave("Deal", (e, _) => { StampCreator(e); CheckStage(e); CheckAmount(e); DealAcl(e); return ValueTask.CompletedTask; });
 
-        // Activity: a known type, about something the caller can read.
+        // Activity: a known type and a subject, about something the caller can read.
         triggers.BeforeSave("Activity", async (e, ct) =>
         {
             StampCreator(e);
             CheckActivityType(e);
+            CheckSubject(e);
             await CheckRelatedToAsync(e, ct);
             OwnerAcl(e);
         });
 
-        // Deleting what activities refer to is refused: the history stays whole (see README, "Delete rule").
+        // Deleting what others refer to is refused: the history stays whole and no link points at nothing (see
+        // README, "Delete rule"). Activities refer to contacts and deals; contacts and deals to their company.
         triggers.BeforeDelete("Contact", RefuseIfReferencedAsync);
         triggers.BeforeDelete("Deal", RefuseIfReferencedAsync);
+        triggers.BeforeDelete("Company", RefuseIfCompanyInUseAsync);
 
-        triggers.Define("pipelineSummary", new PipelineSummary(data).RunAsync);
+        triggers.Define("pipelineSummary", new PipelineSummary(data, time).RunAsync);
     }
 
     // ---- createdBy -------------------------------------------------------------------------------------
@@ -140,6 +145,39 @@ internal sealed class CrmRules(DataService data, IOptions<CrmSettings> options)
             throw new ParseException(ParseError.ValidationError, $"type must be one of {string.Join(", ", CrmTemplate.ActivityTypes)}.");
     }
 
+    // Messages start with the field's name, so a client can show them at the field (the web app does).
+
+    [GeneratedRegex(@"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")]
+    private static partial Regex EmailPattern();
+
+    /// <summary>An email address, when given, is one: something@domain.tld (empty clears it).</summary>
+    private static void CheckEmail(SaveEvent e)
+    {
+        const string field = "email";
+        if (!e.IsCreate && !e.ChangedFields.Contains(field)) return;
+        var value = e.Object.Data[field];
+        if (value is null) return;
+        if (value is not JsonValue v || !v.TryGetValue(out string? email)
+            || (email.Length > 0 && (email.Length > 254 || !EmailPattern().IsMatch(email) || !MailAddress.TryCreate(email, out _))))
+            throw new ParseException(ParseError.ValidationError, $"{field} must be a valid email address, like name@example.com.");
+    }
+
+    private static void CheckAmount(SaveEvent e)
+    {
+        const string field = "amount";
+        if (!e.IsCreate && !e.ChangedFields.Contains(field)) return;
+        if (Number(e.Object.Data[field]) is < 0)
+            throw new ParseException(ParseError.ValidationError, $"{field} must be 0 or more.");
+    }
+
+    private static void CheckSubject(SaveEvent e)
+    {
+        const string field = "subject";
+        if (!e.IsCreate && !e.ChangedFields.Contains(field)) return;
+        if (e.Object.Data[field] is not JsonValue v || !v.TryGetValue(out string? subject) || string.IsNullOrWhiteSpace(subject))
+            throw new ParseException(ParseError.ValidationError, $"{field} is required: say what the {e.Object.Data["type"]?.ToString() ?? "activity"} is about.");
+    }
+
     /// <summary>
     /// relatedTo must name a Contact or Deal the caller can read: otherwise an activity could be hung on a
     /// record the caller cannot see, and its existence probed by trying ids.
@@ -176,10 +214,35 @@ internal sealed class CrmRules(DataService data, IOptions<CrmSettings> options)
                 $"Cannot delete this {e.Schema.ClassName}: {count} {(count == 1 ? "activity refers" : "activities refer")} to it. Delete or move them first.");
     }
 
+    /// <summary>
+    /// A company keeps its contacts and deals: deleting it would leave them pointing at nothing. Counted with the
+    /// master key, as for activities: records the caller cannot see must not be orphaned either.
+    /// </summary>
+    private async ValueTask RefuseIfCompanyInUseAsync(DeleteEvent e, CancellationToken ct)
+    {
+        var parts = new List<string>();
+        foreach (var (className, one, many) in new[] { ("Contact", "contact", "contacts"), ("Deal", "deal", "deals") })
+        {
+            if (data.Schemas.Get(className) is null) continue;
+            var where = new JsonObject { ["company"] = Pointer("Company", e.Object.ObjectId) };
+            var found = await data.FindAsync(Auth.Master, className, new FindRequest { Where = where, Limit = 0, Count = true }, ct);
+            if (found.Count is > 0 and var count) parts.Add($"{count} {(count == 1 ? one : many)}");
+        }
+        if (parts.Count == 0) return;
+        var total = string.Join(" and ", parts);
+        throw new ParseException(ParseError.ValidationError,
+            $"Cannot delete this Company: {total} {(parts.Count == 1 && total.StartsWith("1 ", StringComparison.Ordinal) ? "refers" : "refer")} to it. Delete them or move them to another company first.");
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------------
 
     public static JsonObject Pointer(string className, string objectId) =>
         new() { ["__type"] = "Pointer", ["className"] = className, ["objectId"] = objectId };
+
+    /// <summary>A JSON number as a double, whatever CLR type holds it (an Increment leaves a long or a decimal).</summary>
+    public static double? Number(JsonNode? node) =>
+        node is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number
+            ? double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture) : null;
 
     private static JsonObject ReadWrite() => new() { ["read"] = true, ["write"] = true };
 

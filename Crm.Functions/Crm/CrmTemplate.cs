@@ -26,6 +26,13 @@ internal static class CrmTemplate
 
     public const string DefaultStage = "lead";
 
+    /// <summary>
+    /// The chance, in percent, that a deal in each stage is won (the template's <c>stageProbabilities</c>), which weighs
+    /// the forecast of <see cref="PipelineSummary"/>. A stage the template leaves out counts 0.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> StageProbabilities { get; } =
+        PipelineStages.ToDictionary(stage => stage, stage => Embedded.Value["stageProbabilities"]?[stage]?.GetValue<double>() ?? 0, StringComparer.Ordinal);
+
     private static string[] Strings(string key) =>
         [.. Embedded.Value[key]!.AsArray().Select(n => n!.GetValue<string>())];
 

@@ -84,10 +84,10 @@ internal sealed class SubscriptionFilter(SchemaService schemas, IOptions<ParseSe
             throw new ParseException(ParseError.OperationForbidden, $"This user is not allowed to access non-existent class: {Names.Truncate(className)}");
         AccessPolicy.ReadRestriction(auth, schema, AccessPolicy.Find);
         var filter = _parser.Parse(where, schema, new Scope(auth, schemas));
-        // Sub-queries and relation constraints would need the store on every event (and their results
+        // Sub-queries, relation constraints and full-text search (its index lives in the store) would need the store on every event (and their results
         // change without this object changing): refused rather than silently approximated.
         if (QueryMatcher.NeedsStore(filter))
-            throw new ParseException(ParseError.InvalidQuery, "$inQuery, $notInQuery, $select, $dontSelect, $relatedTo and relation constraints are not supported in subscriptions.");
+            throw new ParseException(ParseError.InvalidQuery, "$inQuery, $notInQuery, $select, $dontSelect, $relatedTo, $text and relation constraints are not supported in subscriptions.");
         return filter;
     }
 

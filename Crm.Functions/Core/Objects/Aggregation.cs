@@ -44,12 +44,12 @@ internal sealed partial class Aggregation(DataService data, SchemaService schema
     {
         var schema = ClassSchema(className);
         var plan = Parse(Stages(pipeline));
-        var where = data.ParseWhere(auth, schema, plan.Matches.Count switch
+        var where = await data.ParseWhereAsync(auth, schema, plan.Matches.Count switch
         {
             0 => null,
             1 => plan.Matches[0],
             _ => new JsonObject { ["$and"] = new JsonArray([.. plan.Matches]) },
-        });
+        }, ct);
         return plan.Group is null ? await RowsAsync(auth, schema, where, plan, ct) : await GroupsAsync(schema, where, plan, ct);
     }
 
@@ -57,7 +57,7 @@ internal sealed partial class Aggregation(DataService data, SchemaService schema
     {
         var schema = ClassSchema(className);
         var key = Field(schema, field.StartsWith('$') ? field : "$" + field);
-        var rows = await store.AggregateAsync(new AggregateQuery(className, data.ParseWhere(auth, schema, where), [new GroupKeyPart(key)], [], [], 0, MaxGroups + 1), ct);
+        var rows = await store.AggregateAsync(new AggregateQuery(className, await data.ParseWhereAsync(auth, schema, where, ct), [new GroupKeyPart(key)], [], [], 0, MaxGroups + 1), ct);
         if (rows.Count > MaxGroups) throw new ParseException(ParseError.InvalidQuery, $"distinct {key.Dotted} has more than {MaxGroups} values.");
         var values = new JsonArray();
         foreach (var row in rows)

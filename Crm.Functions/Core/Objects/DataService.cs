@@ -68,7 +68,9 @@ internal sealed class DataService(
         var findRestriction = !request.Count || limit > 0 ? AccessPolicy.ReadRestriction(auth, schema, op) : null;
         var countRestriction = request.Count ? AccessPolicy.ReadRestriction(auth, schema, AccessPolicy.Count) : null;
         var parsed = _parser.Parse(request.Where, schema, new Scope(auth, schemas));
-        var order = ParseOrder(auth, request.Order, schema);
+        await EnsureTextIndexesAsync(parsed, className, ct);
+        var ranked = TextSearch.Ranking(parsed).Count > 0;
+        var order = ParseOrder(auth, request.Order, schema, ranked);
 
         IReadOnlyList<StoredObject> stored;
         long? count;
@@ -84,12 +86,34 @@ internal sealed class DataService(
         if (request.Include is not { Count: > 0 } && request.Keys is not { Count: > 0 } && request.ExcludeKeys is not { Count: > 0 })
             return new FindResult(found, count);
         var results = found.ToList();
-        await ShapeAsync(auth, schema, results, request.Include, request.Keys, request.ExcludeKeys, ct);
+        var keys = request.Keys;
+        if (keys is { Count: > 0 } && keys.Contains(TextSearch.ScoreKey))
+        {
+            // keys=$score asks for the relevance as the result's "score" (Parse on MongoDB projects textScore so).
+            if (ranked) for (var i = 0; i < results.Count; i++) results[i][TextSearch.ScoreField] = stored[i].Score ?? 0;
+            keys = [.. keys.Select(k => k == TextSearch.ScoreKey ? TextSearch.ScoreField : k)];
+        }
+        await ShapeAsync(auth, schema, results, request.Include, keys, request.ExcludeKeys, ct);
         return new FindResult(results, count);
     }
 
+    /// <summary>
+    /// Makes the text index each <c>$text</c> of the query needs (on first use; see <see cref="SchemaService.EnsureTextIndexAsync"/>),
+    /// for the queried class and the classes of its sub-queries, before the store runs it.
+    /// </summary>
+    public async Task EnsureTextIndexesAsync(QueryNode where, string className, CancellationToken ct)
+    {
+        foreach (var (target, node) in TextSearch.Find(where, className))
+            await schemas.EnsureTextIndexAsync(target, node.Field.Name, ct);
+    }
+
     /// <summary>A where in Parse's syntax as a query tree, with the caller's sub-query scope (for aggregate and distinct).</summary>
-    public QueryNode ParseWhere(Auth auth, ClassSchema schema, JsonNode? where) => _parser.Parse(where, schema, new Scope(auth, schemas));
+    public async Task<QueryNode> ParseWhereAsync(Auth auth, ClassSchema schema, JsonNode? where, CancellationToken ct)
+    {
+        var parsed = _parser.Parse(where, schema, new Scope(auth, schemas));
+        await EnsureTextIndexesAsync(parsed, schema.ClassName, ct);
+        return parsed;
+    }
 
     public async Task<JsonObject> GetAsync(Auth auth, string className, string objectId, FindRequest? shape, CancellationToken ct)
     {
@@ -107,7 +131,7 @@ internal sealed class DataService(
     private static ParseException NonExistentClass(string className) =>
         new(ParseError.OperationForbidden, $"This user is not allowed to access non-existent class: {className}");
 
-    private static List<SortKey> ParseOrder(Auth auth, string? order, ClassSchema schema)
+    private static List<SortKey> ParseOrder(Auth auth, string? order, ClassSchema schema, bool ranked = false)
     {
         var keys = new List<SortKey>();
         if (string.IsNullOrWhiteSpace(order)) return keys;
@@ -115,7 +139,13 @@ internal sealed class DataService(
         {
             var descending = raw.StartsWith('-');
             var name = descending ? raw[1..] : raw;
-            if (name is "$score" or "-$score") continue;
+            // Relevance: most relevant first whichever the sign (MongoDB's textScore sort has no direction); without a
+            // $text there is no relevance, and the key is ignored.
+            if (name is TextSearch.ScoreKey or "-" + TextSearch.ScoreKey)
+            {
+                if (ranked && !keys.Any(k => k.Field.IsScore)) keys.Add(new SortKey(FieldRef.Of(TextSearch.ScoreKey), Descending: true));
+                continue;
+            }
             if (!name.Split('.').All(Names.IsValidField) || name.Length > 256)
                 throw new ParseException(ParseError.InvalidKeyName, $"Invalid field name: {Names.Truncate(name)}.");
             var field = WhereParser.ResolveField(name, schema);

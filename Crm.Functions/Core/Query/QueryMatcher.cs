@@ -20,7 +20,7 @@ internal static class QueryMatcher
     /// <summary>True when the node needs the store (sub-queries, relations) and cannot be decided in memory.</summary>
     public static bool NeedsStore(QueryNode node) => node switch
     {
-        InQueryNode or SelectNode or RelatedToNode or RelationContainsNode => true,
+        InQueryNode or SelectNode or RelatedToNode or RelationContainsNode or TextNode => true,
         AndNode a => a.Children.Any(NeedsStore),
         OrNode o => o.Children.Any(NeedsStore),
         NotNode n => NeedsStore(n.Child),

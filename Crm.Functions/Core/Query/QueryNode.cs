@@ -93,6 +93,8 @@ internal sealed record FieldRef(string Name, IReadOnlyList<string> Path, FieldDe
     public bool IsCreatedAt => Name == "createdAt" && Path.Count == 0;
     public bool IsUpdatedAt => Name == "updatedAt" && Path.Count == 0;
     public bool IsSystemColumn => IsObjectId || IsCreatedAt || IsUpdatedAt;
+    /// <summary>The relevance of a full-text match (<c>order=$score</c>), not a stored field.</summary>
+    public bool IsScore => Name == TextSearch.ScoreKey && Path.Count == 0;
     public bool IsArray => Path.Count == 0 && Definition?.Type == FieldType.Array;
     public bool IsRelation => Path.Count == 0 && Definition?.Type == FieldType.Relation;
     public string Dotted => Path.Count == 0 ? Name : Name + "." + string.Join('.', Path);

@@ -154,7 +154,10 @@ internal sealed partial class WhereParser(LimitSettings limits)
                         break;
                     case "$relativeTime":
                         throw new ParseException(ParseError.InvalidJson, "$relativeTime can only be used with the $lt, $lte, $gt, and $gte operators");
-                    case "$text" or "$nearSphere" or "$within" or "$geoWithin" or "$geoIntersects" or "$maxDistance"
+                    case "$text":
+                        nodes.Add(TextSearch.Parse(field, operand));
+                        break;
+                    case "$nearSphere" or "$within" or "$geoWithin" or "$geoIntersects" or "$maxDistance"
                         or "$maxDistanceInRadians" or "$maxDistanceInMiles" or "$maxDistanceInKilometers":
                         throw new ParseException(ParseError.InvalidQuery, $"{op} is not supported by this server.");
                     default:

@@ -23,15 +23,20 @@ internal sealed record ClassSchema(
             ImmutableSortedDictionary<string, IndexDefinition>.Empty.WithComparers(StringComparer.Ordinal));
 }
 
-/// <summary>A named index: ordered (field, direction) pairs. Unique indexes are server-internal (usernames, role names).</summary>
-internal sealed record IndexDefinition(IReadOnlyList<(string Field, int Direction)> Keys, bool Unique = false, bool IgnoreCase = false)
+/// <summary>
+/// A named index: ordered (field, direction) pairs. Unique indexes are server-internal (usernames, role names).
+/// A text index (<see cref="Text"/>) serves <c>$text</c> on its one String field; Parse shows it as <c>{"field": "text"}</c>.
+/// </summary>
+internal sealed record IndexDefinition(IReadOnlyList<(string Field, int Direction)> Keys, bool Unique = false, bool IgnoreCase = false, bool Text = false)
 {
     public JsonObject ToJson()
     {
         var json = new JsonObject();
-        foreach (var (field, direction) in Keys) json[field] = direction;
+        foreach (var (field, direction) in Keys) json[field] = Text ? "text" : direction;
         return json;
     }
+
+    public static IndexDefinition TextOn(string field) => new([(field, 1)], Text: true);
 }
 
 internal static class ClassLevelPermissionsDefaults

@@ -47,7 +47,11 @@ internal static class SchemaJson
         foreach (var (name, field) in schema.Fields) fields[name] = FieldToJson(field, withDescription: true);
         var indexes = new JsonObject();
         foreach (var (name, index) in schema.Indexes)
-            indexes[name] = new JsonObject { ["keys"] = index.ToJson(), ["unique"] = index.Unique, ["ignoreCase"] = index.IgnoreCase };
+        {
+            var stored = new JsonObject { ["keys"] = new JsonObject(index.Keys.Select(k => KeyValuePair.Create(k.Field, (JsonNode?)k.Direction))), ["unique"] = index.Unique, ["ignoreCase"] = index.IgnoreCase };
+            if (index.Text) stored["text"] = true;
+            indexes[name] = stored;
+        }
         var json = new JsonObject
         {
             ["className"] = schema.ClassName,
@@ -79,7 +83,8 @@ internal static class SchemaJson
             foreach (var (name, node) in stored)
             {
                 var keys = node!["keys"]!.AsObject().Select(k => (k.Key, k.Value!.GetValue<int>())).ToList();
-                indexes[name] = new IndexDefinition(keys, node["unique"]?.GetValue<bool>() ?? false, node["ignoreCase"]?.GetValue<bool>() ?? false);
+                indexes[name] = new IndexDefinition(keys, node["unique"]?.GetValue<bool>() ?? false, node["ignoreCase"]?.GetValue<bool>() ?? false,
+                    node["text"]?.GetValue<bool>() ?? false);
             }
         }
         return new ClassSchema(

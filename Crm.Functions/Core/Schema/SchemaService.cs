@@ -196,6 +196,27 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
         finally { if (acquired) _lock.Release(); }
     }
 
+    /// <summary>
+    /// The text index a <c>$text</c> on the field needs, made on first use as parse-server does on MongoDB (it then shows
+    /// in the schema as <c>field_text: {field: "text"}</c>): the store builds it from the rows already there and keeps
+    /// it in step with every write from then on. A no-op once the field has one.
+    /// </summary>
+    public async Task EnsureTextIndexAsync(string className, string field, CancellationToken ct)
+    {
+        if (HasTextIndex(Get(className), field)) return;
+        var acquired = await EnterAsync(ct);
+        try
+        {
+            var schema = Get(className);
+            if (schema?.Field(field) is not { Type: FieldType.String } || HasTextIndex(schema, field)) return;
+            await SaveAsync(schema with { Indexes = schema.Indexes.SetItem(Query.TextSearch.IndexName(field), IndexDefinition.TextOn(field)) }, ct);
+        }
+        finally { if (acquired) _lock.Release(); }
+    }
+
+    private static bool HasTextIndex(ClassSchema? schema, string field) =>
+        schema is not null && schema.Indexes.Values.Any(i => i.Text && i.Keys[0].Field == field);
+
     /// <summary>Replaces a field's description (data dictionary); the type stays.</summary>
     public async Task DescribeAsync(string className, string? classDescription, IReadOnlyDictionary<string, string> fieldDescriptions, CancellationToken ct)
     {
@@ -239,6 +260,10 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
         }
         EnsureOneGeoPoint(builder);
         var next = schema with { Fields = builder.ToImmutable() };
+        // A deleted field's text index goes with it (the store drops what it built for it).
+        foreach (var (name, _) in deleted)
+            foreach (var (indexName, index) in next.Indexes.Where(i => i.Value.Text && i.Value.Keys[0].Field == name).ToList())
+                next = next with { Indexes = next.Indexes.Remove(indexName) };
         if (clp is not null) next = next with { ClassLevelPermissions = ValidateClp(clp, next) };
         if (indexes is not null) next = next with { Indexes = ApplyIndexes(next, indexes) };
         return next;
@@ -363,6 +388,17 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
             }
             if (builder.ContainsKey(name)) throw new ParseException(ParseError.InvalidQuery, $"Index {name} exists, cannot update.");
             if (node is not JsonObject keys || keys.Count == 0 || keys.Count > 8) throw new ParseException(ParseError.InvalidQuery, $"Index {name} must name 1 to 8 fields.");
+            if (keys.Any(k => k.Value is JsonValue tv && tv.TryGetValue(out string? kind) && kind == "text"))
+            {
+                // A text index (what $text would create on first use, declared ahead): one String field.
+                var (textField, _) = keys.First();
+                if (keys.Count != 1 || schema.Field(textField) is not { Type: FieldType.String })
+                    throw new ParseException(ParseError.InvalidQuery, $"Index {name}: a text index names one String field.");
+                if (builder.Values.Any(i => i.Text && i.Keys[0].Field == textField))
+                    throw new ParseException(ParseError.InvalidQuery, $"Index {name}: {textField} already has a text index.");
+                builder[name] = IndexDefinition.TextOn(textField);
+                continue;
+            }
             var list = new List<(string, int)>();
             foreach (var (field, direction) in keys)
             {

@@ -43,6 +43,9 @@ internal sealed class StoredObject
         set { _data = value; _storedData = null; }
     }
 
+    /// <summary>Relevance for the query's <c>$text</c> (see <see cref="Query.TextSearch.Score(Query.TextTerms, string?)"/>), set by the store that read it; never stored.</summary>
+    public double? Score { get; set; }
+
     /// <summary>Optimistic-concurrency token (SQLite row version or Cosmos ETag); opaque to the core.</summary>
     public string? ETag { get; set; }
 

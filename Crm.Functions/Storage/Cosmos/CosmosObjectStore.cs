@@ -198,7 +198,30 @@ internal sealed partial class CosmosObjectStore : IObjectStore
         if (!response.IsSuccessStatusCode) throw Failure(response.StatusCode, response.ErrorMessage);
     }
 
-    private static JsonObject ToItem(StoredObject obj)
+    private JsonObject ToItem(StoredObject obj)
+    {
+        var item = ToPlainItem(obj);
+        if (_schemas.TryGetValue(obj.ClassName, out var schema) && SearchCopy(schema, obj.Data) is { } search) item[CosmosQueryTranslator.SearchProperty] = search;
+        return item;
+    }
+
+    /// <summary>The fields of a class that have a text index (made by the first $text on them, or declared).</summary>
+    private static List<string> TextFields(ClassSchema schema) => [.. schema.Indexes.Values.Where(i => i.Text).Select(i => i.Keys[0].Field)];
+
+    /// <summary>
+    /// The searchable form of the text-indexed fields (<see cref="TextSearch.Normalized"/>), kept beside the data in every
+    /// write: Cosmos's own full-text search needs a full-text policy and FullTextContains, which the local Cosmos API
+    /// server lacks, while CONTAINS on this copy works everywhere and matches exactly as the SQLite store's FTS5 does.
+    /// </summary>
+    private static JsonObject? SearchCopy(ClassSchema schema, JsonObject data)
+    {
+        JsonObject? search = null;
+        foreach (var field in TextFields(schema))
+            if (data[field] is JsonValue v && v.TryGetValue(out string? text)) (search ??= [])[field] = TextSearch.Normalized(text);
+        return search;
+    }
+
+    private static JsonObject ToPlainItem(StoredObject obj)
     {
         var item = new JsonObject
         {
@@ -263,7 +286,45 @@ internal sealed partial class CosmosObjectStore : IObjectStore
         var item = new JsonObject { ["id"] = schema.ClassName, ["json"] = SchemaJson.Serialize(schema) };
         using var response = await Db.GetContainer(SchemasContainer).UpsertItemStreamAsync(ToStream(item), new PartitionKey(schema.ClassName), NoContent, ct);
         EnsureSuccess(response);
+        var before = _schemas.TryGetValue(schema.ClassName, out var previous) ? TextFields(previous) : [];
+        // From here on every write keeps the search copy of a new text index; the items already there get theirs now.
         _schemas[schema.ClassName] = schema;
+        foreach (var field in TextFields(schema).Except(before, StringComparer.Ordinal)) await BackfillSearchAsync(schema, field, ct);
+    }
+
+    /// <summary>
+    /// Gives every item of the class its search copy of a newly indexed field (and drops a stale copy left by an
+    /// earlier field of that name). Each item is replaced only if unchanged since read (If-Match), so a concurrent
+    /// write, which makes its own copy, is never overwritten; a lost race re-reads the item.
+    /// </summary>
+    private async Task BackfillSearchAsync(ClassSchema schema, string field, CancellationToken ct)
+    {
+        var container = Class(schema.ClassName);
+        var data = CosmosQueryTranslator.Prop("c", "data", field);
+        var copy = CosmosQueryTranslator.Prop("c", CosmosQueryTranslator.SearchProperty, field);
+        var ids = new List<(string Id, string Owner)>();
+        await foreach (var row in QueryAsync(container, new QueryDefinition($"SELECT c[\"id\"], c[\"ownerId\"] FROM c WHERE IS_STRING({data}) OR IS_DEFINED({copy})"), 1000, null, ct))
+            ids.Add((row!["id"]!.GetValue<string>(), row["ownerId"]!.GetValue<string>()));
+        foreach (var (id, owner) in ids)
+        {
+            for (var attempt = 0; attempt < MaxUpdateAttempts; attempt++)
+            {
+                using var read = await container.ReadItemStreamAsync(id, new PartitionKey(owner), cancellationToken: ct);
+                if (read.StatusCode == HttpStatusCode.NotFound) break;
+                EnsureSuccess(read);
+                var item = (JsonObject)(await JsonNode.ParseAsync(read.Content, cancellationToken: ct))!;
+                var search = item[CosmosQueryTranslator.SearchProperty] as JsonObject ?? [];
+                search.Remove(field);
+                if (item["data"]?[field] is JsonValue v && v.TryGetValue(out string? text)) search[field] = TextSearch.Normalized(text);
+                if (search.Count > 0) item[CosmosQueryTranslator.SearchProperty] = search;
+                else item.Remove(CosmosQueryTranslator.SearchProperty);
+                var options = new ItemRequestOptions { IfMatchEtag = read.Headers.ETag, EnableContentResponseOnWrite = false };
+                using var replaced = await container.ReplaceItemStreamAsync(ToStream(item), id, new PartitionKey(owner), options, ct);
+                if (replaced.StatusCode == HttpStatusCode.PreconditionFailed) continue;
+                if (replaced.StatusCode != HttpStatusCode.NotFound) EnsureSuccess(replaced);
+                break;
+            }
+        }
     }
 
     private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
@@ -331,13 +392,20 @@ internal sealed partial class CosmosObjectStore : IObjectStore
         }
         // A partial-document patch removes only this field, so it cannot overwrite a concurrent update of another field.
         var container = Class(className);
-        var path = CosmosQueryTranslator.Prop("c", "data", field);
+        await RemoveEverywhereAsync(container, CosmosQueryTranslator.Prop("c", CosmosQueryTranslator.SearchProperty, field),
+            "/" + CosmosQueryTranslator.SearchProperty + "/" + field, ct);
+        await RemoveEverywhereAsync(container, CosmosQueryTranslator.Prop("c", "data", field), "/data/" + field, ct);
+    }
+
+    /// <summary>Removes one property from every item that has it, by partial-document patches.</summary>
+    private static async Task RemoveEverywhereAsync(Container container, string property, string patchPath, CancellationToken ct)
+    {
         var targets = new List<(string Id, string Owner)>();
-        await foreach (var item in QueryAsync(container, new QueryDefinition($"SELECT c[\"id\"], c[\"ownerId\"] FROM c WHERE IS_DEFINED({path})"), 1000, null, ct))
+        await foreach (var item in QueryAsync(container, new QueryDefinition($"SELECT c[\"id\"], c[\"ownerId\"] FROM c WHERE IS_DEFINED({property})"), 1000, null, ct))
             targets.Add((item!["id"]!.GetValue<string>(), item["ownerId"]!.GetValue<string>()));
         foreach (var (id, owner) in targets)
         {
-            using var response = await container.PatchItemStreamAsync(id, new PartitionKey(owner), [PatchOperation.Remove("/data/" + field)], cancellationToken: ct);
+            using var response = await container.PatchItemStreamAsync(id, new PartitionKey(owner), [PatchOperation.Remove(patchPath)], cancellationToken: ct);
             // Deleted meanwhile (404) or field already removed by a concurrent write (400 "path not found"): nothing left to do.
             if (response.StatusCode is not (HttpStatusCode.NotFound or HttpStatusCode.BadRequest)) EnsureSuccess(response);
         }
@@ -351,6 +419,9 @@ internal sealed partial class CosmosObjectStore : IObjectStore
         if (!_schemas.ContainsKey(query.ClassName) || query.Limit <= 0) return [];
         var where = await ResolveAsync(query.Where, query.ClassName, ct);
         if (where is ConstNode { Value: false }) return [];
+        var ranking = TextSearch.Ranking(query.Where);
+        if (ranking.Count > 0 && query.Order.Any(k => k.Field.IsScore)) return await RankInMemoryAsync(query, where, ranking, ct);
+        query = query with { Order = [.. query.Order.Where(k => !k.Field.IsScore)] };
         try
         {
             var t = new CosmosQueryTranslator();
@@ -363,7 +434,7 @@ internal sealed partial class CosmosObjectStore : IObjectStore
             await foreach (var item in QueryAsync(Class(query.ClassName), t.Build(sql), top, null, ct))
             {
                 if (seen++ < query.Skip) continue;
-                list.Add(FromItem(query.ClassName, (JsonObject)item!));
+                list.Add(Scored(FromItem(query.ClassName, (JsonObject)item!), ranking));
                 if (list.Count >= query.Limit) break;
             }
             RequestBudget.Current?.ChargeObjects(list.Count);
@@ -397,7 +468,40 @@ internal sealed partial class CosmosObjectStore : IObjectStore
                 ? (key.Descending ? items.Cast<JsonObject>().OrderByDescending(value, SortComparer.Instance) : items.Cast<JsonObject>().OrderBy(value, SortComparer.Instance))
                 : (key.Descending ? sorted.ThenByDescending(value, SortComparer.Instance) : sorted.ThenBy(value, SortComparer.Instance));
         }
-        return (sorted ?? items.Cast<JsonObject>()).Skip(query.Skip).Take(query.Limit).Select(i => FromItem(query.ClassName, i)).ToList();
+        var ranking = TextSearch.Ranking(query.Where);
+        return (sorted ?? items.Cast<JsonObject>()).Skip(query.Skip).Take(query.Limit).Select(i => Scored(FromItem(query.ClassName, i), ranking)).ToList();
+    }
+
+    /// <summary>The object with its relevance for the query's $text (the same computation as the SQLite store's crm_text_score).</summary>
+    private static StoredObject Scored(StoredObject obj, IReadOnlyList<TextNode> ranking)
+    {
+        if (ranking.Count > 0) obj.Score = TextSearch.Score(ranking, field => obj.Data[field] is JsonValue v && v.TryGetValue(out string? s) ? s : null);
+        return obj;
+    }
+
+    /// <summary>
+    /// order=$score: Cosmos cannot order by a computed relevance, so the matches are ranked here, most relevant first
+    /// and then by the other keys, when there are at most <see cref="InMemorySortLimit"/> of them; a broader search
+    /// is refused (102) with a request to narrow it, rather than ranked on a sample.
+    /// </summary>
+    private async Task<IReadOnlyList<StoredObject>> RankInMemoryAsync(StoreQuery query, QueryNode where, IReadOnlyList<TextNode> ranking, CancellationToken ct)
+    {
+        var t = new CosmosQueryTranslator();
+        var sql = $"SELECT TOP {t.Param(InMemorySortLimit + 1)} * FROM c WHERE {t.Where(where)}";
+        var items = await QueryListAsync(Class(query.ClassName), t.Build(sql), InMemorySortLimit + 1, null, ct);
+        if (items.Count > InMemorySortLimit)
+            throw new ParseException(ParseError.InvalidQuery,
+                $"The search matches more than {InMemorySortLimit} {query.ClassName} objects, too many to order by $score on this store; narrow it with more words or other constraints.");
+        var scored = items.Cast<JsonObject>().Select(i => Scored(FromItem(query.ClassName, i), ranking)).ToList();
+        IOrderedEnumerable<StoredObject> sorted = scored.OrderByDescending(o => o.Score);
+        foreach (var key in query.Order.Where(k => !k.Field.IsScore))
+        {
+            Func<StoredObject, JsonNode?> value = o => SortValue(ToPlainItem(o), key.Field);
+            sorted = key.Descending ? sorted.ThenByDescending(value, SortComparer.Instance) : sorted.ThenBy(value, SortComparer.Instance);
+        }
+        var page = sorted.Skip(query.Skip).Take(query.Limit).ToList();
+        RequestBudget.Current?.ChargeObjects(page.Count);
+        return page;
     }
 
     private const int InMemorySortLimit = 5000;

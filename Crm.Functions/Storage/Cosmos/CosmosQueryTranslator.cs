@@ -116,8 +116,29 @@ internal sealed class CosmosQueryTranslator
         // count towards TOP/limit or COUNT. No rperm property means "no ACL": public, as Parse.
         AclNode a => $"(NOT IS_DEFINED({Prop("c", a.Write ? "wperm" : "rperm")}) OR EXISTS(SELECT VALUE g FROM g IN {Prop("c", a.Write ? "wperm" : "rperm")} WHERE "
                      + (a.Groups.Count == 0 ? "false" : $"g IN {List(a.Groups)}") + "))",
+        TextNode t => Text(t),
         _ => throw new NotSupportedException($"{node.GetType().Name} must be resolved by the store before translation."),
     };
+
+    /// <summary>Where an item keeps the searchable form of a text-indexed field (see CosmosObjectStore.ToItem).</summary>
+    public const string SearchProperty = "search";
+
+    /// <summary>
+    /// Full text on the item's <see cref="SearchProperty"/> copy of the field, its words in <see cref="TextSearch.Normalized"/>
+    /// form (" acme renewal "): a word that begins with w is the substring " w", a phrase " w1 w2". Plain CONTAINS, which
+    /// every Cosmos account (and the local API server) has, gives exactly the SQLite store's FTS5 answers.
+    /// </summary>
+    private string Text(TextNode t)
+    {
+        var e = Prop("c", SearchProperty, t.Field.Name);
+        string Has(IReadOnlyList<string> phrase) => $"CONTAINS({e}, {Param(TextSearch.Needle(phrase))})";
+        var positive = t.Terms.Phrases.Count > 0
+            ? string.Join(" AND ", t.Terms.Phrases.Select(Has))
+            : string.Join(" OR ", t.Terms.Words.Select(Has));
+        var sql = $"(IS_STRING({e}) AND ({positive})";
+        if (t.Terms.Excluded.Count > 0) sql += $" AND NOT ({string.Join(" OR ", t.Terms.Excluded.Select(Has))})";
+        return sql + ")";
+    }
 
     private string Compare(CompareNode c)
     {

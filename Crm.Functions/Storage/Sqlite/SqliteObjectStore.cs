@@ -109,7 +109,19 @@ internal sealed class SqliteObjectStore : IObjectStore
                 throw;
             }
         });
+        connection.CreateFunction("crm_text_score", (string terms, object? text) =>
+            TextSearch.Score(ParsedScoreTerms(terms), text as string), isDeterministic: true);
         return connection;
+    }
+
+    /// <summary>Parsed crm_text_score terms: a query passes the same text for every row it ranks.</summary>
+    private static readonly ConcurrentDictionary<string, TextTerms> ScoreTerms = new(StringComparer.Ordinal);
+
+    private static TextTerms ParsedScoreTerms(string terms)
+    {
+        if (ScoreTerms.TryGetValue(terms, out var parsed)) return parsed;
+        if (ScoreTerms.Count > 256) ScoreTerms.Clear();
+        return ScoreTerms[terms] = SqliteQueryTranslator.FromScoreTerms(terms);
     }
 
     /// <summary>A pooled reader; inside a unit (<see cref="TransactionAsync"/>) the writer, so the unit reads its own writes.</summary>
@@ -338,8 +350,10 @@ internal sealed class SqliteObjectStore : IObjectStore
             while (await rows.ReadAsync(ct)) existing.Add(rows.GetString(0));
         foreach (var stale in existing.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && !schema.Indexes.ContainsKey(n[prefix.Length..])))
             await ExecAsync(connection, $"DROP INDEX \"{stale}\"", ct, tx);
+        await SyncTextIndexesAsync(connection, tx, schema, ct);
         foreach (var (name, index) in schema.Indexes)
         {
+            if (index.Text) continue;
             var columns = index.Keys.Select(k =>
             {
                 var field = WhereParser.ResolveField(k.Field, schema);
@@ -359,8 +373,64 @@ internal sealed class SqliteObjectStore : IObjectStore
         return true;
     }, ct);
 
+    /// <summary>
+    /// Text indexes: one FTS5 table per indexed field (<see cref="SqliteQueryTranslator.FtsTable"/>), its rows keyed by
+    /// the class table's rowid (stable: rows are never moved, and the store never runs VACUUM). Triggers on the class
+    /// table keep it in step with every insert, update and delete — inside the same transaction, whichever statement
+    /// writes — so no code path can forget it. A new index is filled from the rows already there; an index the
+    /// schema no longer has (its field deleted) is dropped with its triggers.
+    /// </summary>
+    private static async Task SyncTextIndexesAsync(SqliteConnection connection, SqliteTransaction tx, ClassSchema schema, CancellationToken ct)
+    {
+        var table = SqliteQueryTranslator.Table(schema.ClassName);
+        var prefix = SqliteQueryTranslator.FtsPrefix(schema.ClassName);
+        var wanted = schema.Indexes.Values.Where(i => i.Text).Select(i => i.Keys[0].Field).ToHashSet(StringComparer.Ordinal);
+        foreach (var field in await FtsFieldsAsync(connection, tx, schema.ClassName, ct))
+        {
+            if (wanted.Remove(field)) continue;
+            await ExecAsync(connection, $"""
+                DROP TRIGGER IF EXISTS "{prefix}{field}:insert"; DROP TRIGGER IF EXISTS "{prefix}{field}:update"; DROP TRIGGER IF EXISTS "{prefix}{field}:delete";
+                DROP TABLE IF EXISTS {SqliteQueryTranslator.FtsTable(schema.ClassName, field)};
+                """, ct, tx);
+        }
+        foreach (var field in wanted)
+        {
+            var fts = SqliteQueryTranslator.FtsTable(schema.ClassName, field);
+            string Text(string row) => $"json_extract({row}.data, '$.{field}')";
+            string IsText(string row) => $"json_type({row}.data, '$.{field}') = 'text'";
+            await ExecAsync(connection, $"""
+                CREATE VIRTUAL TABLE {fts} USING fts5(body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+                INSERT INTO {fts} (rowid, body) SELECT rowid, {Text(table)} FROM {table} WHERE {IsText(table)};
+                CREATE TRIGGER "{prefix}{field}:insert" AFTER INSERT ON {table} WHEN {IsText("new")}
+                BEGIN INSERT INTO {fts} (rowid, body) VALUES (new.rowid, {Text("new")}); END;
+                CREATE TRIGGER "{prefix}{field}:update" AFTER UPDATE OF data ON {table} WHEN {Text("old")} IS NOT {Text("new")}
+                BEGIN
+                    DELETE FROM {fts} WHERE rowid = old.rowid;
+                    INSERT INTO {fts} (rowid, body) SELECT new.rowid, {Text("new")} WHERE {IsText("new")};
+                END;
+                CREATE TRIGGER "{prefix}{field}:delete" AFTER DELETE ON {table}
+                BEGIN DELETE FROM {fts} WHERE rowid = old.rowid; END;
+                """, ct, tx);
+        }
+    }
+
+    /// <summary>The fields of a class that have an FTS5 table.</summary>
+    private static async Task<List<string>> FtsFieldsAsync(SqliteConnection connection, SqliteTransaction tx, string className, CancellationToken ct)
+    {
+        var prefix = SqliteQueryTranslator.FtsPrefix(className);
+        var list = Command(connection, "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, length($p)) = $p AND sql LIKE 'CREATE VIRTUAL TABLE%'", null, tx);
+        list.Parameters.AddWithValue("$p", prefix);
+        var fields = new List<string>();
+        await using var rows = await list.ExecuteReaderAsync(ct);
+        // FTS5 keeps its data in shadow tables named after the index (…_data, …_idx): plain tables, so not listed.
+        while (await rows.ReadAsync(ct)) fields.Add(rows.GetString(0)[prefix.Length..]);
+        return fields;
+    }
+
     public Task DropClassAsync(string className, CancellationToken ct) => WriteAsync(async (connection, tx) =>
     {
+        foreach (var field in await FtsFieldsAsync(connection, tx, className, ct))
+            await ExecAsync(connection, $"DROP TABLE IF EXISTS {SqliteQueryTranslator.FtsTable(className, field)}", ct, tx);
         await ExecAsync(connection, $"DROP TABLE IF EXISTS {SqliteQueryTranslator.Table(className)}", ct, tx);
         var command = Command(connection, "DELETE FROM \"_schema\" WHERE class_name = $c; DELETE FROM \"_relations\" WHERE owner_class = $c;", null, tx);
         command.Parameters.AddWithValue("$c", className);
@@ -397,15 +467,24 @@ internal sealed class SqliteObjectStore : IObjectStore
         var translator = new SqliteQueryTranslator();
         var alias = translator.NewAlias();
         var where = translator.Where(query.Where, alias, query.ClassName);
-        var sql = $"SELECT {string.Join(", ", Columns.Split(", ").Select(c => alias + "." + c))} FROM {SqliteQueryTranslator.Table(query.ClassName)} {alias} WHERE {where}"
-                  + SqliteQueryTranslator.OrderBy(query.Order, alias) + $" LIMIT {translator.Param(query.Limit)} OFFSET {translator.Param(query.Skip)}";
+        // A $text query ranks its rows: the relevance is one more column, which order=$score sorts by.
+        var ranking = TextSearch.Ranking(query.Where);
+        var score = ranking.Count == 0 ? "" : $", ({translator.Score(ranking, alias)}) AS {SqliteQueryTranslator.ScoreColumn}";
+        var sql = $"SELECT {string.Join(", ", Columns.Split(", ").Select(c => alias + "." + c))}{score} FROM {SqliteQueryTranslator.Table(query.ClassName)} {alias} WHERE {where}"
+                  + SqliteQueryTranslator.OrderBy(query.Order.Where(k => ranking.Count > 0 || !k.Field.IsScore).ToList(), alias)
+                  + $" LIMIT {translator.Param(query.Limit)} OFFSET {translator.Param(query.Skip)}";
         var reader = await RentReaderAsync(ct);
         try
         {
             var command = Command(reader, sql, translator, ReaderTx(reader));
             await using var rows = await command.ExecuteReaderAsync(ct);
             var list = new List<StoredObject>();
-            while (await rows.ReadAsync(ct)) list.Add(Read(rows, query.ClassName));
+            while (await rows.ReadAsync(ct))
+            {
+                var obj = Read(rows, query.ClassName);
+                if (ranking.Count > 0) obj.Score = rows.IsDBNull(7) ? 0 : rows.GetDouble(7);
+                list.Add(obj);
+            }
             RequestBudget.Current?.ChargeObjects(list.Count);
             return list;
         }

@@ -76,8 +76,51 @@ internal sealed class SqliteQueryTranslator
         RelatedToNode r => RelatedTo(r, alias),
         RelationContainsNode r => (r.Negate ? "NOT " : "") + $"EXISTS (SELECT 1 FROM \"_relations\" r WHERE r.owner_class = {Param(className)} AND r.field = {Param(r.Field.Name)} AND r.owner_id = {alias}.id AND r.related_id IN (SELECT value FROM json_each({ListParam(r.Ids.Select(id => (JsonNode)id))})))",
         AclNode a => Acl(a, alias),
+        TextNode t => Text(t, alias, className),
         _ => throw new NotSupportedException(node.GetType().Name),
     };
+
+    // ---- full-text search --------------------------------------------------------------------------------
+
+    /// <summary>
+    /// The FTS5 table of a field's text index, keyed by the class table's rowid. A ':' cannot occur in class or field
+    /// names, so no two indexes share a name, and every index of a class starts with <see cref="FtsPrefix"/>.
+    /// </summary>
+    public static string FtsTable(string className, string field) => "\"" + FtsPrefix(className) + field + "\"";
+
+    public static string FtsPrefix(string className) => "fts:" + className + ":";
+
+    /// <summary>The rows whose field matches: a lookup in the field's FTS5 index (kept by triggers, see SqliteObjectStore).</summary>
+    private string Text(TextNode t, string alias, string className)
+    {
+        var table = FtsTable(className, t.Field.Name);
+        return $"{alias}.rowid IN (SELECT rowid FROM {table} WHERE {table} MATCH {Param(MatchQuery(t.Terms))})";
+    }
+
+    /// <summary>
+    /// The terms in FTS5's query language: each word or phrase a prefix phrase (<c>"big dea"*</c>, the last word a
+    /// prefix), words joined by OR, phrases by AND, exclusions after NOT. Tokens are letters and digits only, so
+    /// they need no escaping inside the quotes.
+    /// </summary>
+    public static string MatchQuery(TextTerms terms)
+    {
+        static string Phrase(IReadOnlyList<string> tokens) => "\"" + string.Join(' ', tokens) + "\"*";
+        var positive = terms.Phrases.Count > 0 ? string.Join(" AND ", terms.Phrases.Select(Phrase)) : string.Join(" OR ", terms.Words.Select(Phrase));
+        return terms.Excluded.Count == 0 ? positive : $"({positive}) NOT ({string.Join(" OR ", terms.Excluded.Select(Phrase))})";
+    }
+
+    /// <summary>Relevance of the row: <see cref="TextSearch.Score(TextTerms, string?)"/> (crm_text_score) summed over the query's text constraints.</summary>
+    public string Score(IReadOnlyList<TextNode> ranking, string alias) =>
+        string.Join(" + ", ranking.Select(t => $"crm_text_score({Param(ScoreTerms(t.Terms))}, {Expr(t.Field, alias)})"));
+
+    /// <summary>The ranking phrases as crm_text_score takes them: one per line, tokens separated by spaces.</summary>
+    public static string ScoreTerms(TextTerms terms) => string.Join('\n', terms.Words.Concat(terms.Phrases).Select(p => string.Join(' ', p)));
+
+    public static TextTerms FromScoreTerms(string text) =>
+        new([.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => (IReadOnlyList<string>)line.Split(' '))], [], []);
+
+    /// <summary>The result column that holds the relevance, when the query ranks (order=$score sorts by it).</summary>
+    public const string ScoreColumn = "crm_score";
 
     /// <summary>
     /// Terms joined by AND/OR. SQLite parses <c>a OR b OR c …</c> into a tree one level deeper per term and refuses
@@ -274,7 +317,7 @@ internal sealed class SqliteQueryTranslator
     {
         if (order.Count == 0) return "";
         var sb = new StringBuilder(" ORDER BY ");
-        sb.AppendJoin(", ", order.Select(k => SortExpr(k.Field, alias) + (k.Descending ? " DESC" : "")));
+        sb.AppendJoin(", ", order.Select(k => (k.Field.IsScore ? ScoreColumn : SortExpr(k.Field, alias)) + (k.Descending ? " DESC" : "")));
         return sb.ToString();
     }
 }
