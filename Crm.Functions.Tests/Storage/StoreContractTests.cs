@@ -323,6 +323,44 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(0, await Store.CountAsync("Deal", QueryNode.False, Ct));
     }
 
+    /// <summary>
+    /// Objects lacking the sort field (or holding null) are returned and sort as null — first ascending, last
+    /// descending — as in Parse (Mongo); the Cosmos engine alone would drop them (Regressions/CosmosOrderDropsMissingFieldsTests).
+    /// </summary>
+    [Fact]
+    public async Task ordering_keeps_objects_lacking_the_sort_field_and_sorts_them_as_null()
+    {
+        var s = await Deals();
+        var dated = new List<string>();
+        var lacking = new List<string>();
+        for (var i = 1; i <= 4; i++)
+        {
+            dated.Add((await Insert("Deal", new JsonObject { ["title"] = $"d{i}", ["amount"] = 10 * i, ["closeDate"] = Date($"2026-0{i}-01T00:00:00.000Z") })).ObjectId);
+            if (i <= 2) lacking.Add((await Insert("Deal", new JsonObject { ["title"] = $"m{i}" })).ObjectId);
+        }
+        lacking.Add((await Insert("Deal", new JsonObject { ["title"] = "m3", ["amount"] = null, ["closeDate"] = null })).ObjectId);
+
+        foreach (var field in new[] { "closeDate", "amount" })
+        {
+            var ascending = await Ids("Deal", QueryNode.True, [new SortKey(F(s, field), false)]);
+            SameSet(lacking, ascending.Take(3));
+            Assert.Equal(dated, ascending.Skip(3));
+            var descending = await Ids("Deal", QueryNode.True, [new SortKey(F(s, field), true)]);
+            Assert.Equal(Enumerable.Reverse(dated), descending.Take(4));
+            SameSet(lacking, descending.Skip(4));
+            // A page straddling the boundary between the parts.
+            Assert.Equal(ascending.Skip(2).Take(3), await Ids("Deal", QueryNode.True, [new SortKey(F(s, field), false)], skip: 2, limit: 3));
+            Assert.Equal(descending.Skip(3).Take(3), await Ids("Deal", QueryNode.True, [new SortKey(F(s, field), true)], skip: 3, limit: 3));
+        }
+
+        // Ties on a missing first key are ordered by the next key (a single-key ORDER BY on Cosmos for that part).
+        var title = F(s, "title");
+        Assert.Equal([.. lacking, .. dated], await Ids("Deal", QueryNode.True, [new SortKey(F(s, "amount"), false), new SortKey(title, false)]));
+        Assert.Equal([.. Enumerable.Reverse(dated), .. Enumerable.Reverse(lacking)], await Ids("Deal", QueryNode.True, [new SortKey(F(s, "amount"), true), new SortKey(title, true)]));
+        Assert.Equal([lacking[2], dated[0]], await Ids("Deal", QueryNode.True, [new SortKey(F(s, "amount"), false), new SortKey(title, false)], skip: 2, limit: 2));
+        Assert.Equal(7, await Store.CountAsync("Deal", QueryNode.True, Ct));
+    }
+
     // ---- unique indexes -------------------------------------------------------------------------------
 
     private async Task Users() => await Store.SaveSchemaAsync(SystemSchemas.All().Single(c => c.ClassName == "_User"), Ct);

@@ -424,18 +424,29 @@ internal sealed partial class CosmosObjectStore : IObjectStore
         query = query with { Order = [.. query.Order.Where(k => !k.Field.IsScore)] };
         try
         {
-            var t = new CosmosQueryTranslator();
-            // Cosmos has no efficient OFFSET: skip is served by draining pages (continuation tokens) past the first
-            // `skip` items, under TOP skip+limit so the engine never produces more than needed.
-            var top = query.Skip + query.Limit;
-            var sql = $"SELECT TOP {t.Param(top)} * FROM c WHERE {t.Where(where)}{CosmosQueryTranslator.OrderBy(query.Order)}";
             var list = new List<StoredObject>();
-            var seen = 0;
-            await foreach (var item in QueryAsync(Class(query.ClassName), t.Build(sql), top, null, ct))
+            var skip = query.Skip;
+            // The parts are disjoint and follow each other in the requested order, so paging runs through them in
+            // turn: each part drains past what is left of `skip` and stops once `limit` objects are in. Cosmos has no
+            // efficient OFFSET: skip is served by draining pages (continuation tokens), under TOP skip+limit so the
+            // engine never produces more than needed; a part after the page is full is never queried.
+            foreach (var (partWhere, partOrder) in OrderedParts(where, query.Order))
             {
-                if (seen++ < query.Skip) continue;
-                list.Add(Scored(FromItem(query.ClassName, (JsonObject)item!), ranking));
                 if (list.Count >= query.Limit) break;
+                if (partWhere is ConstNode { Value: false }) continue;
+                var t = new CosmosQueryTranslator();
+                var top = skip + query.Limit - list.Count;
+                var sql = $"SELECT TOP {t.Param(top)} * FROM c WHERE {t.Where(partWhere)}{CosmosQueryTranslator.OrderBy(partOrder)}";
+                await foreach (var item in QueryAsync(Class(query.ClassName), t.Build(sql), top, null, ct))
+                {
+                    if (skip > 0)
+                    {
+                        skip--;
+                        continue;
+                    }
+                    list.Add(Scored(FromItem(query.ClassName, (JsonObject)item!), ranking));
+                    if (list.Count >= query.Limit) break;
+                }
             }
             RequestBudget.Current?.ChargeObjects(list.Count);
             return list;
@@ -444,6 +455,31 @@ internal sealed partial class CosmosObjectStore : IObjectStore
         {
             return await SortInMemoryAsync(query, where, e.Message, ct);
         }
+    }
+
+    /// <summary>
+    /// Splits an ordered find into queries whose results, concatenated, are the whole ordered result — every
+    /// matching object, those lacking the first sort field (or holding null there) sorted as null, as Parse (Mongo)
+    /// and the SQLite store do: first ascending, last descending. Whether a Cosmos ORDER BY returns items without
+    /// the property depends on the engine (the local API server drops them from single-key orderings; Cosmos did
+    /// unless the path was indexed a certain way) and it orders undefined before null, where Mongo ties them. So
+    /// the first key's objects with a value are ordered by all keys, and those without it — which all tie on that
+    /// key — by the remaining keys, split the same way. At most one more query per key, and none once the page is
+    /// full; system columns are never missing, so an ordering that starts with one is not split.
+    /// </summary>
+    internal static IEnumerable<(QueryNode Where, IReadOnlyList<SortKey> Order)> OrderedParts(QueryNode where, IReadOnlyList<SortKey> order)
+    {
+        if (order.Count == 0 || order[0].Field.IsSystemColumn)
+        {
+            yield return (where, order);
+            yield break;
+        }
+        // "= null" is Mongo's "null or missing" (see the translator); its negation is a strict boolean.
+        var isNull = new CompareNode(order[0].Field, CompareOp.Eq, NullValue.Instance);
+        var present = (QueryNode.And(where, new NotNode(isNull)), order);
+        if (order[0].Descending) yield return present;
+        foreach (var part in OrderedParts(QueryNode.And(where, isNull), order.Skip(1).ToList())) yield return part;
+        if (!order[0].Descending) yield return present;
     }
 
     /// <summary>
