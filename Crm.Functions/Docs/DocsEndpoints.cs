@@ -24,28 +24,31 @@ internal static class DocsEndpoints
     {
         if (!app.Services.GetRequiredService<IOptions<CrmSettings>>().Value.PublicDocs) return;
         var docs = app.MapGroup("/docs").WithTags("Docs");
-        docs.MapGet("/", () => Page("CRM API documentation", """
+        // Every docs page has a way back: to this index, and to the web app when this server serves it (in Azure the
+        // Static Web App serves it from another origin, so no link is shown there rather than one that leads nowhere).
+        var appLink = Hosting.ServerSetup.WebAppRoot(app) is null ? "" : "<a href=\"/\">← Back to the app</a>";
+        IResult Html(string title, string body, string baseHref = "", bool guide = false) => Page(title, body, appLink, baseHref, guide);
+        docs.MapGet("/", () => Html("CRM API documentation", """
             <h1>CRM API documentation</h1>
-            <p>Generated from the live schema.</p>
-            <ul>
-              <li><a href="docs/erd">Entity-relationship diagram</a> (<a href="docs/erd.mmd">Mermaid source</a>)</li>
-              <li><a href="docs/dictionary">Data dictionary</a> (<a href="docs/dictionary.md">Markdown</a>)</li>
-              <li><a href="docs/playground">API playground</a> (<a href="docs/openapi.json">OpenAPI 3.1</a>)</li>
-              <li><a href="docs/schema.json">Schema document</a> (the template format; <code>schema import</code> reads it)</li>
-              <li><a href="docs/guides/">Guides</a>: React, Next.js, Vue, Angular, Node.js, React Native, .NET, REST, GraphQL, Flutter, Android, iOS</li>
-              <li>Typed models: <a href="docs/models/typescript">TypeScript</a> (Parse JS SDK), <a href="docs/models/csharp">C#</a> (REST),
-                <a href="docs/models/dart">Dart</a> (Flutter SDK), <a href="docs/models/swift">Swift</a> (ParseSwift),
-                <a href="docs/models/kotlin">Kotlin</a> (Android SDK)</li>
-            </ul>
+            <p class="lead">Generated from the live schema: what the server stores, and how an app talks to it.</p>
+            <div class="cards">
+              <section><h2><a href="docs/erd">Entity-relationship diagram</a></h2><p>The classes and their pointers. <a href="docs/erd.mmd">Mermaid source</a></p></section>
+              <section><h2><a href="docs/dictionary">Data dictionary</a></h2><p>Every class and field with its type, and who may do what. <a href="docs/dictionary.md">Markdown</a></p></section>
+              <section><h2><a href="docs/playground">API playground</a></h2><p>Try the REST API in the browser. <a href="docs/openapi.json">OpenAPI 3.1</a></p></section>
+              <section><h2><a href="docs/guides/">Guides</a></h2><p>React, Next.js, Vue, Angular, Node.js, React Native, .NET, REST, GraphQL, Flutter, Android, iOS.</p></section>
+              <section><h2>Typed models</h2><p><a href="docs/models/typescript">TypeScript</a> (Parse JS SDK), <a href="docs/models/csharp">C#</a> (REST),
+                <a href="docs/models/dart">Dart</a> (Flutter SDK), <a href="docs/models/swift">Swift</a> (ParseSwift), <a href="docs/models/kotlin">Kotlin</a> (Android SDK).</p></section>
+              <section><h2><a href="docs/schema.json">Schema document</a></h2><p>The template format; <code>schema import</code> reads it.</p></section>
+            </div>
             """, baseHref: "../")).WithSummary("Documentation index");
         docs.MapGet("/erd.mmd", (SchemaService schemas) => Results.Text(MermaidErd.Build(schemas), "text/plain; charset=utf-8")).WithSummary("Entity-relationship diagram (Mermaid source)");
-        docs.MapGet("/erd", (SchemaService schemas) => Page("Entity-relationship diagram",
+        docs.MapGet("/erd", (SchemaService schemas) => Html("Entity-relationship diagram",
             "<h1>Entity-relationship diagram</h1><p><a href=\"erd.mmd\">Mermaid source</a> · <a href=\"dictionary\">Data dictionary</a></p>"
             + $"<pre class=\"mermaid\">{WebUtility.HtmlEncode(MermaidErd.Build(schemas))}</pre>"
             + "<script src=\"assets/mermaid.min.js\"></script>"
             + "<script>mermaid.initialize({ startOnLoad: true, securityLevel: 'strict', er: { useMaxWidth: false } });</script>")).WithSummary("Entity-relationship diagram");
         docs.MapGet("/dictionary.md", (SchemaService schemas) => Results.Text(DataDictionary.Markdown(schemas), "text/markdown; charset=utf-8")).WithSummary("Data dictionary (Markdown)");
-        docs.MapGet("/dictionary", (SchemaService schemas) => Page("Data dictionary", DataDictionary.Html(schemas))).WithSummary("Data dictionary");
+        docs.MapGet("/dictionary", (SchemaService schemas) => Html("Data dictionary", DataDictionary.Html(schemas))).WithSummary("Data dictionary");
         // Public like the other pages, but class-level permissions and indexes (which /schemas keeps to the master
         // key) only with the master key, so the document still round-trips through "schema import" for operators.
         docs.MapGet("/schema.json", async (HttpContext context, SchemaService schemas, RequestAuthenticator authenticator) =>
@@ -64,10 +67,10 @@ internal static class DocsEndpoints
         // The index at /docs/guides/ (the trailing slash makes the guides' relative links resolve beside it).
         // Routing matches "/docs/guides" and "/docs/guides/" alike; only the second resolves the guides' relative links.
         docs.MapGet("/guides", (HttpContext context) => context.Request.Path.Value!.EndsWith('/')
-            ? Page(Guides.Pages["README"].Title, Guides.Pages["README"].Html, guide: true)
+            ? Html(Guides.Pages["README"].Title, Guides.Pages["README"].Html, guide: true)
             : Results.Redirect("guides/")).WithSummary("Guides for every client stack");
         docs.MapGet("/guides/{name}", (string name) => Guides.Pages.TryGetValue(name, out var page) && name != "README"
-            ? Page(page.Title, "<p><a href=\"./\">All guides</a></p>" + page.Html, guide: true)
+            ? Html(page.Title, "<p><a href=\"./\">All guides</a></p>" + page.Html, guide: true)
             : Results.Json(new { code = ParseError.InvalidQuery, error = $"no guide '{Core.Json.Names.Truncate(name)}'" }, statusCode: 404)).WithSummary("One guide");
         docs.MapGet("/openapi.json", (SchemaService schemas, TriggerRegistry triggers, IOptions<ParseSettings> settings, ParseRouter router, EndpointDataSource endpoints) =>
             Results.Text(OpenApiDocument.Build(schemas, settings.Value.MountPath, triggers.FunctionNames, router.Routes, endpoints.Endpoints).ToJsonString(Indented),
@@ -110,7 +113,7 @@ internal static class DocsEndpoints
         }
     }
 
-    private static IResult Page(string title, string body, string baseHref = "", bool guide = false) => Results.Content($$"""
+    private static IResult Page(string title, string body, string appLink, string baseHref, bool guide) => Results.Content($$"""
         <!doctype html>
         <html lang="en">
         <head>
@@ -119,7 +122,13 @@ internal static class DocsEndpoints
           {{(baseHref.Length > 0 ? $"<base href=\"{baseHref}\">" : "")}}
           <title>{{WebUtility.HtmlEncode(title)}}</title>
           <style>
-            body { font-family: system-ui, sans-serif; margin: 2rem; color: #1f2328; }
+            body { font-family: system-ui, sans-serif; margin: 0 2rem 2rem; color: #1f2328; }
+            nav.top { display: flex; gap: 1.5rem; padding: .8rem 0; margin-bottom: 1rem; border-bottom: 1px solid #d0d7de; }
+            nav.top a { color: #2456c7; text-decoration: none; font-weight: 600; }
+            .lead { color: #57606a; }
+            .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: 1rem; }
+            .cards section { border: 1px solid #d0d7de; border-radius: 10px; padding: .2rem 1rem .6rem; }
+            .cards h2 { font-size: 1.1rem; }
             table { border-collapse: collapse; margin-bottom: 2rem; }
             th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; vertical-align: top; }
             th { background: #f6f8fa; }
@@ -127,6 +136,7 @@ internal static class DocsEndpoints
           </style>
         </head>
         <body>
+        <nav class="top" aria-label="Documentation"><a href="/docs/">Documentation</a>{{appLink}}</nav>
         {{body}}
         </body>
         </html>

@@ -158,12 +158,8 @@ internal static class ServerSetup
         app.MapWebApp(settings);
     }
 
-    /// <summary>
-    /// The web app (web/dist, built by the project; wwwroot/ when published) at /: its files, and index.html for
-    /// any other GET path without a file extension (client-side routes), except the server's own prefixes,
-    /// which keep their 404s. Nothing is mapped when no built app is found (Web:Root overrides the search).
-    /// </summary>
-    private static void MapWebApp(this WebApplication app, ParseSettings settings)
+    /// <summary>The folder of the built web app this server serves at /, if any (Web:Root overrides the search).</summary>
+    internal static string? WebAppRoot(WebApplication app)
     {
         string?[] candidates =
         [
@@ -173,8 +169,17 @@ internal static class ServerSetup
             Path.Combine(app.Environment.ContentRootPath, "..", "web", "dist"),
         ];
         var root = candidates.FirstOrDefault(c => !string.IsNullOrEmpty(c) && File.Exists(Path.Combine(c, "index.html")));
-        if (root is null) return;
-        root = Path.GetFullPath(root);
+        return root is null ? null : Path.GetFullPath(root);
+    }
+
+    /// <summary>
+    /// The web app (web/dist, built by the project; wwwroot/ when published) at /: its files, and index.html for
+    /// any other GET path without a file extension (client-side routes), except the server's own prefixes,
+    /// which keep their 404s. Nothing is mapped when no built app is found (Web:Root overrides the search).
+    /// </summary>
+    private static void MapWebApp(this WebApplication app, ParseSettings settings)
+    {
+        if (WebAppRoot(app) is not { } root) return;
         var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(root);
         app.UseStaticFiles(new StaticFileOptions
         {
