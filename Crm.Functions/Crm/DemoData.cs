@@ -8,7 +8,8 @@ using Crm.Functions.Core.Users;
 namespace Crm.Functions.Crm;
 
 /// <summary>
-/// Realistic fake data (Bogus, seeded so every run makes the same data) created through the core exactly as
+/// Demo data that reads like a sales team's (curated companies, roles, deal names and call notes, names and phone
+/// numbers from Bogus; seeded, so a seed always makes the same data) created through the core exactly as
 /// clients would: users sign up, then each user creates its own records with its own auth, so createdBy,
 /// ACLs, stage and relatedTo rules apply to the demo data too.
 /// </summary>
@@ -35,70 +36,153 @@ internal sealed class DemoData(DataService data, UserService users, TimeProvider
 
         int companies = 0, contacts = 0, deals = 0, activities = 0;
         var stageIndex = 0;
-        for (var c = 0; c < 6; c++)
+        // Each run draws six different companies from the list, in a seeded order.
+        var picked = faker.Random.Shuffle(Companies).Take(6).ToList();
+        for (var c = 0; c < picked.Count; c++)
         {
             var owner = sales[c % sales.Count];
-            var companyName = faker.Company.CompanyName();
+            var (companyName, industry, domain) = picked[c];
             var company = await CreateAsync(owner, "Company", new JsonObject
             {
                 ["name"] = companyName,
-                ["website"] = "https://" + faker.Internet.DomainName(),
-                ["industry"] = faker.Commerce.Department(1),
+                ["website"] = "https://www." + domain,
+                ["industry"] = industry,
                 ["address"] = faker.Address.FullAddress(),
-                ["notes"] = faker.Company.CatchPhrase(),
+                ["notes"] = faker.PickRandom(CompanyNotes),
             }, ct);
             companies++;
 
-            var people = new List<string>();
-            for (var p = 0; p < faker.Random.Int(2, 3); p++)
+            var people = new List<(string Id, string First)>();
+            foreach (var title in faker.Random.Shuffle(JobTitles).Take(faker.Random.Int(2, 3)))
             {
                 var first = faker.Name.FirstName();
                 var last = faker.Name.LastName();
-                people.Add(await CreateAsync(owner, "Contact", new JsonObject
+                var id = await CreateAsync(owner, "Contact", new JsonObject
                 {
                     ["name"] = $"{first} {last}",
-                    ["email"] = faker.Internet.Email(first, last),
-                    ["phone"] = faker.Phone.PhoneNumber(),
+                    ["email"] = $"{Slug(first)}.{Slug(last)}@{domain}",
+                    ["phone"] = faker.Phone.PhoneNumber("+1 ###-###-####"),
                     ["company"] = CrmRules.Pointer("Company", company),
-                    ["notes"] = faker.Lorem.Sentence(),
-                }, ct));
+                    ["notes"] = title,
+                }, ct);
+                people.Add((id, first));
                 contacts++;
             }
-            activities += await LogActivitiesAsync(faker, owner, "Contact", people[0], now, 1, ct);
+            activities += await LogActivitiesAsync(faker, owner, "Contact", people[0].Id, people[0].First, "Open", now, 1, ct);
 
             // Two deals per company, walking through the stages so every stage has deals.
             for (var d = 0; d < 2; d++)
             {
                 var stage = CrmTemplate.PipelineStages[stageIndex++ % CrmTemplate.PipelineStages.Count];
                 var assignee = faker.Random.Bool(0.7f) ? owner : sales[(c + 1) % sales.Count];
+                var contact = faker.PickRandom(people);
                 var deal = await CreateAsync(owner, "Deal", new JsonObject
                 {
-                    ["title"] = $"{companyName}: {faker.Commerce.ProductName()}",
-                    ["amount"] = Math.Round(faker.Random.Double(2_000, 120_000) / 100) * 100,
+                    ["title"] = $"{companyName.Split(' ')[0]} – {DealTitle(faker)}",
+                    ["amount"] = Amount(faker),
                     ["stage"] = stage,
-                    ["contact"] = CrmRules.Pointer("Contact", faker.PickRandom(people)),
+                    ["contact"] = CrmRules.Pointer("Contact", contact.Id),
                     ["company"] = CrmRules.Pointer("Company", company),
-                    ["expectedCloseDate"] = Date(now.AddDays(faker.Random.Int(-30, 120))),
-                    ["notes"] = faker.Lorem.Sentence(),
+                    ["expectedCloseDate"] = Date(now.AddDays(CloseInDays(faker, stage))),
+                    ["notes"] = faker.PickRandom(DealNotes),
                     ["assignedTo"] = CrmRules.Pointer("_User", assignee.UserId!),
                 }, ct);
                 deals++;
-                activities += await LogActivitiesAsync(faker, owner, "Deal", deal, now, faker.Random.Int(1, 2), ct);
+                activities += await LogActivitiesAsync(faker, owner, "Deal", deal, contact.First, stage, now, faker.Random.Int(1, 2), ct);
             }
         }
         return new Result(false, sales.Count + 1, companies, contacts, deals, activities);
     }
 
-    private async Task<int> LogActivitiesAsync(Faker faker, Auth owner, string className, string id, DateTimeOffset now, int count, CancellationToken ct)
+    // What a sales team's CRM holds: plausible companies, roles, deal names, call notes — no filler text.
+    private static readonly (string Name, string Industry, string Domain)[] Companies =
+    [
+        ("Northwind Logistics", "Logistics", "northwind-logistics.com"), ("Bluefin Analytics", "Software", "bluefin-analytics.io"),
+        ("Harbor Health Clinics", "Healthcare", "harborhealth.org"), ("Crescent Foods", "Food & beverage", "crescentfoods.com"),
+        ("Summit Outdoor Gear", "Retail", "summitoutdoor.com"), ("Ironclad Manufacturing", "Manufacturing", "ironclad-mfg.com"),
+        ("Meridian Credit Union", "Financial services", "meridiancu.org"), ("Oakridge Academy", "Education", "oakridge-academy.edu"),
+        ("Vantage Property Group", "Real estate", "vantagepg.com"), ("Pinecrest Hotels", "Hospitality", "pinecresthotels.com"),
+        ("Atlas Freight Partners", "Logistics", "atlasfreight.com"), ("Greenline Energy", "Energy", "greenline-energy.com"),
+    ];
+
+    private static readonly string[] JobTitles =
+    [
+        "Head of Operations", "IT Director", "Procurement Manager", "Chief Financial Officer", "VP of Sales",
+        "Office Manager", "Head of Customer Success", "Operations Analyst",
+    ];
+
+    private static readonly string[] CompanyNotes =
+    [
+        "Referred by a customer at last spring's trade show.", "Renewal cycle runs with their fiscal year (July).",
+        "Uses a competitor for half of their sites; open to consolidating.", "Procurement needs three quotes for anything over 25k.",
+        "Expanding into two new regions next year.", "Security review required before any pilot.",
+    ];
+
+    private static readonly string[] DealProducts =
+    [
+        "annual subscription renewal", "expansion to the west coast sites", "pilot for the analytics add-on", "onboarding and training package",
+        "three-year licence", "premium support upgrade", "data migration project", "new warehouse rollout",
+    ];
+
+    private static readonly string[] DealNotes =
+    [
+        "Budget confirmed; waiting on legal review.", "Champion is keen, economic buyer not yet engaged.",
+        "Competing against an incumbent on price.", "Needs SSO and an audit log before signing.",
+        "Timeline depends on their board meeting.", "Asked for a case study from a similar customer.",
+    ];
+
+    /// <summary>Subjects by activity type; {0} is the contact's first name.</summary>
+    private static readonly Dictionary<string, string[]> Subjects = new(StringComparer.Ordinal)
+    {
+        ["call"] = ["Discovery call with {0}", "Follow-up call on pricing with {0}", "Check-in call with {0}"],
+        ["email"] = ["Sent the proposal to {0}", "Recap email after the demo", "Shared the security questionnaire with {0}"],
+        ["meeting"] = ["Product demo with {0}'s team", "On-site visit", "Quarterly business review"],
+        ["note"] = ["{0} asked for a reference customer", "Budget holder is the CFO", "Decision expected after the board meeting"],
+    };
+
+    private static readonly string[] CallNotes =
+    [
+        "Walked through the current process; the main pain is manual reporting at month end.",
+        "They want to start with two teams and expand if adoption is good.",
+        "Pricing is within budget if we include onboarding; asked for a revised quote.",
+        "Legal will review our standard terms this week.",
+        "Agreed next steps: technical deep dive with their IT lead.",
+        "Concerned about migration effort; offered a migration plan and timeline.",
+    ];
+
+    private static string DealTitle(Faker faker)
+    {
+        var product = faker.PickRandom(DealProducts);
+        return faker.Random.Bool(0.35f) ? $"{faker.Random.Int(2, 30) * 5} seats, {product}" : char.ToUpperInvariant(product[0]) + product[1..];
+    }
+
+    /// <summary>Log-normal around 25,000 (most deals 8k–80k, a few large ones), rounded to 500.</summary>
+    private static double Amount(Faker faker)
+    {
+        var normal = Math.Sqrt(-2 * Math.Log(1 - faker.Random.Double())) * Math.Cos(2 * Math.PI * faker.Random.Double());
+        return Math.Max(1_000, Math.Round(25_000 * Math.Exp(0.8 * normal) / 500) * 500);
+    }
+
+    /// <summary>Won and lost deals closed in the past; open ones close ahead, a few already overdue.</summary>
+    private static int CloseInDays(Faker faker, string stage) => stage is "won" or "lost"
+        ? -faker.Random.Int(5, 150)
+        : faker.Random.Bool(0.15f) ? -faker.Random.Int(1, 10) : faker.Random.Int(5, 120);
+
+    private static string Slug(string name) => new([.. name.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit)]);
+
+    private async Task<int> LogActivitiesAsync(Faker faker, Auth owner, string className, string id, string firstName, string stage, DateTimeOffset now,
+        int count, CancellationToken ct)
     {
         for (var i = 0; i < count; i++)
         {
-            var due = now.AddDays(faker.Random.Int(-14, 21));
+            // Closed deals' activities are in the past; open ones have some due soon.
+            var due = now.AddDays(stage is "won" or "lost" ? -faker.Random.Int(3, 60) : faker.Random.Int(-14, 21));
+            var type = faker.PickRandom(CrmTemplate.ActivityTypes.ToArray());
             var activity = new JsonObject
             {
-                ["type"] = faker.PickRandom(CrmTemplate.ActivityTypes.ToArray()),
-                ["subject"] = faker.Hacker.Phrase(),
-                ["description"] = faker.Lorem.Paragraph(),
+                ["type"] = type,
+                ["subject"] = string.Format(System.Globalization.CultureInfo.InvariantCulture, faker.PickRandom(Subjects.GetValueOrDefault(type) ?? Subjects["note"]), firstName),
+                ["description"] = faker.PickRandom(CallNotes),
                 ["dueDate"] = Date(due),
                 ["relatedTo"] = CrmRules.Pointer(className, id),
             };
