@@ -1,6 +1,7 @@
 using System.Net;
 using Crm.Functions.Crm;
 using Crm.Functions.Tests.CrmTemplate;
+using Crm.Functions.Tests.Deployment;
 using Crm.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
@@ -14,17 +15,9 @@ namespace Crm.Functions.Tests.Web;
 /// </summary>
 public sealed class WebAppTests(ITestOutputHelper output)
 {
-    private static string RepositoryRoot()
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Crm.Functions.sln"))) root = root.Parent;
-        Assert.True(root is not null, $"No Crm.Functions.sln above {AppContext.BaseDirectory}.");
-        return root.FullName;
-    }
-
     private static string WebFolder()
     {
-        var web = Path.Combine(RepositoryRoot(), "web");
+        var web = DeploymentFiles.InRepo("web");
         Assert.True(File.Exists(Path.Combine(web, "dist", "index.html")), $"{web}/dist is missing: building Crm.Functions builds it (npm run build in web/).");
         Assert.True(Directory.Exists(Path.Combine(web, "node_modules", "vitest")), $"{web}/node_modules is missing: building Crm.Functions installs it (npm ci in web/).");
         return web;
@@ -101,7 +94,7 @@ public sealed class WebAppTests(ITestOutputHelper output)
             if (CrmServer.StoreKind != "sqlite")
                 await server.Services.GetRequiredService<DemoData>().SeedAsync(20261124, "Managers", CancellationToken.None);
 
-            var screenshots = Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
+            var screenshots = DeploymentFiles.InRepo("artifacts", "screenshots");
             var run = await Tools.RunAsync("node", browser, ["web-e2e.mjs"], new Dictionary<string, string>
             {
                 ["BASE_URL"] = server.BaseUrl,

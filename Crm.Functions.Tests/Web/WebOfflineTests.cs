@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Crm.Functions.Tests.CrmTemplate;
+using Crm.Functions.Tests.Deployment;
 using Crm.Functions.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -14,17 +15,9 @@ namespace Crm.Functions.Tests.Web;
 /// </summary>
 public sealed class WebOfflineTests(ITestOutputHelper output)
 {
-    private static string RepositoryRoot()
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Crm.Functions.sln"))) root = root.Parent;
-        Assert.True(root is not null, $"No Crm.Functions.sln above {AppContext.BaseDirectory}.");
-        return root.FullName;
-    }
-
     private static void RequireBuiltApp()
     {
-        var dist = Path.Combine(RepositoryRoot(), "web", "dist");
+        var dist = DeploymentFiles.InRepo("web", "dist");
         Assert.True(File.Exists(Path.Combine(dist, "sw.js")), $"{dist}/sw.js is missing: building Crm.Functions builds the app (npm run build in web/).");
     }
 
@@ -67,7 +60,7 @@ public sealed class WebOfflineTests(ITestOutputHelper output)
     {
         RequireBuiltApp();
         using var server = Tools.TemplateServer();
-        var screenshots = Path.Combine(RepositoryRoot(), "artifacts", "screenshots", "web-offline");
+        var screenshots = DeploymentFiles.InRepo("artifacts", "screenshots", "web-offline");
         var run = await Tools.RunAsync("node", Tools.NodeProject("browser"), ["web-offline.mjs"], new Dictionary<string, string>
         {
             ["BASE_URL"] = server.BaseUrl,
