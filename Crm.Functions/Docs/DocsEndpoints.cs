@@ -20,13 +20,13 @@ internal static class DocsEndpoints
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static void MapDocs(this WebApplication app)
+    public static void MapDocs(this WebApplication app, bool servesWebApp)
     {
         if (!app.Services.GetRequiredService<IOptions<CrmSettings>>().Value.PublicDocs) return;
         var docs = app.MapGroup("/docs").WithTags("Docs");
         // Every docs page has a way back: to this index, and to the web app when this server serves it (in Azure the
         // Static Web App serves it from another origin, so no link is shown there rather than one that leads nowhere).
-        var appLink = Hosting.ServerSetup.WebAppRoot(app) is null ? "" : "<a href=\"/\">← Back to the app</a>";
+        var appLink = !servesWebApp ? "" : "<a href=\"/\">← Back to the app</a>";
         IResult Html(string title, string body, string baseHref = "", bool guide = false) => Page(title, body, appLink, baseHref, guide);
         docs.MapGet("/", () => Html("CRM API documentation", """
             <h1>CRM API documentation</h1>

@@ -153,13 +153,15 @@ internal static class ServerSetup
         app.MapAccountPages(settings);
         app.MapRealtimeApi();
         app.MapGraphQLApi();
-        app.MapDocs();
+        // Found once: the docs pages link back to the web app only when this server serves it.
+        var webRoot = WebAppRoot(app);
+        app.MapDocs(servesWebApp: webRoot is not null);
         app.MapCrmMcp();
-        app.MapWebApp(settings);
+        if (webRoot is not null) app.MapWebApp(settings, webRoot);
     }
 
     /// <summary>The folder of the built web app this server serves at /, if any (Web:Root overrides the search).</summary>
-    internal static string? WebAppRoot(WebApplication app)
+    private static string? WebAppRoot(WebApplication app)
     {
         string?[] candidates =
         [
@@ -175,11 +177,10 @@ internal static class ServerSetup
     /// <summary>
     /// The web app (web/dist, built by the project; wwwroot/ when published) at /: its files, and index.html for
     /// any other GET path without a file extension (client-side routes), except the server's own prefixes,
-    /// which keep their 404s. Nothing is mapped when no built app is found (Web:Root overrides the search).
+    /// which keep their 404s. Mapped only when <see cref="WebAppRoot"/> found a built app.
     /// </summary>
-    private static void MapWebApp(this WebApplication app, ParseSettings settings)
+    private static void MapWebApp(this WebApplication app, ParseSettings settings, string root)
     {
-        if (WebAppRoot(app) is not { } root) return;
         var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(root);
         app.UseStaticFiles(new StaticFileOptions
         {
