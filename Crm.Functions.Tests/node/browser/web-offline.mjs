@@ -62,11 +62,13 @@ try {
   await rest('POST', 'classes/Activity', { type: 'call', subject: `Call Dana about the renewal ${suffix}`, relatedTo: pointer('Deal', d1), dueDate: noon(2) }, token);
   check((await deal(d1, ben.sessionToken)).title === `Northwind renewal ${suffix}`, 'company, contact, three deals and an activity created over REST; the colleague (assignee) can read the deals');
 
-  // 3. installable: the manifest, the service worker controlling the page, no installability errors
-  await page.reload();
-  await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: T });
+  // 3. installable: the manifest, the service worker controlling the page, no installability errors.
+  // The worker must be active before the reload: a navigation already under way while it activates belongs to no
+  // worker, and clients.claim() can miss the document it makes (seen on a slow machine), so the page stays uncontrolled.
   const sw = await page.evaluate(async () => { const r = await navigator.serviceWorker.ready; return r.active?.scriptURL ?? ''; });
   check(sw.endsWith('/sw.js'), `a service worker is active (${sw})`);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: T });
   await page.waitForFunction(() => !!navigator.serviceWorker.controller, undefined, { timeout: T });
   const cdp = await a.newCDPSession(page);
   // A test browser context is an incognito profile, where nothing can be installed: that one reason is not the app's.
