@@ -97,6 +97,7 @@ public sealed class LiveQueryProtocolTests(LiveQueryFixture fixture) : IClassFix
         // Before connect, subscriptions are refused with 2.
         await ExpectErrorAsync(socket, LiveQuerySocket.Subscribe(1, "Anything").ToJsonString(), 2, 1);
         await ExpectErrorAsync(socket, """{"op":"unsubscribe","requestId":1}""", 2, 1);
+        await ExpectErrorAsync(socket, """{"op":"query","requestId":1}""", 2, 1);
 
         await socket.SendTextAsync("""{"op":"connect","applicationId":"crm"}""");
         Assert.Equal("connected", Op(await socket.NextAsync()));
@@ -117,6 +118,9 @@ public sealed class LiveQueryProtocolTests(LiveQueryFixture fixture) : IClassFix
         await ExpectErrorAsync(socket, LiveQuerySocket.Subscribe(1, className, new JsonObject { ["name"] = new JsonObject { ["$bogus"] = 1 } }).ToJsonString(), 107, 1);
         await ExpectErrorAsync(socket, """{"op":"unsubscribe","requestId":1,"query":{}}""", 1, 1, "Additional properties not allowed");
         await ExpectErrorAsync(socket, """{"op":"unsubscribe","requestId":99}""", 2, 99, "Cannot find subscription");
+        await ExpectErrorAsync(socket, """{"op":"query","requestId":99}""", 2, 99, "Cannot find subscription");
+        await ExpectErrorAsync(socket, """{"op":"query"}""", 1, contains: "requestId");
+        await ExpectErrorAsync(socket, """{"op":"query","requestId":1,"where":{}}""", 1, 1, "Additional properties not allowed");
         await ExpectErrorAsync(socket, LiveQuerySocket.Subscribe(98, className, op: "update").ToJsonString(), 2, 98);
 
         // After all of that the socket still subscribes.
@@ -150,6 +154,17 @@ public sealed class LiveQueryProtocolTests(LiveQueryFixture fixture) : IClassFix
         var created = await socket.NextAsync();
         Assert.Equal("create", Op(created));
         Assert.Equal(lost, created["object"]!["objectId"]!.GetValue<string>());
+
+        // query (the JS SDK's subscription.find()): the updated query's current matches, as a result frame.
+        await socket.SendTextAsync("""{"op":"query","requestId":1}""");
+        var result = await socket.NextAsync();
+        Assert.Equal("result", Op(result));
+        Assert.Equal(1, result["requestId"]!.GetValue<int>());
+        Assert.Equal("i-9", result["installationId"]!.GetValue<string>());
+        var found = Assert.Single(result["results"]!.AsArray());
+        Assert.Equal(lost, found!["objectId"]!.GetValue<string>());
+        Assert.Equal(className, found["className"]!.GetValue<string>());
+        Assert.Equal("lost", found["stage"]!.GetValue<string>());
 
         await socket.SendTextAsync("""{"op":"unsubscribe","requestId":1}""");
         var unsubscribed = await socket.NextAsync();

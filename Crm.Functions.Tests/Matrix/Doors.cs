@@ -54,6 +54,7 @@ public static class MatrixDoors
         new RestIncludeDoor(fixture),
         new GraphQLPointerDoor(fixture.Server),
         new McpDoor(fixture.Server),
+        new LiveQueryQueryDoor(fixture.Server),
     ];
 
     public static IReadOnlyList<IEventDoor> EventDoors(MatrixFixture fixture) =>

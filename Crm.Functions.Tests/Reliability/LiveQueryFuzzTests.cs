@@ -58,6 +58,7 @@ public sealed class LiveQueryFuzzTests(ITestOutputHelper output)
                     var answer = await socket.TryNextAsync();
                     var problem = answer is null ? "the socket was closed"
                         : !WellFormed(answer) ? "malformed answer " + answer.ToJsonString()
+                        : Leaks(answer, world) ? "the victim's object in a query result " + answer.ToJsonString()
                         : answer["op"]!.GetValue<string>() == "error" && answer["error"]!.GetValue<string>().StartsWith("Internal", StringComparison.Ordinal) ? "internal error"
                         : null;
                     if (problem is null)
@@ -114,8 +115,14 @@ public sealed class LiveQueryFuzzTests(ITestOutputHelper output)
                    && answer["reconnect"] is JsonValue r && r.TryGetValue(out bool _),
         "connected" => answer["clientId"] is JsonValue,
         "subscribed" or "unsubscribed" => answer["requestId"] is JsonValue,
+        "result" => answer["requestId"] is JsonValue && answer["results"] is JsonArray,
         _ => false,
     };
+
+    /// <summary>A <c>query</c> answer (the attacker's or an anonymous socket's) showing one of the victim's private objects.</summary>
+    private static bool Leaks(JsonObject answer, FuzzWorld world) =>
+        answer["results"] is JsonArray results && results.Any(o => o?["objectId"] is JsonValue id && id.TryGetValue(out string? objectId)
+            && (world.VictimObjects.Contains(objectId) || world.VictimSecrets.Contains(objectId)));
 
     /// <summary>One hostile frame: mostly well-formed ops with wrong parts, some plain garbage. The first frame of most sockets connects them.</summary>
     private static string Frame(Random rng, FuzzWorld world, HostileRequests hostile, int index)
@@ -142,7 +149,7 @@ public sealed class LiveQueryFuzzTests(ITestOutputHelper output)
                     ["installationId"] = Pick(null, "x", new JsonObject()),
                 }.ToJsonString();
             case 4:
-                return new JsonObject { ["op"] = Pick("unsubscribe", "update"), ["requestId"] = Pick(1, -1, 0, long.MaxValue, 1.5, "1", null, new JsonObject()) }.ToJsonString();
+                return new JsonObject { ["op"] = Pick("unsubscribe", "update", "query", "query"), ["requestId"] = Pick(1, -1, 0, long.MaxValue, 1.5, "1", null, new JsonObject()) }.ToJsonString();
             default:
                 var query = new JsonObject
                 {

@@ -97,6 +97,9 @@ internal static class LiveQueryFrames
         return requestId;
     }
 
+    /// <summary>A <c>query</c> frame (the JS SDK's <c>subscription.find()</c>): the same shape as <c>unsubscribe</c>.</summary>
+    public static long Query(JsonObject message) => Unsubscribe(message);
+
     private static long RequestId(JsonObject message)
     {
         if (message["requestId"] is null) throw LiveQueryError.Shape("Missing required property: requestId");
@@ -128,6 +131,10 @@ internal static class LiveQueryFrames
 
     public static string Unsubscribed(LiveQueryConnection c, long requestId) => With(new JsonObject { ["op"] = "unsubscribed", ["clientId"] = c.ClientId }, c, requestId);
 
+    /// <summary>The answer to <c>query</c>: the subscription's current matches, each with its className for the SDK.</summary>
+    public static string Result(LiveQueryConnection c, long requestId, JsonArray results) =>
+        With(new JsonObject { ["op"] = "result", ["clientId"] = c.ClientId }, c, requestId, results);
+
     public static string Error(LiveQueryConnection c, int code, string error, bool reconnect, long? requestId)
     {
         var frame = new JsonObject { ["op"] = "error" };
@@ -150,10 +157,11 @@ internal static class LiveQueryFrames
         return frame.ToJsonString();
     }
 
-    private static string With(JsonObject frame, LiveQueryConnection c, long? requestId)
+    private static string With(JsonObject frame, LiveQueryConnection c, long? requestId, JsonArray? results = null)
     {
         if (c.InstallationId is not null) frame["installationId"] = c.InstallationId;
         if (requestId is not null) frame["requestId"] = requestId;
+        if (results is not null) frame["results"] = results;
         return frame.ToJsonString();
     }
 }

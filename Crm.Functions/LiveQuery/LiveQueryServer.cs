@@ -31,6 +31,7 @@ namespace Crm.Functions.LiveQuery;
 internal sealed class LiveQueryServer(
     RequestAuthenticator authenticator,
     ParseDoor door,
+    DataService data,
     SessionService sessions,
     SubscriptionFilter filters,
     RealtimeFanout fanout,
@@ -96,6 +97,9 @@ internal sealed class LiveQueryServer(
                     break;
                 case "unsubscribe":
                     Unsubscribe(c, LiveQueryFrames.Unsubscribe(message));
+                    break;
+                case "query":
+                    await QueryAsync(c, LiveQueryFrames.Query(message), ct);
                     break;
                 case var op:
                     // As parse-server's schema check answers it (code 1, as any other invalid frame).
@@ -212,6 +216,41 @@ internal sealed class LiveQueryServer(
             throw new LiveQueryError(2, $"Cannot find subscription with clientId {c.ClientId} subscriptionId {requestId}. Make sure you subscribe to live query server before unsubscribing.", true, requestId);
         filters.Forget(removed.Id);
         c.Transport.TrySend(LiveQueryFrames.Unsubscribed(c, requestId));
+    }
+
+    /// <summary>
+    /// <c>query</c>: the subscription's current matches, found by the REST find itself — the same where and keys, as the
+    /// subscription's caller, on that caller's budget — so it can answer nothing the caller could not ask over REST.
+    /// parse-server 9.10 refuses this op; the JS SDK sends it for <c>subscription.find()</c>.
+    /// </summary>
+    private async Task QueryAsync(LiveQueryConnection c, long requestId, CancellationToken ct)
+    {
+        if (!c.IsConnected)
+            throw new LiveQueryError(2, "Can not find this client, make sure you connect to server before querying", true, requestId);
+        if (!c.Subscriptions.TryGetValue(requestId, out var subscription))
+            throw new LiveQueryError(2, $"Cannot find subscription with clientId {c.ClientId} subscriptionId {requestId}. Make sure you subscribe to live query server before querying.", true, requestId);
+        var auth = await AuthAsync(subscription.Caller, c.RemoteIp, ct);
+        FindResult found;
+        try
+        {
+            using (door.OpenBudget(auth, c.RemoteIp))
+                found = await data.FindAsync(auth, subscription.ClassName, new FindRequest
+                {
+                    Where = subscription.WhereJson is { } where ? JsonNode.Parse(where) : null,
+                    Keys = subscription.Keys,
+                }, ct);
+        }
+        catch (ParseException e)
+        {
+            throw new LiveQueryError(e.Code, e.Message, false, requestId);
+        }
+        var results = new JsonArray();
+        foreach (var obj in found.Results)
+        {
+            obj["className"] = subscription.ClassName;
+            results.Add(obj);
+        }
+        c.Transport.TrySend(LiveQueryFrames.Result(c, requestId, results));
     }
 
     /// <summary>The caller as of now: a user's roles are looked up again (through the role cache), so a role change applies.</summary>

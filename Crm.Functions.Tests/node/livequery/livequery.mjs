@@ -164,6 +164,24 @@ await check('an object readable through a role reaches its member', async () => 
   assert.ok(!aliceEvents.events.some(e => e.object.id === teamDeal.id));
 });
 
+await check('subscription.find() answers the current matches as the subscriber reads them, with the selected keys', async () => {
+  const mine = new Parse.Object(Deal, { name: 'Alice only', stage: 'open' });
+  mine.setACL(new Parse.ACL(alice));
+  await mine.save();
+  const subscription = bobClient.subscribe(new Parse.Query(Deal).containedIn('stage', ['open', 'won']).select('name'));
+  await subscription.subscribePromise;
+  const answered = once(subscription, 'result');
+  subscription.find();
+  const [objects] = await answered;
+  const ids = objects.map(o => o.id);
+  const shared = bobEvents.events.find(e => e.object.get('name') === 'Shared').object;
+  assert.ok(ids.includes(shared.id), `the shared deal is found (${ids})`);
+  assert.ok(!ids.includes(mine.id), 'the deal only Alice may read is not');
+  assert.ok(objects.every(o => o.className === Deal && o.get('stage') === undefined && typeof o.get('name') === 'string'));
+  // subscription.unsubscribe() goes through the SDK's default client; this subscription is bobClient's.
+  await bobClient.unsubscribe(subscription);
+});
+
 await check('select() limits the fields sent and watch() limits updates to changes of the watched fields', async () => {
   const selected = await new Parse.Query(Deal).select('name').subscribe(bobToken);
   const selectedEvents = record(selected);
