@@ -63,7 +63,7 @@ internal sealed partial class UserRules(SessionService sessions, RoleService rol
                 throw new ParseException(ParseError.PasswordMissing, "password is required");
             ValidatePassword(password, data["username"]?.ToString());
             using (await RequestBudget.PasswordHashAsync(ct))
-                data["_hashed_password"] = BCrypt.Net.BCrypt.HashPassword(password, Accounts.BcryptCost);
+                data["_hashed_password"] = Passwords.Hash(password, Accounts.BcryptCost);
             data["_password_changed_at"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             data.Remove("password");
         }

@@ -14,10 +14,6 @@ namespace Crm.Functions.Core.Users;
 internal sealed class UserService(DataService data, SessionService sessions, RoleService roles, UserRules rules, TwoFactor twoFactor, IOptions<ParseSettings> options, TimeProvider time)
 {
     private const string InvalidCredentials = "Invalid username/password.";
-    // A real bcrypt hash of a random string: unknown users cost the same time as wrong passwords, so
-    // response time does not reveal which usernames exist.
-    private static readonly string DummyHash = BCrypt.Net.BCrypt.HashPassword(Guid.NewGuid().ToString(), 10);
-
     private AccountSettings Accounts => options.Value.Accounts;
 
     /// <summary>Builds the caller for a session token; null when the token is unknown or expired.</summary>
@@ -50,7 +46,8 @@ internal sealed class UserService(DataService data, SessionService sessions, Rol
         var hash = user?.Data["_hashed_password"]?.ToString();
         bool passwordOk;
         using (await RequestBudget.PasswordHashAsync(ct))
-            passwordOk = BCrypt.Net.BCrypt.Verify(password, hash ?? DummyHash);
+            // An unknown user is checked against a hash at the configured cost, so the answer takes as long as a known one's.
+            passwordOk = Passwords.Verify(password, hash ?? Passwords.DummyHash(Accounts.BcryptCost));
         if (user is null || hash is null)
         {
             CrmTelemetry.RecordLogInFailure("credentials");
