@@ -8,6 +8,7 @@
 #                     [--only a,b,...] [--out FILE] [--keep]
 #   bash bench/run.sh --smoke        # CI: 1 s per scenario, our server only, 100 deals
 #   bash bench/run.sh --livequery [--clients N] [--users N] [--rate W] [--duration S] [--peer parse-server]
+#   bash bench/run.sh --flex [--minutes N] [--interval S] [--peer parse-server]   # runtime class, mixed load
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +18,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 ORIGINAL_ARGS="$*"
 scale=1 duration=15 warmup=5 connections=32 peer="" smoke=0 keep=0 out="" only="a,b,c,d,e,f" deals=""
 livequery=0 lq_clients=2000 lq_users=50 lq_rate=200
+flex=0 flex_minutes=6 flex_interval=60
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale="$2"; shift 2 ;;
@@ -33,7 +35,10 @@ while [ $# -gt 0 ]; do
     --clients) lq_clients="$2"; shift 2 ;;
     --users) lq_users="$2"; shift 2 ;;
     --rate) lq_rate="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --flex) flex=1; shift ;;
+    --minutes) flex_minutes="$2"; shift 2 ;;
+    --interval) flex_interval="$2"; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -41,7 +46,7 @@ done
 if [ "$smoke" = 1 ]; then duration=1 warmup=1 deals=100 connections=4 peer=""; fi
 [ -n "$deals" ] || deals=$((10000 * scale))
 case "$peer" in ""|parse-server) ;; *) echo "run.sh: --peer accepts only parse-server" >&2; exit 2 ;; esac
-case "$duration$warmup$connections$deals" in *[!0-9]*) echo "run.sh: numbers expected" >&2; exit 2 ;; esac
+case "$duration$warmup$connections$deals$flex_minutes$flex_interval" in *[!0-9]*) echo "run.sh: numbers expected" >&2; exit 2 ;; esac
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'run.sh: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -228,6 +233,7 @@ run_ours() {
   server_pid=$!
   wait_http "http://127.0.0.1:$port/parse/health" 60 || { cat "$work/ours/server.log" >&2; die "Crm.Functions did not start"; }
   if [ "$livequery" = 1 ]; then run_livequery ours "$port" "$master" "$server_pid"; stop_pid "$server_pid"; server_pid=""; return; fi
+  if [ "$flex" = 1 ]; then run_flex ours "$port" "$master" "$work/ours/data" "$server_pid"; stop_pid "$server_pid"; server_pid=""; return; fi
   echo "ours: $(load_line) before seeding" >> "$work/load.txt"
   log "seeding $deals deals through /batch"
   node "$bench/seed.mjs" --url "http://127.0.0.1:$port/parse" --master-key "$master" --deals "$deals" --out "$work/ours" > "$work/ours.seed.json" \
@@ -251,6 +257,16 @@ run_livequery() { # name port master pid
     RATE="$lq_rate" SECONDS="$duration" WARMUP="$warmup" node "$bench/livequery/load.mjs" > "$work/$1.livequery.json" \
     || die "the LiveQuery load against $1 failed"
   echo "$1 $(cat "$work/$1.livequery.json")" >> "$work/livequery.txt"
+}
+
+# ---- flexible schema (--flex): a class created at run time, no declared index, 8 clients of mixed work -------
+run_flex() { # name port master data-folder pid... (RSS is summed over the pids: parse-server + PostgreSQL's processes)
+  local name="$1" port="$2" master="$3" data="$4"
+  shift 4
+  log "$name: flexible-schema load for $flex_minutes min (a line per ${flex_interval} s)"
+  node "$bench/flex.mjs" --url "http://127.0.0.1:$port/parse" --master-key "$master" --seconds "$((flex_minutes * 60))" \
+    --interval "$flex_interval" --data "$data" --pids "$(echo "$@" | tr ' ' ',')" | tee "$work/$name.flex.txt" >&2 \
+    || die "the flexible-schema load against $name failed"
 }
 
 # ---- the peer: parse-server on PostgreSQL 15 ------------------------------------------------------------
@@ -281,6 +297,10 @@ run_peer() {
   server_pid=$!
   wait_http "http://127.0.0.1:$port/parse/health" 60 || { cat "$work/peer/server.log" >&2; die "parse-server did not start"; }
   if [ "$livequery" = 1 ]; then run_livequery peer "$port" "$master" "$server_pid"; stop_pid "$server_pid"; server_pid=""; stop_postgres; return; fi
+  if [ "$flex" = 1 ]; then
+    run_flex peer "$port" "$master" "$pg_data/base" "$server_pid" $(tree_pids "$pg_pid")
+    stop_pid "$server_pid"; server_pid=""; stop_postgres; return
+  fi
   echo "peer: $(load_line) before seeding" >> "$work/load.txt"
   log "seeding $deals deals through /batch"
   node "$bench/seed.mjs" --url "http://127.0.0.1:$port/parse" --master-key "$master" --deals "$deals" --out "$work/peer" > "$work/peer.seed.json" \
@@ -375,6 +395,31 @@ if [ "$livequery" = 1 ]; then
       node -e 'const r = JSON.parse(process.argv[2]); console.log(`| ${process.argv[1]} | ${r.clients} | ${r.users} | ${r.rate} | ${r.writes} | ${r.writeP50Ms} / ${r.writeP99Ms} | ${r.eventsExpected} | ${r.eventsReceived} | ${r.eventsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.worstSecondP99Ms} | ${r.maxMs} | ${r.rssConnectedMb} | ${r.rssPeakMb} |`)' \
         "$([ "$name" = ours ] && echo Crm.Functions || echo 'parse-server 9.10')" "$json"
     done < "$work/livequery.txt"
+  } | if [ -n "$out" ]; then tee "$out"; else cat; fi
+  exit 0
+fi
+if [ "$flex" = 1 ]; then
+  run_ours
+  [ "$peer" = parse-server ] && run_peer
+  { echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC')  Machine: $(nproc) x $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+    echo "Command: bash bench/run.sh $ORIGINAL_ARGS"
+    for name in ours peer; do
+      [ -f "$work/$name.flex.txt" ] || continue
+      echo
+      echo "$([ "$name" = ours ] && echo 'Crm.Functions (SQLite)' || echo 'parse-server 9.10.0 (PostgreSQL 15)'):"
+      grep -v '^RESULT ' "$work/$name.flex.txt" | sed 's/^/  /'
+    done
+    if [ -f "$work/peer.flex.txt" ]; then
+      echo
+      node -e '
+        const [ours, peer] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8").split("\n").find((l) => l.startsWith("RESULT ")).slice(7)).perInterval);
+        console.log("| interval | ours req/s | parse-server req/s | ratio |");
+        console.log("|---|---:|---:|---:|");
+        ours.forEach((o, i) => { const p = peer[i]; console.log(`| ${i + 1} | ${o.rps} | ${p ? p.rps : "-"} | ${p ? (o.rps / p.rps).toFixed(1) + "x" : "-"} |`); });
+        const last = ours[ours.length - 1], second = ours[1];
+        if (second) console.log(`ours: last interval ${(100 * last.rps / second.rps).toFixed(0)} % of the second; ${peer.length ? (last.rps / peer[peer.length - 1].rps).toFixed(1) + "x parse-server'"'"'s last" : ""}`);
+      ' "$work/ours.flex.txt" "$work/peer.flex.txt"
+    fi
   } | if [ -n "$out" ]; then tee "$out"; else cat; fi
   exit 0
 fi

@@ -89,7 +89,7 @@ public abstract class StoreContractTests : IAsyncLifetime
     private static void SameSet(IEnumerable<string> expected, IEnumerable<string> actual) =>
         Assert.Equal(expected.Order(StringComparer.Ordinal), actual.Order(StringComparer.Ordinal));
 
-    private static JsonObject Acl(params (string Key, bool Read, bool Write)[] entries)
+    private protected static JsonObject Acl(params (string Key, bool Read, bool Write)[] entries)
     {
         var acl = new JsonObject();
         foreach (var (key, read, write) in entries)
@@ -359,6 +359,79 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal([.. Enumerable.Reverse(dated), .. Enumerable.Reverse(lacking)], await Ids("Deal", QueryNode.True, [new SortKey(F(s, "amount"), true), new SortKey(title, true)]));
         Assert.Equal([lacking[2], dated[0]], await Ids("Deal", QueryNode.True, [new SortKey(F(s, "amount"), false), new SortKey(title, false)], skip: 2, limit: 2));
         Assert.Equal(7, await Store.CountAsync("Deal", QueryNode.True, Ct));
+    }
+
+    // ---- indexes change no answer -------------------------------------------------------------------
+
+    /// <summary>
+    /// The indexes the embedded store makes by itself (and any declared one) change how a query runs, never what it
+    /// answers: the same rows, in the same order of their sort keys, the same counts — with values of other types than
+    /// the field's, null and missing values, $in, ranges and descending sorts, under an ACL restriction.
+    /// </summary>
+    [Fact]
+    public async Task an_index_changes_no_answer_with_nulls_missing_values_and_mixed_types()
+    {
+        var s = await Deals();
+        JsonNode?[] amounts = [5, 10, 2.5, -3, 7, "7", "abc", true, null, 1000, 0, 8];
+        string[] stages = ["lead", "won", "lost"];
+        for (var i = 0; i < 48; i++)
+        {
+            var data = new JsonObject { ["title"] = $"t{i}", ["stage"] = stages[i % 3], ["owner"] = PointerTo("_User", i % 2 == 0 ? "u1" : "u2") };
+            if (i % 13 != 12) data["amount"] = amounts[i % amounts.Length]?.DeepClone();
+            if (i % 5 != 0) data["closeDate"] = Date($"2026-{i % 12 + 1:00}-01T00:00:00.000Z");
+            await Insert("Deal", data, i % 4 == 3 ? Acl(("u9", true, true)) : null);
+        }
+        var acl = new AclNode(["*", "u1"], false);
+        var owner = new CompareNode(F(s, "owner"), CompareOp.Eq, new PointerValue("_User", "u1"));
+        var inStages = new InNode(F(s, "stage"), [new StringValue("lead"), new StringValue("won")], false);
+        var amountDesc = new List<SortKey> { new(F(s, "amount"), true) };
+        var queries = new (QueryNode Where, List<SortKey> Order)[]
+        {
+            (QueryNode.And(owner, inStages, acl), amountDesc),
+            (QueryNode.And(owner, inStages), amountDesc),
+            (QueryNode.And(new CompareNode(F(s, "amount"), CompareOp.Gte, new NumberValue(0)), new CompareNode(F(s, "amount"), CompareOp.Lt, new NumberValue(9)), acl), []),
+            (new CompareNode(F(s, "amount"), CompareOp.Gt, new StringValue("a")), []),
+            (new CompareNode(F(s, "amount"), CompareOp.Eq, NullValue.Instance), []),
+            (new InNode(F(s, "amount"), [new NumberValue(7), new StringValue("7"), new NumberValue(2.5)], false), []),
+            (inStages, [new(F(s, "amount"), false)]),
+            (QueryNode.True, amountDesc),
+            (new CompareNode(F(s, "stage"), CompareOp.Eq, new StringValue("won")), [new(F(s, "closeDate"), false)]),
+            (new CompareNode(F(s, "closeDate"), CompareOp.Gte, new DateValue("2026-06-01T00:00:00.000Z")), [new(F(s, "closeDate"), true)]),
+        };
+
+        async Task<List<(List<string> SortKeys, List<string> Ids, long Count)>> AnswersAsync()
+        {
+            var answers = new List<(List<string>, List<string>, long)>();
+            foreach (var (where, order) in queries)
+            {
+                var found = await Store.FindAsync(new StoreQuery("Deal", where, order, 0, 1000), Ct);
+                // Rows that tie on the sort key may come in any order: their keys in order, and the set of rows.
+                var keys = order.Count == 0 ? [] : found.Select(o => string.Join("|", order.Select(k => o.Data[k.Field.Name]?.ToJsonString() ?? "missing"))).ToList();
+                answers.Add((keys, found.Select(o => o.ObjectId).Order(StringComparer.Ordinal).ToList(), await Store.CountAsync("Deal", where, Ct)));
+            }
+            return answers;
+        }
+
+        var without = await AnswersAsync();
+        Assert.Contains(without, a => a.Ids.Count > 5);
+        var indexed = s with
+        {
+            Indexes = s.Indexes
+                .SetItem("auto_owner_amount_desc", new IndexDefinition([("owner", 1), ("amount", -1)], Automatic: true))
+                .SetItem("auto_amount", new IndexDefinition([("amount", 1)], Automatic: true))
+                .SetItem("auto_stage_closeDate", new IndexDefinition([("stage", 1), ("closeDate", 1)], Automatic: true))
+                .SetItem("auto_closeDate", new IndexDefinition([("closeDate", 1)], Automatic: true)),
+        };
+        await Store.SaveSchemaAsync(indexed, Ct);
+        var with = await AnswersAsync();
+        for (var i = 0; i < queries.Length; i++)
+        {
+            Assert.Equal(without[i].SortKeys, with[i].SortKeys);
+            Assert.Equal(without[i].Ids, with[i].Ids);
+            Assert.Equal(without[i].Count, with[i].Count);
+        }
+        // The automatic flag is kept with the schema.
+        Assert.True(Assert.Single(await Store.LoadSchemasAsync(Ct), c => c.ClassName == "Deal").Indexes["auto_amount"].Automatic);
     }
 
     // ---- unique indexes -------------------------------------------------------------------------------
@@ -639,6 +712,87 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     {
         await base.DisposeAsync();
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private async Task<ClassSchema> FlexAsync(int rows)
+    {
+        var s = await Schema("Flex", new() { ["stage"] = new(FieldType.String), ["amount"] = new(FieldType.Number), ["owner"] = new(FieldType.Pointer, "_User") });
+        for (var i = 0; i < rows; i++)
+            await Insert("Flex", new JsonObject { ["stage"] = i % 2 == 0 ? "won" : "lead", ["amount"] = i, ["owner"] = PointerTo("_User", "u" + (i % 3)) }, Acl(("u" + (i % 3), true, true)));
+        return s;
+    }
+
+    private static (QueryNode Where, List<SortKey> Order) MyDeals(ClassSchema s) => (
+        QueryNode.And(new CompareNode(WhereParser.ResolveField("owner", s), CompareOp.Eq, new PointerValue("_User", "u1")),
+            new InNode(WhereParser.ResolveField("stage", s), [new StringValue("won"), new StringValue("lead")], false), new AclNode(["*", "u1"], false)),
+        [new(WhereParser.ResolveField("amount", s), true)]);
+
+    private static QueryNode AmountRange(ClassSchema s) => QueryNode.And(
+        new CompareNode(WhereParser.ResolveField("amount", s), CompareOp.Gte, new NumberValue(10)),
+        new CompareNode(WhereParser.ResolveField("amount", s), CompareOp.Lt, new NumberValue(20)), new AclNode(["*", "u1"], false));
+
+    /// <summary>
+    /// SQLite uses an automatic index only if it is built on the very expressions the translator emits: the owner's
+    /// pointer id and the amount serve "my records in these stages by amount, descending" without a sort, and the
+    /// amount serves a range (what a count runs).
+    /// </summary>
+    [Fact]
+    public async Task the_automatic_indexes_serve_the_owner_stage_query_by_amount_and_the_amount_range()
+    {
+        var s = await FlexAsync(30);
+        var store = Assert.IsType<global::Crm.Functions.Storage.Sqlite.SqliteObjectStore>(Store);
+        var (where, order) = MyDeals(s);
+        Assert.Contains("SCAN", await store.ExplainAsync(new StoreQuery("Flex", where, order, 0, 50), CancellationToken.None), StringComparison.Ordinal);
+
+        await Store.SaveSchemaAsync(s with
+        {
+            Indexes = s.Indexes.SetItem("auto_owner_amount_desc", new IndexDefinition([("owner", 1), ("amount", -1)], Automatic: true))
+                .SetItem("auto_amount", new IndexDefinition([("amount", 1)], Automatic: true)),
+        }, CancellationToken.None);
+
+        var plan = await store.ExplainAsync(new StoreQuery("Flex", where, order, 0, 50), CancellationToken.None);
+        Assert.Contains("USING INDEX ix_Flex__auto_owner_amount_desc", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", plan, StringComparison.Ordinal);
+        var range = await store.ExplainAsync(new StoreQuery("Flex", AmountRange(s), [], 0, 50), CancellationToken.None);
+        Assert.Contains("USING INDEX ix_Flex__auto_amount", range, StringComparison.Ordinal);
+        Assert.DoesNotContain("SCAN", range, StringComparison.Ordinal);
+    }
+
+    /// <summary>The store reports the reads that stepped through a table scan, with the rows they visited, and no others.</summary>
+    [Fact]
+    public async Task reads_that_scan_are_reported_with_their_rows_and_indexed_ones_are_not()
+    {
+        var s = await FlexAsync(40);
+        var store = Assert.IsType<global::Crm.Functions.Storage.Sqlite.SqliteObjectStore>(Store);
+        var scans = new List<TableScan>();
+        store.TableScanned += scans.Add;
+        var (where, order) = MyDeals(s);
+
+        Assert.Equal(13, (await Store.FindAsync(new StoreQuery("Flex", where, order, 0, 50), CancellationToken.None)).Count);
+        Assert.Equal(4, await Store.CountAsync("Flex", AmountRange(s), CancellationToken.None));
+        var id = (await Store.FindAsync(new StoreQuery("Flex", QueryNode.True, [], 0, 1), CancellationToken.None))[0].ObjectId;
+        scans.Clear();
+        await Store.FindAsync(new StoreQuery("Flex", new CompareNode(WhereParser.ResolveField("objectId", s), CompareOp.Eq, new StringValue(id)), [], 0, 1), CancellationToken.None);
+        Assert.Empty(scans);
+
+        await Store.FindAsync(new StoreQuery("Flex", where, order, 0, 50), CancellationToken.None);
+        await Store.CountAsync("Flex", AmountRange(s), CancellationToken.None);
+        Assert.Equal(2, scans.Count);
+        // SQLite counts the steps from one row to the next: a scan of 40 rows takes 39.
+        Assert.All(scans, scan => Assert.Equal(39, scan.RowsScanned));
+        Assert.Same(where, scans[0].Where);
+        Assert.Equal(order, scans[0].Order);
+        Assert.Empty(scans[1].Order);
+
+        await Store.SaveSchemaAsync(s with
+        {
+            Indexes = s.Indexes.SetItem("auto_owner_amount_desc", new IndexDefinition([("owner", 1), ("amount", -1)], Automatic: true))
+                .SetItem("auto_amount", new IndexDefinition([("amount", 1)], Automatic: true)),
+        }, CancellationToken.None);
+        scans.Clear();
+        Assert.Equal(13, (await Store.FindAsync(new StoreQuery("Flex", where, order, 0, 50), CancellationToken.None)).Count);
+        Assert.Equal(4, await Store.CountAsync("Flex", AmountRange(s), CancellationToken.None));
+        Assert.Empty(scans);
     }
 }
 

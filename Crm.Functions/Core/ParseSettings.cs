@@ -65,6 +65,7 @@ internal sealed class ParseSettings
     public IdempotencySettings Idempotency { get; set; } = new();
     /// <summary>Where the Parse LiveQuery protocol is served besides the app's own WebSocket (Azure Web PubSub in Azure).</summary>
     public LiveQueryTransportSettings LiveQuery { get; set; } = new();
+    public AutomaticIndexSettings AutomaticIndexes { get; set; } = new();
 }
 
 /// <summary>
@@ -319,4 +320,18 @@ internal sealed class WebPubSubSettings
     public string? UpstreamPrincipalId { get; set; }
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Endpoint);
+}
+
+/// <summary>Indexes the embedded store makes for query shapes that keep scanning a table (Core/Schema/AutomaticIndexes.cs).</summary>
+internal sealed class AutomaticIndexSettings
+{
+    /// <summary>Off: no index is made automatically; those already made stay until dropped through /schemas.</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>At most this many automatic indexes per class: each one costs every write to the class a little.</summary>
+    public int MaxPerClass { get; set; } = 4;
+    /// <summary>A read counts as slow when it stepped through at least this many rows of a table scan.</summary>
+    public int MinScannedRows { get; set; } = 1000;
+    /// <summary>A shape gets its index after this many slow reads within <see cref="WindowMinutes"/>, so one-off queries do not.</summary>
+    public int Repeats { get; set; } = 5;
+    public int WindowMinutes { get; set; } = 10;
 }

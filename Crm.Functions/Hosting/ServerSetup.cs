@@ -62,6 +62,7 @@ internal static class ServerSetup
         services.AddOptions<ClassDeclarations>().Configure(d => builder.Configuration.GetSection(ClassDeclarations.Section).Bind(d.Classes));
         services.AddSingleton<IObjectStore>(sp => CreateStore(sp.GetRequiredService<IOptions<ParseSettings>>().Value, builder.Environment.ContentRootPath, sp));
         services.AddSingleton<SchemaService>();
+        services.AddSingleton<AutomaticIndexes>();
         services.AddSingleton<TriggerRegistry>();
         services.AddSingleton<DataService>();
         services.AddSingleton<Core.Config.GlobalConfig>();
@@ -234,6 +235,7 @@ internal static class ServerSetup
         await Step("store", () => sp.GetRequiredService<IObjectStore>().InitializeAsync(CancellationToken.None));
         await Step("files", () => sp.GetRequiredService<Core.Files.IFileStore>().InitializeAsync(CancellationToken.None));
         await Step("schema", () => sp.GetRequiredService<SchemaService>().InitializeAsync(CancellationToken.None));
+        sp.GetRequiredService<AutomaticIndexes>().Start();
         await Step("rules", () =>
         {
             sp.GetRequiredService<UserRules>().Register(sp.GetRequiredService<TriggerRegistry>());

@@ -26,8 +26,11 @@ internal sealed record ClassSchema(
 /// <summary>
 /// A named index: ordered (field, direction) pairs. Unique indexes are server-internal (usernames, role names).
 /// A text index (<see cref="Text"/>) serves <c>$text</c> on its one String field; Parse shows it as <c>{"field": "text"}</c>.
+/// An <see cref="Automatic"/> one was made by the store for a query shape that kept scanning (<see cref="AutomaticIndexes"/>);
+/// it is listed and dropped like any other.
 /// </summary>
-internal sealed record IndexDefinition(IReadOnlyList<(string Field, int Direction)> Keys, bool Unique = false, bool IgnoreCase = false, bool Text = false)
+internal sealed record IndexDefinition(IReadOnlyList<(string Field, int Direction)> Keys, bool Unique = false, bool IgnoreCase = false, bool Text = false,
+    bool Automatic = false)
 {
     public JsonObject ToJson()
     {

@@ -50,6 +50,7 @@ internal static class SchemaJson
         {
             var stored = new JsonObject { ["keys"] = new JsonObject(index.Keys.Select(k => KeyValuePair.Create(k.Field, (JsonNode?)k.Direction))), ["unique"] = index.Unique, ["ignoreCase"] = index.IgnoreCase };
             if (index.Text) stored["text"] = true;
+            if (index.Automatic) stored["automatic"] = true;
             indexes[name] = stored;
         }
         var json = new JsonObject
@@ -84,7 +85,7 @@ internal static class SchemaJson
             {
                 var keys = node!["keys"]!.AsObject().Select(k => (k.Key, k.Value!.GetValue<int>())).ToList();
                 indexes[name] = new IndexDefinition(keys, node["unique"]?.GetValue<bool>() ?? false, node["ignoreCase"]?.GetValue<bool>() ?? false,
-                    node["text"]?.GetValue<bool>() ?? false);
+                    node["text"]?.GetValue<bool>() ?? false, node["automatic"]?.GetValue<bool>() ?? false);
             }
         }
         return new ClassSchema(

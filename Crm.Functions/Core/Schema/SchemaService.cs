@@ -214,6 +214,25 @@ internal sealed partial class SchemaService(IObjectStore store) : IDisposable
         finally { if (acquired) _lock.Release(); }
     }
 
+    /// <summary>
+    /// Adds an index made by <see cref="AutomaticIndexes"/>, unless the class is gone, has it, has its share of automatic
+    /// ones, or no longer has one of its fields. The store builds it before the schema changes. Returns whether it was made.
+    /// </summary>
+    public async Task<bool> AddAutomaticIndexAsync(string className, string name, IndexDefinition index, int maxPerClass, CancellationToken ct)
+    {
+        var acquired = await EnterAsync(ct);
+        try
+        {
+            var schema = Get(className);
+            if (schema is null || schema.Indexes.ContainsKey(name) || schema.Indexes.Values.Count(i => i.Automatic) >= maxPerClass
+                || index.Keys.Any(k => !Names.DefaultFields.Contains(k.Field) && schema.Field(k.Field) is null))
+                return false;
+            await SaveAsync(schema with { Indexes = schema.Indexes.SetItem(name, index) }, ct);
+            return true;
+        }
+        finally { if (acquired) _lock.Release(); }
+    }
+
     private static bool HasTextIndex(ClassSchema? schema, string field) =>
         schema is not null && schema.Indexes.Values.Any(i => i.Text && i.Keys[0].Field == field);
 

@@ -17,7 +17,7 @@ namespace Crm.Functions.Storage.Sqlite;
 /// through one connection under a lock — which is also what makes read-modify-write (Increment) atomic —
 /// while reads use a small pool of connections that WAL lets run beside the writer.
 /// </summary>
-internal sealed class SqliteObjectStore : IObjectStore
+internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
 {
     private readonly string _path;
     private readonly string _connectionString;
@@ -83,6 +83,8 @@ internal sealed class SqliteObjectStore : IObjectStore
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct);
+        // Lets TakeScannedRows walk the connection's prepared statements (SQLitePCL tracks them only when asked).
+        connection.Handle!.enable_sqlite3_next_stmt(true);
         await ExecAsync(connection, "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;", ct);
         // A budget of matching time per statement, on top of the per-match timeout: a pattern that takes just
         // under the timeout on each of thousands of rows would otherwise hold a reader (or the write lock) for
@@ -486,6 +488,7 @@ internal sealed class SqliteObjectStore : IObjectStore
                 list.Add(obj);
             }
             RequestBudget.Current?.ChargeObjects(list.Count);
+            ReportScan(reader, query.ClassName, query.Where, query.Order);
             return list;
         }
         catch (SqliteException e) when (Failed(reader, e) is { } failure)
@@ -493,6 +496,35 @@ internal sealed class SqliteObjectStore : IObjectStore
             throw failure;
         }
         finally { ReturnReader(reader); }
+    }
+
+    public event Action<TableScan>? TableScanned;
+
+    /// <summary>
+    /// Reports the read that just ran on the connection when it stepped through a table scan (SQLite's own count of
+    /// full-scan steps), for <see cref="AutomaticIndexes"/>. A get by id never scans and is not looked at.
+    /// </summary>
+    private void ReportScan(SqliteConnection connection, string className, QueryNode where, IReadOnlyList<SortKey> order)
+    {
+        if (TableScanned is not { } handler) return;
+        if (where is CompareNode { Field.IsObjectId: true, Op: CompareOp.Eq } || where is AndNode { Children: var terms } && terms.Any(t => t is CompareNode { Field.IsObjectId: true, Op: CompareOp.Eq }))
+            return;
+        var rows = TakeScannedRows(connection);
+        if (rows > 0) handler(new TableScan(className, where, order, rows));
+    }
+
+    /// <summary>
+    /// The rows stepped through by table scans since the last call, summed over the connection's prepared statements
+    /// and reset. A connection runs one statement at a time, so after a read that is the read's own count (plus that of
+    /// any unreported read before it on the same connection: aggregates, which scan by design, drain it too).
+    /// </summary>
+    private static long TakeScannedRows(SqliteConnection connection)
+    {
+        long rows = 0;
+        var db = connection.Handle!;
+        for (var statement = SQLitePCL.raw.sqlite3_next_stmt(db, null); statement is not null; statement = SQLitePCL.raw.sqlite3_next_stmt(db, statement))
+            rows += SQLitePCL.raw.sqlite3_stmt_status(statement, SQLitePCL.raw.SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+        return rows;
     }
 
     /// <summary>The query plan SQLite picks for a find; used to show that pipeline queries are served by indexes.</summary>
@@ -505,7 +537,12 @@ internal sealed class SqliteObjectStore : IObjectStore
         var reader = await RentReaderAsync(ct);
         try
         {
-            var command = Command(reader, sql, translator, ReaderTx(reader));
+            // A statement of its own, not the connection's cached one: an EXPLAIN is never prepared again when the
+            // schema changes (it opens no transaction to notice), so a cached one would show the plan from before an index.
+            await using var command = reader.CreateCommand();
+            command.CommandText = sql;
+            command.Transaction = ReaderTx(reader);
+            foreach (var (name, value) in translator.Parameters) command.Parameters.AddWithValue(name, value);
             await using var rows = await command.ExecuteReaderAsync(ct);
             var lines = new List<string>();
             while (await rows.ReadAsync(ct)) lines.Add(rows.GetString(3));
@@ -526,7 +563,9 @@ internal sealed class SqliteObjectStore : IObjectStore
         try
         {
             var command = Command(reader, sql, translator, ReaderTx(reader));
-            return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+            var count = Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+            ReportScan(reader, className, where, []);
+            return count;
         }
         catch (SqliteException e) when (Failed(reader, e) is { } failure)
         {
@@ -566,6 +605,7 @@ internal sealed class SqliteObjectStore : IObjectStore
                 }
                 list.Add(new AggregateRow(key, values));
             }
+            if (TableScanned is not null) TakeScannedRows(reader);
             RequestBudget.Current?.ChargeObjects(list.Count);
             return list;
         }
