@@ -138,6 +138,15 @@ async function client() {
 const rssMb = () => pids.reduce((sum, pid) => {
   try { return sum + Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { return sum; }
 }, 0) / 1024;
+// CPU time of the server's processes (utime + stime, and reaped children's), in ms: steadier than req/s on a shared
+// machine, where the load of other work changes how much CPU the server gets but not how much a request needs.
+const ticksPerMs = 100 / 1000; // CLK_TCK is 100 on Linux
+const cpuMs = () => pids.reduce((sum, pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return sum + (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticksPerMs;
+  } catch { return sum; }
+}, 0);
 const sizeMb = (dir) => {
   if (!dir) return 0;
   let bytes = 0;
@@ -153,7 +162,8 @@ const sizeMb = (dir) => {
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 console.log(`flex: ${className}, ${clients} clients, ${userCount} users, ${seconds} s, a line per ${interval} s; load average ${loadAverage()}`);
-console.log(`${'time'.padStart(6)} ${'requests'.padStart(9)} ${'req/s'.padStart(7)} ${'errors'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'RSS MB'.padStart(7)} ${'data MB'.padStart(8)}  load`);
+console.log(`${'time'.padStart(6)} ${'requests'.padStart(9)} ${'req/s'.padStart(7)} ${'errors'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'CPU ms/req'.padStart(10)} ${'RSS MB'.padStart(7)} ${'data MB'.padStart(8)}  load`);
+let cpuBefore = cpuMs();
 const perInterval = [];
 const workers = Array.from({ length: clients }, client);
 let next = started + interval * 1000;
@@ -165,9 +175,12 @@ while (performance.now() < deadline - 1) {
   latencies.sort((a, b) => a - b);
   const at = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] : 0);
   const rate = requests / ((now - (next - interval * 1000)) / 1000);
-  const line = { second: Math.round((now - started) / 1000), requests, rps: Math.round(rate), errors, p50: +at(0.5).toFixed(1), p99: +at(0.99).toFixed(1), rssMb: Math.round(rssMb()), dataMb: +sizeMb(dataDir).toFixed(1), load: loadAverage() };
+  const cpuNow = cpuMs();
+  const cpuPerRequest = requests ? (cpuNow - cpuBefore) / requests : 0;
+  cpuBefore = cpuNow;
+  const line = { second: Math.round((now - started) / 1000), requests, rps: Math.round(rate), errors, p50: +at(0.5).toFixed(1), p99: +at(0.99).toFixed(1), cpuMsPerRequest: +cpuPerRequest.toFixed(2), rssMb: Math.round(rssMb()), dataMb: +sizeMb(dataDir).toFixed(1), load: loadAverage() };
   perInterval.push(line);
-  console.log(`${(line.second + 's').padStart(6)} ${String(requests).padStart(9)} ${String(line.rps).padStart(7)} ${String(errors).padStart(7)} ${line.p50.toFixed(1).padStart(8)} ${line.p99.toFixed(1).padStart(8)} ${String(line.rssMb).padStart(7)} ${line.dataMb.toFixed(1).padStart(8)}  ${line.load}`);
+  console.log(`${(line.second + 's').padStart(6)} ${String(requests).padStart(9)} ${String(line.rps).padStart(7)} ${String(errors).padStart(7)} ${line.p50.toFixed(1).padStart(8)} ${line.p99.toFixed(1).padStart(8)} ${line.cpuMsPerRequest.toFixed(2).padStart(10)} ${String(line.rssMb).padStart(7)} ${line.dataMb.toFixed(1).padStart(8)}  ${line.load}`);
   next += interval * 1000;
 }
 await Promise.all(workers);

@@ -413,9 +413,9 @@ if [ "$flex" = 1 ]; then
       echo
       node -e '
         const [ours, peer] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8").split("\n").find((l) => l.startsWith("RESULT ")).slice(7)).perInterval);
-        console.log("| interval | ours req/s | parse-server req/s | ratio |");
-        console.log("|---|---:|---:|---:|");
-        ours.forEach((o, i) => { const p = peer[i]; console.log(`| ${i + 1} | ${o.rps} | ${p ? p.rps : "-"} | ${p ? (o.rps / p.rps).toFixed(1) + "x" : "-"} |`); });
+        console.log("| interval | ours req/s | parse-server req/s | ratio | ours CPU ms/req | parse-server+PostgreSQL CPU ms/req |");
+        console.log("|---|---:|---:|---:|---:|---:|");
+        ours.forEach((o, i) => { const p = peer[i]; console.log(`| ${i + 1} | ${o.rps} | ${p ? p.rps : "-"} | ${p ? (o.rps / p.rps).toFixed(1) + "x" : "-"} | ${o.cpuMsPerRequest} | ${p ? p.cpuMsPerRequest : "-"} |`); });
         const last = ours[ours.length - 1], second = ours[1];
         if (second) console.log(`ours: last interval ${(100 * last.rps / second.rps).toFixed(0)} % of the second; ${peer.length ? (last.rps / peer[peer.length - 1].rps).toFixed(1) + "x parse-server'"'"'s last" : ""}`);
       ' "$work/ours.flex.txt" "$work/peer.flex.txt"

@@ -7,9 +7,9 @@ using global::Crm.Functions.Storage.Sqlite;
 namespace Crm.Functions.Tests.Regressions;
 
 /// <summary>
-/// Found while adding automatic indexes: the SQLite store's EXPLAIN reused the connection's cached statement for the
-/// same text, and SQLite never prepares an EXPLAIN again after a schema change (it opens no transaction, so it never
-/// sees the change) — the plan shown after an index was made was the plan from before it. Each EXPLAIN now has its own statement.
+/// Found while adding automatic indexes: SQLite plans an EXPLAIN on the connection's cached schema and, opening no
+/// transaction, never checks that it is current — the SQLite store's EXPLAIN on a pooled reader that had run nothing since
+/// an index was made showed the plan from before it. The store now reads the schema table first, which reloads a changed schema.
 /// </summary>
 public sealed class StaleExplainPlanTests : IAsyncLifetime
 {

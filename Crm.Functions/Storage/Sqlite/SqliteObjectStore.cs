@@ -537,8 +537,15 @@ internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
         var reader = await RentReaderAsync(ct);
         try
         {
-            // A statement of its own, not the connection's cached one: an EXPLAIN is never prepared again when the
-            // schema changes (it opens no transaction to notice), so a cached one would show the plan from before an index.
+            // SQLite plans an EXPLAIN on the connection's cached schema and, opening no transaction, never checks that
+            // it is current: a reader that ran nothing since an index was made would explain the plan from before it.
+            // A read of the schema table notices the change and reloads it; and the EXPLAIN gets a statement of its own.
+            await using (var refresh = reader.CreateCommand())
+            {
+                refresh.CommandText = "SELECT count(*) FROM sqlite_master";
+                refresh.Transaction = ReaderTx(reader);
+                await refresh.ExecuteScalarAsync(ct);
+            }
             await using var command = reader.CreateCommand();
             command.CommandText = sql;
             command.Transaction = ReaderTx(reader);
