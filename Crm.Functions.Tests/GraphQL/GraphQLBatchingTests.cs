@@ -101,6 +101,7 @@ internal sealed class CountingStore(IObjectStore inner, CountingStore.Counts cou
     }
 
     public string Kind => inner.Kind;
+    public bool UnitsSpanClasses => inner.UnitsSpanClasses;
     public Task InitializeAsync(CancellationToken ct) => inner.InitializeAsync(ct);
     public Task<IReadOnlyList<ClassSchema>> LoadSchemasAsync(CancellationToken ct) => inner.LoadSchemasAsync(ct);
     public Task SaveSchemaAsync(ClassSchema schema, CancellationToken ct) => inner.SaveSchemaAsync(schema, ct);

@@ -66,6 +66,39 @@ internal sealed class ParseSettings
     /// <summary>Where the Parse LiveQuery protocol is served besides the app's own WebSocket (Azure Web PubSub in Azure).</summary>
     public LiveQueryTransportSettings LiveQuery { get; set; } = new();
     public AutomaticIndexSettings AutomaticIndexes { get; set; } = new();
+    /// <summary>Outgoing webhooks registered through <c>/hooks</c>: delivery, retries and which addresses they may reach (docs/webhooks.md).</summary>
+    public WebhookSettings Webhooks { get; set; } = new();
+}
+
+/// <summary>Outgoing webhooks: an outbox written with each change, delivered in the background (docs/webhooks.md).</summary>
+internal sealed class WebhookSettings
+{
+    /// <summary>Attempts before a delivery is dead-lettered.</summary>
+    public int MaxAttempts { get; set; } = 8;
+    /// <summary>The wait before the first retry; each further retry waits twice as long, up to <see cref="MaxBackoffSeconds"/>.</summary>
+    public double InitialBackoffSeconds { get; set; } = 5;
+    public double MaxBackoffSeconds { get; set; } = 3600;
+    /// <summary>How long one POST to a receiver may take before it counts as failed.</summary>
+    public double TimeoutSeconds { get; set; } = 10;
+    /// <summary>Deliveries in flight at once to one URL.</summary>
+    public int MaxConcurrencyPerUrl { get; set; } = 4;
+    /// <summary>How often the outbox is read when no local write woke the dispatcher (other instances' writes, retries).</summary>
+    public int PollMilliseconds { get; set; } = 1000;
+    /// <summary>Days delivered and dead deliveries are kept (visible at <c>/hooks/deliveries</c>).</summary>
+    public int RetentionDays { get; set; } = 7;
+    /// <summary>
+    /// Receivers on loopback (and plain http to them). Null: allowed in Development only. Private, link-local and other
+    /// internal ranges are refused unless <see cref="AllowPrivateNetworks"/>.
+    /// </summary>
+    public bool? AllowLoopback { get; set; }
+    public bool AllowPrivateNetworks { get; set; }
+    /// <summary>
+    /// Stores that cannot commit the outbox with the change (Cosmos DB) hold an outbox entry until its write is known to
+    /// have committed; an entry still held after this long belonged to a crashed write and is settled from the store.
+    /// </summary>
+    public int HeldGraceSeconds { get; set; } = 60;
+    /// <summary>Sent as <c>X-Parse-Webhook-Key</c> to function and trigger URLs, as Parse's webhookKey.</summary>
+    public string? WebhookKey { get; set; }
 }
 
 /// <summary>

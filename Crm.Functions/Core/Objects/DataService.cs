@@ -15,15 +15,17 @@ namespace Crm.Functions.Core;
 /// the real-time fan-out all read and write through these methods, so schema rules, hooks and
 /// <see cref="AccessPolicy"/> apply identically everywhere.
 /// </summary>
-internal sealed class DataService(
+internal sealed partial class DataService(
     IObjectStore store,
     SchemaService schemas,
     TriggerRegistry triggers,
     IOptions<ParseSettings> options,
     TimeProvider time,
     IOptions<ClassDeclarations>? declarations = null,
-    Files.FileUrls? fileUrls = null)
+    Files.FileUrls? fileUrls = null,
+    IEnumerable<IChangeJournal>? journals = null)
 {
+    private readonly IChangeJournal[] _journals = journals?.ToArray() ?? [];
     private readonly ParseSettings _settings = options.Value;
     private readonly ClassDeclarations _declarations = declarations?.Value ?? new ClassDeclarations();
     private readonly WhereParser _parser = new(options.Value.Limits);
@@ -341,7 +343,12 @@ internal sealed class DataService(
 
         try
         {
-            await store.InsertAsync(obj, ops.Relations, ct);
+            if (JournalsFor(className) is not { } journals) await store.InsertAsync(obj, ops.Relations, ct);
+            else
+            {
+                var records = await PrepareRecordsAsync(journals, JournalChange.Create, auth, schema, null, obj, null, ct);
+                await JournaledAsync(async () => { await store.InsertAsync(obj, ops.Relations, ct); return obj; }, () => records, ct);
+            }
         }
         catch (DuplicateKeyException dup)
         {
@@ -383,9 +390,11 @@ internal sealed class DataService(
         JsonObject echo = [];
         SaveEvent? saved = null;
         StoredObject? updated;
+        var journals = JournalsFor(className);
+        List<StoredObject>? records = null;
         try
         {
-            updated = await store.UpdateAsync(className, objectId, restriction, async current =>
+            updated = await JournaledOrPlainAsync(journals, () => store.UpdateAsync(className, objectId, restriction, async current =>
             {
                 var next = current.Clone();
                 echo = ops.Apply(next.Data);
@@ -396,8 +405,9 @@ internal sealed class DataService(
                 CheckTypes(schema, next.Data);
                 CheckRequiredOnUpdate(schema, next.Data, ops.ChangedFields);
                 saved = e;
+                if (journals is not null) records = await PrepareRecordsAsync(journals, JournalChange.Update, auth, schema, current, next, records, ct);
                 return new ObjectWrite(next, ops.Relations);
-            }, ct);
+            }, ct), () => records, ct);
         }
         catch (DuplicateKeyException dup)
         {
@@ -452,7 +462,18 @@ internal sealed class DataService(
 
         var e = new DeleteEvent { Auth = auth, Schema = schema, Object = existing };
         await triggers.RunBeforeDeleteAsync(e, ct);
-        var deleted = await store.DeleteAsync(className, objectId, restriction, ct) ?? throw NotWritable(auth, className);
+        var journals = JournalsFor(className);
+        List<StoredObject>? records = null;
+        // Held records must exist before the delete; in a unit they are made from the state the delete removed.
+        if (journals is not null && !store.UnitsSpanClasses)
+            records = await PrepareRecordsAsync(journals, JournalChange.Delete, auth, schema, existing, null, null, ct);
+        var deleted = await JournaledOrPlainAsync(journals, async () =>
+        {
+            var gone = await store.DeleteAsync(className, objectId, restriction, ct);
+            if (gone is not null && journals is not null && store.UnitsSpanClasses)
+                records = await PrepareRecordsAsync(journals, JournalChange.Delete, auth, schema, gone, null, null, ct);
+            return gone;
+        }, () => records, ct) ?? throw NotWritable(auth, className);
         await AfterCommitAsync(async () =>
         {
             await triggers.RunAfterDeleteAsync(e, ct);

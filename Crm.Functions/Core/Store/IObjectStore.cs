@@ -24,6 +24,12 @@ internal interface IObjectStore : IAsyncDisposable
 {
     string Kind { get; }
 
+    /// <summary>
+    /// Whether one unit (<see cref="TransactionAsync"/>) may write objects of several classes and owners (SQLite); Cosmos
+    /// DB's units cover one partition of one container. Journaled writes (<c>JournaledWrites</c>) depend on it.
+    /// </summary>
+    bool UnitsSpanClasses { get; }
+
     Task InitializeAsync(CancellationToken ct);
 
     Task<IReadOnlyList<ClassSchema>> LoadSchemasAsync(CancellationToken ct);

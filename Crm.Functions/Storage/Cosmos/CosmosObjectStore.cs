@@ -87,6 +87,8 @@ internal sealed partial class CosmosObjectStore : IObjectStore
 
     public string Kind => "cosmos";
 
+    public bool UnitsSpanClasses => false;
+
     private Database Db => _database ?? throw new InvalidOperationException("Store not initialized.");
 
     private Container Class(string className) => Db.GetContainer(className);

@@ -40,6 +40,8 @@ internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
 
     public string Kind => "sqlite";
 
+    public bool UnitsSpanClasses => true;
+
     public string FilePath => _path;
 
     public async Task InitializeAsync(CancellationToken ct)

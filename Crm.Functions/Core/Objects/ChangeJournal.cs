@@ -1,0 +1,110 @@
+using System.Text.Json.Nodes;
+using Crm.Functions.Core.Schema;
+using Crm.Functions.Core.Security;
+using Crm.Functions.Core.Store;
+
+namespace Crm.Functions.Core;
+
+/// <summary>
+/// One committed-to-be change as the journals see it: who made it, the states before and after (null on create and
+/// delete), and the change's identity — an id unique to this change and its sequence number within the object, which
+/// orders the object's changes whatever instance or clock made them.
+/// </summary>
+internal sealed record JournalChange(string Kind, Auth Auth, ClassSchema Schema, StoredObject? Before, StoredObject? After,
+    string ChangeId, long Sequence, DateTimeOffset At)
+{
+    public const string Create = "create", Update = "update", Delete = "delete";
+
+    public StoredObject Object => After ?? Before!;
+}
+
+/// <summary>
+/// Something that must be written with every change of some classes and never without it: outbox entries (webhook
+/// deliveries), history records. <see cref="DataService"/> asks each journal for its records and stores them in the same
+/// store unit as the change (<see cref="JournaledWrites"/>), so a crash can lose neither the change without its records
+/// nor the records without their change.
+/// </summary>
+internal interface IChangeJournal
+{
+    /// <summary>Whether changes of the class may produce records: false keeps the plain, unjournaled write path.</summary>
+    bool Records(string className);
+
+    /// <summary>The classes its records are objects of (each record has <see cref="JournaledWrites"/>' common fields).</summary>
+    IReadOnlyList<string> RecordClasses { get; }
+
+    /// <summary>The records (objects of the journal's own server-internal classes) to store with the change.</summary>
+    IEnumerable<StoredObject> RecordsFor(JournalChange change);
+}
+
+/// <summary>
+/// The records a journaled write stores, and how they are committed with the change. On a store whose units span
+/// classes (SQLite) they are inserted in the unit of the change. On one whose units cannot (Cosmos DB: a transactional
+/// batch covers one partition of one container) each record is first inserted <em>held</em>, the change is written,
+/// and the records are released; a record still held after a crash is settled later from the object itself
+/// (<see cref="ChangeIdsKey"/>): released when its change is there, dropped when not.
+/// </summary>
+internal static class JournaledWrites
+{
+    /// <summary>The object's last change ids (server-internal, never leaves the server): which held records committed.</summary>
+    public const string ChangeIdsKey = "_chg";
+
+    /// <summary>The object's change counter (server-internal): the sequence of its last change.</summary>
+    public const string SequenceKey = "_chgSeq";
+
+    /// <summary>Change ids an object remembers: enough for settling held records shortly after a crash.</summary>
+    public const int RememberedChanges = 20;
+
+    /// <summary>The <c>status</c> of a record written before its change committed (stores without cross-class units).</summary>
+    public const string Held = "held";
+
+    // The fields every record has, so that held records can be settled whatever journal wrote them.
+    public const string StatusField = "status", TargetClassField = "targetClass", TargetIdField = "targetId",
+        ChangeField = "change", KindField = "kind", SequenceField = "seq";
+
+    /// <summary>The status a held record gets once its change is known to have committed.</summary>
+    private const string ReleasedStatusKey = "_releasedStatus";
+
+    /// <summary>The common fields of a record about <paramref name="change"/>.</summary>
+    public static JsonObject RecordData(JournalChange change, string status) => new()
+    {
+        [StatusField] = status,
+        [TargetClassField] = change.Schema.ClassName,
+        [TargetIdField] = change.Object.ObjectId,
+        [ChangeField] = change.ChangeId,
+        [KindField] = change.Kind,
+        [SequenceField] = change.Sequence,
+    };
+
+    public static void Hold(StoredObject record)
+    {
+        record.Data[ReleasedStatusKey] = record.Data[StatusField]?.DeepClone();
+        record.Data[StatusField] = Held;
+    }
+
+    /// <summary>A held record with its intended status; null when it is not held.</summary>
+    public static StoredObject? Released(StoredObject record)
+    {
+        if (record.Data[StatusField]?.GetValue<string>() != Held) return null;
+        record.Data[StatusField] = record.Data[ReleasedStatusKey]?.DeepClone();
+        record.Data.Remove(ReleasedStatusKey);
+        return record;
+    }
+
+    public static long SequenceOf(StoredObject? obj) =>
+        obj?.Data[SequenceKey] is JsonValue v && v.TryGetValue(out long seq) ? seq : 0;
+
+    /// <summary>Marks <paramref name="next"/> as carrying change <paramref name="changeId"/>, with the next sequence.</summary>
+    public static long Stamp(StoredObject? previous, StoredObject next, string changeId)
+    {
+        var sequence = SequenceOf(previous) + 1;
+        var ids = new JsonArray { changeId };
+        if (previous?.Data[ChangeIdsKey] is JsonArray earlier)
+            foreach (var id in earlier.Take(RememberedChanges - 1)) ids.Add(id?.DeepClone());
+        next.Data[ChangeIdsKey] = ids;
+        next.Data[SequenceKey] = sequence;
+        return sequence;
+    }
+
+    public static bool Carries(StoredObject obj, string changeId) =>
+        obj.Data[ChangeIdsKey] is JsonArray ids && ids.Any(i => i is JsonValue v && v.TryGetValue(out string? s) && s == changeId);
+}
