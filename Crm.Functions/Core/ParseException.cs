@@ -27,6 +27,8 @@ internal static class ParseError
     public const int DuplicateValue = 137;
     public const int ScriptFailed = 141;
     public const int ValidationError = 142;
+    /// <summary>Parse's code for hooks API errors (the SDK names it INVALID_IMAGE_DATA).</summary>
+    public const int HookError = 143;
     public const int FileDeleteError = 153;
     public const int InvalidValue = 162;
     /// <summary>Parse's REQUEST_LIMIT_EXCEEDED: the caller has too much expensive work running at once.</summary>

@@ -153,6 +153,27 @@ internal static class RouteDocs
             ["GET /files/{appId}/metadata/{filename}"] = new("fileMetadata", "Files", "A file's metadata", "Its metadata, tags, type and size; {} when there is no such file.", Caller.Anyone),
             ["DELETE /files/{filename}"] = new("deleteFile", "Files", "Delete a file", "Master key only; 153 when there is no such file."),
         },
+        ["hooks"] = new(StringComparer.Ordinal)
+        {
+            ["GET /hooks/functions"] = new("hookFunctions", "Hooks", "Functions implemented by URLs", "A bare array of {functionName, url}."),
+            ["GET /hooks/functions/{functionName}"] = new("hookFunction", "Hooks", "A function's URL", "{functionName, url}; 143 when none is registered."),
+            ["POST /hooks/functions"] = new("createHookFunction", "Hooks", "Register a function URL",
+                "POST /functions/{name} then forwards to the URL. The answer carries the hook's signing secret, shown only here.",
+                BodyExample: new JsonObject { ["functionName"] = "quote", ["url"] = "https://billing.example.com/parse/quote" }),
+            ["PUT /hooks/functions/{functionName}"] = new("updateHookFunction", "Hooks", "Change a function's URL", "{\"url\"}; {\"__op\":\"Delete\"} removes it."),
+            ["DELETE /hooks/functions/{functionName}"] = new("deleteHookFunction", "Hooks", "Remove a function URL"),
+            ["GET /hooks/triggers"] = new("hookTriggers", "Hooks", "Trigger URLs", "A bare array of {className, triggerName, url}."),
+            ["GET /hooks/triggers/{className}/{triggerName}"] = new("hookTrigger", "Hooks", "A trigger's URL", "143 when none is registered."),
+            ["POST /hooks/triggers"] = new("createHookTrigger", "Hooks", "Register an afterSave or afterDelete URL",
+                "Every later change of the class is delivered to the URL, signed, at least once and in order per object (docs/webhooks.md). "
+                + "The answer carries the hook's signing secret, shown only here.",
+                BodyExample: new JsonObject { ["className"] = "Deal", ["triggerName"] = "afterSave", ["url"] = "https://billing.example.com/hooks/deal" }),
+            ["PUT /hooks/triggers/{className}/{triggerName}"] = new("updateHookTrigger", "Hooks", "Change a trigger's URL", "{\"url\"}; {\"__op\":\"Delete\"} removes it."),
+            ["DELETE /hooks/triggers/{className}/{triggerName}"] = new("deleteHookTrigger", "Hooks", "Remove a trigger URL"),
+            ["GET /hooks/deliveries"] = new("hookDeliveries", "Hooks", "The webhook outbox",
+                "{results: [...]}, newest first; ?status=pending|held|delivered|dead, ?limit= (100, at most 1000)."),
+            ["POST /hooks/deliveries/{deliveryId}/retry"] = new("retryHookDelivery", "Hooks", "Send a dead delivery again", "From its first attempt; 101 unless it is dead."),
+        },
     };
 
     /// <summary>Whether a route is a class's object route (find, create, get, update, delete), documented per class.</summary>

@@ -96,6 +96,7 @@ internal static class ServerSetup
         builder.AddCrmLiveQuery();
         services.AddCrm(builder.Configuration);
         builder.AddCrmMcp();
+        services.AddCrmWebhooks();
 
         // Microsoft Entra ID bearer tokens (tenant, audience, issuer from the AzureAd section).
         var entra = builder.Configuration.GetSection("AzureAd");
@@ -128,10 +129,11 @@ internal static class ServerSetup
         BatchApi.Map(router, settings, data);
         AccountsApi.Map(router, sp.GetRequiredService<AccountEmails>());
         SignInOptionsApi.Map(router, sp.GetRequiredService<AccountEmails>(), settings, sp.GetRequiredService<IConfiguration>());
-        ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>());
+        ServerApi.Map(router, sp.GetRequiredService<TriggerRegistry>(), sp.GetRequiredService<Core.Webhooks.WebhookRegistry>(), sp.GetRequiredService<Core.Webhooks.WebhookSender>());
         ConfigApi.Map(router, sp.GetRequiredService<Core.Config.GlobalConfig>());
         AggregateApi.Map(router, sp.GetRequiredService<Aggregation>());
         sp.GetRequiredService<FilesApi>().Map(router);
+        WebhookSetup.MapWebhooks(router, sp);
         return router;
     }
 
@@ -243,6 +245,7 @@ internal static class ServerSetup
             sp.RegisterRealtimeHooks();
             return Task.CompletedTask;
         });
+        await Step("webhooks", () => sp.InitializeWebhooksAsync(CancellationToken.None));
         await Step("template", () => sp.InitializeCrmAsync(CancellationToken.None));
         sp.GetRequiredService<StartupReadiness>().MarkReady();
         var sinceProcessStart = DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime;

@@ -38,7 +38,7 @@ internal static class ServerApi
         };
     }
 
-    public static void Map(ParseRouter router, TriggerRegistry triggers)
+    public static void Map(ParseRouter router, TriggerRegistry triggers, Core.Webhooks.WebhookRegistry? webhooks = null, Core.Webhooks.WebhookSender? sender = null)
     {
         router.Add("health", "GET,POST", "/health", (_, _) => Task.FromResult(ApiResult.Ok(new JsonObject { ["status"] = "ok" })));
         router.Add("liveness", "GET", LivenessPath, (_, _) => Task.FromResult(ApiResult.Ok(new JsonObject { ["status"] = "alive" })));
@@ -67,7 +67,10 @@ internal static class ServerApi
         router.Add("functions", "GET,POST", "/functions/{name}", async (call, ct) =>
         {
             var name = call.RouteValue("name");
-            var function = triggers.Function(name) ?? throw new ParseException(ParseError.ScriptFailed, $"Invalid function: \"{Core.Json.Names.Truncate(name)}\"");
+            var function = triggers.Function(name)
+                // A function registered through /hooks runs at its URL.
+                ?? (webhooks?.Function(name) is { } hook && sender is not null ? (CloudFunction)((c, t) => sender.CallFunctionAsync(hook, c, t)) : null)
+                ?? throw new ParseException(ParseError.ScriptFailed, $"Invalid function: \"{Core.Json.Names.Truncate(name)}\"");
             var result = await function(new FunctionCall(call.Auth, call.Body), ct);
             return ApiResult.Ok(new JsonObject { ["result"] = result });
         });

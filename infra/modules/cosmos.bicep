@@ -23,6 +23,8 @@ param classContainers array = [
   '_Presence'
   '_GlobalConfig'
   '_Idempotency'
+  '_Hooks'
+  '_WebhookDelivery'
   'Company'
   'Contact'
   'Deal'

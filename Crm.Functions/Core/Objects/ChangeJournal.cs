@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Crm.Functions.Core.Json;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Security;
 using Crm.Functions.Core.Store;
@@ -59,7 +60,7 @@ internal static class JournaledWrites
 
     // The fields every record has, so that held records can be settled whatever journal wrote them.
     public const string StatusField = "status", TargetClassField = "targetClass", TargetIdField = "targetId",
-        ChangeField = "change", KindField = "kind", SequenceField = "seq";
+        ChangeField = "change", KindField = "kind", SequenceField = "seq", ChangedAtField = "changedAt";
 
     /// <summary>The status a held record gets once its change is known to have committed.</summary>
     private const string ReleasedStatusKey = "_releasedStatus";
@@ -73,6 +74,7 @@ internal static class JournaledWrites
         [ChangeField] = change.ChangeId,
         [KindField] = change.Kind,
         [SequenceField] = change.Sequence,
+        [ChangedAtField] = ParseDates.Format(change.At),
     };
 
     public static void Hold(StoredObject record)
@@ -90,8 +92,11 @@ internal static class JournaledWrites
         return record;
     }
 
-    public static long SequenceOf(StoredObject? obj) =>
-        obj?.Data[SequenceKey] is JsonValue v && v.TryGetValue(out long seq) ? seq : 0;
+    public static long SequenceOf(StoredObject? obj) => (long)Number(obj?.Data[SequenceKey]);
+
+    /// <summary>A number as read from the store or as set in memory (a tree keeps the type it was given).</summary>
+    public static double Number(JsonNode? node) => node is not JsonValue v ? 0
+        : v.TryGetValue(out double d) ? d : v.TryGetValue(out long l) ? l : v.TryGetValue(out int i) ? i : 0;
 
     /// <summary>Marks <paramref name="next"/> as carrying change <paramref name="changeId"/>, with the next sequence.</summary>
     public static long Stamp(StoredObject? previous, StoredObject next, string changeId)

@@ -498,6 +498,32 @@ internal static class SystemSchemas
             ["reqId"] = new(FieldType.String),
             ["expire"] = new(FieldType.String),
         });
+        // Server-internal (master-only): webhook URLs registered through /hooks (Core/Webhooks/WebhookRegistry.cs).
+        yield return Make("_Hooks", new()
+        {
+            ["functionName"] = new(FieldType.String),
+            ["targetClass"] = new(FieldType.String),
+            ["triggerName"] = new(FieldType.String),
+            ["url"] = new(FieldType.String),
+        });
+        // Server-internal (master-only): the webhook outbox, one delivery per event and hook (Core/Webhooks/WebhookJournal.cs).
+        yield return Make("_WebhookDelivery", new()
+        {
+            ["status"] = new(FieldType.String),
+            ["hook"] = new(FieldType.String),
+            ["targetClass"] = new(FieldType.String),
+            ["targetId"] = new(FieldType.String),
+            ["change"] = new(FieldType.String),
+            ["kind"] = new(FieldType.String),
+            ["seq"] = new(FieldType.Number),
+            ["changedAt"] = new(FieldType.String),
+            ["leaseUntil"] = new(FieldType.String),
+            ["payload"] = new(FieldType.String),
+            ["attempts"] = new(FieldType.Number),
+            ["nextAt"] = new(FieldType.String),
+            ["lastError"] = new(FieldType.String),
+            ["deliveredAt"] = new(FieldType.String),
+        });
     }
 
     private static ClassSchema Make(string className, Dictionary<string, FieldDefinition> fields, params (string Field, bool IgnoreCase)[] unique)
