@@ -17,7 +17,6 @@ internal sealed class JournalRecovery(IObjectStore store, TimeProvider time)
     /// <summary>Settles the records of <paramref name="recordClass"/> held for longer than <paramref name="grace"/>; returns how many.</summary>
     public async Task<int> SettleAsync(string recordClass, TimeSpan grace, CancellationToken ct)
     {
-        if (store.UnitsSpanClasses) return 0;
         var before = ParseDates.Format(time.GetUtcNow() - grace);
         var where = QueryNode.And(
             new CompareNode(FieldRef.Of(JournaledWrites.StatusField, Text), CompareOp.Eq, new StringValue(JournaledWrites.Held)),

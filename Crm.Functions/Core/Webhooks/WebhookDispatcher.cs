@@ -97,7 +97,7 @@ internal sealed class WebhookDispatcher(
             await registry.RefreshAsync(ct);
             _nextRefresh = now + WebhookRegistry.RefreshEvery;
         }
-        if (!store.UnitsSpanClasses && now >= _nextSettle)
+        if (now >= _nextSettle)
         {
             var grace = TimeSpan.FromSeconds(_settings.HeldGraceSeconds);
             await recovery.SettleAsync(WebhookJournal.ClassName, grace, ct);
