@@ -51,8 +51,6 @@ internal sealed class WebhookAddresses(IOptions<ParseSettings> options, IHostEnv
             throw new ParseException(ParseError.HookError, "invalid hook declaration: url must use https (plain http only to loopback, when Parse:Webhooks:AllowLoopback is on)");
         if (literal is not null && Refusal(literal) is { } why)
             throw new ParseException(ParseError.HookError, $"invalid hook declaration: url is refused, {why} (Parse:Webhooks)");
-        if (literal is null && loopbackHost && !AllowLoopback)
-            throw new ParseException(ParseError.HookError, "invalid hook declaration: url is refused, loopback is not allowed (Parse:Webhooks:AllowLoopback)");
     }
 
     /// <summary>
