@@ -27,7 +27,7 @@ public sealed class OpenApiRouteTests
         var routes = server.Services.GetRequiredService<ParseRouter>().Routes.ToList();
         var router = new ParseRouter();
         foreach (var route in routes) router.Add(route.Function, string.Join(',', route.Methods), route.Template, route.Handler, route.MasterOnly);
-        router.Add("hooks", "GET,PUT", "/hooks/functions", (_, _) => Task.FromResult(ApiResult.Ok(new System.Text.Json.Nodes.JsonObject())), masterOnly: true);
-        Assert.Equal(["hooks: GET /hooks/functions", "hooks: PUT /hooks/functions"], RouteDocs.Missing(router.Routes));
+        router.Add("hooks", "GET,PUT", "/hooks/undocumented", (_, _) => Task.FromResult(ApiResult.Ok(new System.Text.Json.Nodes.JsonObject())), masterOnly: true);
+        Assert.Equal(["hooks: GET /hooks/undocumented", "hooks: PUT /hooks/undocumented"], RouteDocs.Missing(router.Routes));
     }
 }

@@ -162,7 +162,11 @@ internal static class RouteDocs
                 BodyExample: new JsonObject { ["functionName"] = "quote", ["url"] = "https://billing.example.com/parse/quote" }),
             ["PUT /hooks/functions/{functionName}"] = new("updateHookFunction", "Hooks", "Change a function's URL", "{\"url\"}; {\"__op\":\"Delete\"} removes it."),
             ["DELETE /hooks/functions/{functionName}"] = new("deleteHookFunction", "Hooks", "Remove a function URL"),
+        },
+        ["hookTriggers"] = new(StringComparer.Ordinal)
+        {
             ["GET /hooks/triggers"] = new("hookTriggers", "Hooks", "Trigger URLs", "A bare array of {className, triggerName, url}."),
+            ["GET /hooks/triggers/{className}"] = new("hookTriggersOfClass", "Hooks", "A class's trigger URLs", "A bare array of {className, triggerName, url}."),
             ["GET /hooks/triggers/{className}/{triggerName}"] = new("hookTrigger", "Hooks", "A trigger's URL", "143 when none is registered."),
             ["POST /hooks/triggers"] = new("createHookTrigger", "Hooks", "Register an afterSave or afterDelete URL",
                 "Every later change of the class is delivered to the URL, signed, at least once and in order per object (docs/webhooks.md). "
@@ -170,9 +174,13 @@ internal static class RouteDocs
                 BodyExample: new JsonObject { ["className"] = "Deal", ["triggerName"] = "afterSave", ["url"] = "https://billing.example.com/hooks/deal" }),
             ["PUT /hooks/triggers/{className}/{triggerName}"] = new("updateHookTrigger", "Hooks", "Change a trigger's URL", "{\"url\"}; {\"__op\":\"Delete\"} removes it."),
             ["DELETE /hooks/triggers/{className}/{triggerName}"] = new("deleteHookTrigger", "Hooks", "Remove a trigger URL"),
+        },
+        ["hookDeliveries"] = new(StringComparer.Ordinal)
+        {
             ["GET /hooks/deliveries"] = new("hookDeliveries", "Hooks", "The webhook outbox",
                 "{results: [...]}, newest first; ?status=pending|held|delivered|dead, ?limit= (100, at most 1000)."),
-            ["POST /hooks/deliveries/{deliveryId}/retry"] = new("retryHookDelivery", "Hooks", "Send a dead delivery again", "From its first attempt; 101 unless it is dead."),
+            ["GET /hooks/deliveries/{deliveryId}"] = new("hookDelivery", "Hooks", "One delivery", "As in the list; 101 when there is none."),
+            ["POST /hooks/deliveries/{deliveryId}/{action}"] = new("retryHookDelivery", "Hooks", "Send a dead delivery again", "action retry: from its first attempt; 101 unless it is dead."),
         },
     };
 

@@ -33,12 +33,15 @@ internal static class HooksApi
         }, masterOnly: true);
         router.Add("hooks", "DELETE", "/hooks/functions/{functionName}", async (call, ct) => await DeleteAsync(registry, Function(registry, call), ct), masterOnly: true);
 
-        router.Add("hooks", "GET", "/hooks/triggers", (_, _) =>
+        router.Add("hookTriggers", "GET", "/hooks/triggers", (_, _) =>
             Task.FromResult(ApiResult.Ok(new JsonArray([.. registry.All.Where(h => !h.IsFunction).Select(h => (JsonNode)h.ToJson())]))), masterOnly: true);
-        router.Add("hooks", "GET", "/hooks/triggers/{className}/{triggerName}", (call, _) =>
+        router.Add("hookTriggers", "GET", "/hooks/triggers/{className}", (call, _) =>
+            Task.FromResult(ApiResult.Ok(new JsonArray([.. registry.All.Where(h => !h.IsFunction && h.ClassName == call.RouteValue("className")).Select(h => (JsonNode)h.ToJson())]))),
+            masterOnly: true);
+        router.Add("hookTriggers", "GET", "/hooks/triggers/{className}/{triggerName}", (call, _) =>
             Task.FromResult(ApiResult.Ok(Trigger(registry, call).ToJson())), masterOnly: true);
-        router.Add("hooks", "POST", "/hooks/triggers", async (call, ct) => Created(await registry.CreateAsync(call.Body, ct)), masterOnly: true);
-        router.Add("hooks", "PUT", "/hooks/triggers/{className}/{triggerName}", async (call, ct) =>
+        router.Add("hookTriggers", "POST", "/hooks/triggers", async (call, ct) => Created(await registry.CreateAsync(call.Body, ct)), masterOnly: true);
+        router.Add("hookTriggers", "PUT", "/hooks/triggers/{className}/{triggerName}", async (call, ct) =>
         {
             var hook = Trigger(registry, call);
             if (IsDelete(call.Body)) return await DeleteAsync(registry, hook, ct);
@@ -48,9 +51,9 @@ internal static class HooksApi
             });
             return ApiResult.Ok((await registry.UpdateAsync(hook, url, ct) ?? throw NoClass(hook.ClassName!)).ToJson());
         }, masterOnly: true);
-        router.Add("hooks", "DELETE", "/hooks/triggers/{className}/{triggerName}", async (call, ct) => await DeleteAsync(registry, Trigger(registry, call), ct), masterOnly: true);
+        router.Add("hookTriggers", "DELETE", "/hooks/triggers/{className}/{triggerName}", async (call, ct) => await DeleteAsync(registry, Trigger(registry, call), ct), masterOnly: true);
 
-        router.Add("hooks", "GET", "/hooks/deliveries", async (call, ct) =>
+        router.Add("hookDeliveries", "GET", "/hooks/deliveries", async (call, ct) =>
         {
             var status = call.Body["status"] is JsonValue s && s.TryGetValue(out string? text) ? text : null;
             if (status is not (null or WebhookJournal.Pending or WebhookJournal.Delivered or WebhookJournal.Dead or JournaledWrites.Held))
@@ -61,8 +64,15 @@ internal static class HooksApi
                 [new SortKey(FieldRef.Of("changedAt", Text), true)], 0, limit), ct);
             return ApiResult.Ok(new JsonObject { ["results"] = new JsonArray([.. found.Select(d => (JsonNode)Delivery(d, registry))]) });
         }, masterOnly: true);
-        router.Add("hooks", "POST", "/hooks/deliveries/{deliveryId}/retry", async (call, ct) =>
+        router.Add("hookDeliveries", "GET", "/hooks/deliveries/{deliveryId}", async (call, ct) =>
         {
+            var found = await store.FindAsync(new StoreQuery(WebhookJournal.ClassName,
+                new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(call.RouteValue("deliveryId"))), [], 0, 1), ct);
+            return ApiResult.Ok(Delivery(found.Count == 1 ? found[0] : throw ParseException.NotFound(), registry));
+        }, masterOnly: true);
+        router.Add("hookDeliveries", "POST", "/hooks/deliveries/{deliveryId}/{action}", async (call, ct) =>
+        {
+            if (call.RouteValue("action") != "retry") throw new ParseException(ParseError.InvalidJson, "The only action on a delivery is retry.");
             // A dead delivery goes again from its first attempt (after the receiver was fixed).
             var retried = await store.UpdateAsync(WebhookJournal.ClassName, call.RouteValue("deliveryId"),
                 new CompareNode(FieldRef.Of("status", Text), CompareOp.Eq, new StringValue(WebhookJournal.Dead)), current =>
