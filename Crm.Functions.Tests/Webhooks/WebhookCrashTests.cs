@@ -24,6 +24,8 @@ public sealed class WebhookCrashTests(ITestOutputHelper output) : IDisposable
         ["Parse__Webhooks__InitialBackoffSeconds"] = "0.2",
         ["Parse__Webhooks__MaxBackoffSeconds"] = "0.5",
         ["Parse__Webhooks__MaxAttempts"] = "1000",
+        // The dispatcher's failures and dead letters, in the output a failing run shows.
+        ["Logging__LogLevel__Crm.Functions.Core.Webhooks"] = "Information",
     };
 
     private static StringContent Json(JsonNode body) => new(body.ToJsonString(), Encoding.UTF8, "application/json");
@@ -102,7 +104,16 @@ public sealed class WebhookCrashTests(ITestOutputHelper output) : IDisposable
         {
             await server.WaitForHealthAsync();
             using var http = server.Client();
-            await receiver.WaitForAsync(_ => acknowledged.Keys.All(DeliveredIds(receiver).ToHashSet().Contains), TimeSpan.FromMinutes(2));
+            try
+            {
+                await receiver.WaitForAsync(_ => acknowledged.Keys.All(DeliveredIds(receiver).ToHashSet().Contains), TimeSpan.FromMinutes(2));
+            }
+            catch (TimeoutException e)
+            {
+                using var dead = await http.GetAsync("hooks/deliveries?status=dead&limit=5");
+                throw new TimeoutException($"{e.Message}\n{acknowledged.Keys.Count(id => !_accepted.ContainsKey(id))} of {acknowledged.Count} acknowledged "
+                    + $"changes undelivered; dead: {await dead.Content.ReadAsStringAsync()}\nThe restarted server's output:\n{server.Output}", e);
+            }
             var existing = new HashSet<string>(StringComparer.Ordinal);
             for (var skip = 0; ; skip += 1000)
             {

@@ -22,5 +22,5 @@ internal static class WebhookSetup
         HooksApi.Map(router, sp.GetRequiredService<WebhookRegistry>(), sp.GetRequiredService<Core.Store.IObjectStore>());
 
     public static Task InitializeWebhooksAsync(this IServiceProvider sp, CancellationToken ct) =>
-        sp.GetRequiredService<WebhookRegistry>().RefreshAsync(ct);
+        sp.GetRequiredService<WebhookRegistry>().LoadAsync(ct);
 }

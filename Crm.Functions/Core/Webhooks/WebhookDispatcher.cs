@@ -11,7 +11,7 @@ namespace Crm.Functions.Core.Webhooks;
 /// Delivers the outbox (<see cref="WebhookJournal"/>): at least once, in order per object and hook. It reads the
 /// deliveries waiting (woken by local writes, else every <see cref="WebhookSettings.PollMilliseconds"/>), and for each
 /// object and hook sends them one after the other from the lowest sequence: a delivery waiting for a retry, still held or
-/// leased by another instance holds back the object's later ones. Before sending, a delivery is leased (an atomic update),
+/// leased by another instance holds back the object's later ones. Before sending, in its turn for the URL, a delivery is leased (an atomic update),
 /// so that instances reading the same outbox do not send it twice; a lease outlives a crashed sender only briefly, after
 /// which another instance sends it again (hence at least once). A failure is retried after
 /// <see cref="WebhookSettings.InitialBackoffSeconds"/> doubled per attempt; after <see cref="WebhookSettings.MaxAttempts"/>
@@ -69,6 +69,10 @@ internal sealed class WebhookDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Hosted services start before the server opens its store and reads the hooks; a round before that would see the
+        // outbox without its hooks and dead-letter every delivery as sent to a removed hook.
+        try { await registry.Loaded.WaitAsync(stoppingToken); }
+        catch (OperationCanceledException) { return; }
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -157,6 +161,10 @@ internal sealed class WebhookDispatcher(
     /// <summary>Leases, sends and records one delivery; true when the object's next delivery may follow.</summary>
     private async Task<bool> DeliverAsync(StoredObject delivery, CancellationToken ct)
     {
+        // Not in this instance's snapshot: registered by another instance since the last refresh, or removed.
+        var hook = await registry.FindCurrentAsync(Str(delivery, "hook") ?? "", ct);
+        // The turn to send comes before the lease, so that waiting for it holds no lease (WebhookSender.TurnAsync).
+        using var turn = hook is null ? null : await sender.TurnAsync(hook.Url, ct);
         var leaseUntil = ParseDates.Format(time.GetUtcNow() + TimeSpan.FromSeconds(_settings.TimeoutSeconds * 2 + 30));
         var leased = await store.UpdateAsync(WebhookJournal.ClassName, delivery.ObjectId, QueryNode.True, current =>
         {
@@ -167,8 +175,7 @@ internal sealed class WebhookDispatcher(
         if (leased is null) return false;
 
         var attempts = (int)Num(leased, "attempts") + 1;
-        var hook = registry.Find(Str(leased, "hook") ?? "");
-        var result = hook is null ? new SendResult(false, "the hook was removed") : await sender.SendAsync(hook, Str(leased, "payload") ?? "{}", ct);
+        var result = hook is null ? new SendResult(false, "the hook was removed") : await sender.SendInTurnAsync(hook, Str(leased, "payload") ?? "{}", ct);
         var now = time.GetUtcNow();
         var dead = !result.Ok && (hook is null || attempts >= _settings.MaxAttempts);
         await store.UpdateAsync(WebhookJournal.ClassName, delivery.ObjectId, QueryNode.True, current =>

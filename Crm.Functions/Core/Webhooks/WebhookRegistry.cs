@@ -76,6 +76,32 @@ internal sealed class WebhookRegistry(IObjectStore store, WebhookAddresses addre
     public Webhook? Trigger(string className, string triggerName) =>
         _current.All.FirstOrDefault(h => h.ClassName == className && h.TriggerName == triggerName);
 
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes once start-up has opened the store and read the hooks (<see cref="LoadAsync"/>). Before it the snapshot is
+    /// empty because nothing was read yet, not because no hook exists: the store answers a class it has not loaded as empty.
+    /// </summary>
+    public Task Loaded => _loaded.Task;
+
+    /// <summary>The first read, at start-up once the store is open and its schema loaded.</summary>
+    public async Task LoadAsync(CancellationToken ct)
+    {
+        await RefreshAsync(ct);
+        _loaded.TrySetResult();
+    }
+
+    /// <summary>
+    /// The hook with this id, read again from the store when this snapshot does not have it: another instance may have
+    /// registered it since the last refresh. Null only when the store has no such hook (it was removed).
+    /// </summary>
+    public async Task<Webhook?> FindCurrentAsync(string id, CancellationToken ct)
+    {
+        if (Find(id) is { } known) return known;
+        await RefreshAsync(ct);
+        return Find(id);
+    }
+
     public async Task RefreshAsync(CancellationToken ct)
     {
         var stored = await store.FindAsync(new StoreQuery(ClassName, QueryNode.True, [], 0, 10_000), ct);

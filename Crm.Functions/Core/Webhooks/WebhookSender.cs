@@ -29,47 +29,68 @@ internal sealed class WebhookSender(WebhookAddresses addresses, IOptions<ParseSe
     public static string Sign(string secret, string timestamp, string body) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(timestamp + "." + body)));
 
+    /// <summary>
+    /// A turn to send to <paramref name="url"/> (at most <see cref="WebhookSettings.MaxConcurrencyPerUrl"/> at once), released
+    /// by disposing it. The dispatcher takes its turn before it leases a delivery, so that a lease covers one request and no
+    /// queue: deliveries waiting for a turn are not leased, and a crashed sender leaves only the few it was sending leased.
+    /// </summary>
+    public async Task<IDisposable> TurnAsync(string url, CancellationToken ct)
+    {
+        var gate = _perUrl.GetOrAdd(url, _ => new SemaphoreSlim(Math.Max(1, _settings.MaxConcurrencyPerUrl)));
+        await gate.WaitAsync(ct);
+        return new Turn(gate);
+    }
+
+    private sealed class Turn(SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) gate.Release();
+        }
+    }
+
+    /// <summary>Sends in a turn of its own.</summary>
     public async Task<SendResult> SendAsync(Webhook hook, string body, CancellationToken ct)
     {
-        var gate = _perUrl.GetOrAdd(hook.Url, _ => new SemaphoreSlim(Math.Max(1, _settings.MaxConcurrencyPerUrl)));
-        await gate.WaitAsync(ct);
+        using var turn = await TurnAsync(hook.Url, ct);
+        return await SendInTurnAsync(hook, body, ct);
+    }
+
+    /// <summary>Sends; the caller holds a turn for the hook's URL (<see cref="TurnAsync"/>).</summary>
+    public async Task<SendResult> SendInTurnAsync(Webhook hook, string body, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_settings.TimeoutSeconds));
+        var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var request = new HttpRequestMessage(HttpMethod.Post, hook.Url)
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add(TimestampHeader, timestamp);
+        request.Headers.Add(SignatureHeader, Sign(hook.Secret, timestamp, body));
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Crm.Functions-Webhooks", "1"));
+        if (!string.IsNullOrEmpty(_settings.WebhookKey)) request.Headers.Add("X-Parse-Webhook-Key", _settings.WebhookKey);
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(_settings.TimeoutSeconds));
-            var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
-            using var request = new HttpRequestMessage(HttpMethod.Post, hook.Url)
-            {
-                Content = new StringContent(body, Encoding.UTF8, "application/json"),
-            };
-            request.Headers.Add(TimestampHeader, timestamp);
-            request.Headers.Add(SignatureHeader, Sign(hook.Secret, timestamp, body));
-            request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Crm.Functions-Webhooks", "1"));
-            if (!string.IsNullOrEmpty(_settings.WebhookKey)) request.Headers.Add("X-Parse-Webhook-Key", _settings.WebhookKey);
-            try
-            {
-                using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
-                var status = (int)response.StatusCode;
-                if (status is >= 300 and < 400) return new(false, $"HTTP {status}: redirects are not followed");
-                if (status is < 200 or >= 300) return new(false, $"HTTP {status}");
-                var text = await response.Content.ReadAsStringAsync(timeout.Token);
-                JsonNode? parsed = null;
-                try { parsed = text.Length == 0 ? null : JsonNode.Parse(text); }
-                catch (System.Text.Json.JsonException) { parsed = null; }
-                return new(true, null, parsed);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                return new(false, $"no answer within {_settings.TimeoutSeconds} s");
-            }
-            catch (HttpRequestException e)
-            {
-                return new(false, e.InnerException is WebhookRefusedException refused ? $"refused: {refused.Message}" : $"connection failed: {e.Message}");
-            }
+            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
+            var status = (int)response.StatusCode;
+            if (status is >= 300 and < 400) return new(false, $"HTTP {status}: redirects are not followed");
+            if (status is < 200 or >= 300) return new(false, $"HTTP {status}");
+            var text = await response.Content.ReadAsStringAsync(timeout.Token);
+            JsonNode? parsed = null;
+            try { parsed = text.Length == 0 ? null : JsonNode.Parse(text); }
+            catch (System.Text.Json.JsonException) { parsed = null; }
+            return new(true, null, parsed);
         }
-        finally
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            gate.Release();
+            return new(false, $"no answer within {_settings.TimeoutSeconds} s");
+        }
+        catch (HttpRequestException e)
+        {
+            return new(false, e.InnerException is WebhookRefusedException refused ? $"refused: {refused.Message}" : $"connection failed: {e.Message}");
         }
     }
 
