@@ -16,7 +16,7 @@ namespace Crm.Functions.Tests.Dashboard;
 /// Debian's Chromium (node/dashboard/dashboard-e2e.mjs): log in, browse every CRM class, add a row, edit a string, a
 /// number, a date and a pointer cell, add and delete a column, edit a CLP, filter, add and change a Config
 /// parameter (read back with the JS SDK's Parse.Config.get()), create a View over an aggregate pipeline and run a
-/// query in the API console. Each step's screenshot is kept in artifacts/dashboard/NN-step.png at the repository
+/// query in the API console, add an afterSave webhook of Deal on the Webhooks page, see it listed and delete it. Each step's screenshot is kept in artifacts/dashboard/NN-step.png at the repository
 /// root. The script checks what the pages show; this test then checks the store through REST, and the server's
 /// access log for any refused request.
 /// </summary>
@@ -57,6 +57,8 @@ public sealed partial class ParseDashboardTests(ITestOutputHelper output)
         if (Directory.Exists(screenshots)) Directory.Delete(screenshots, recursive: true);
         // The session's part of the access log starts here (the readiness polls before it answer 503 by design).
         var logStart = logs.Text.Length;
+        // The Webhooks page registers an afterSave trigger of Deal pointing here, and deletes it.
+        await using var receiver = new Webhooks.WebhookReceiver();
         var run = await Tools.RunAsync("node", folder, ["dashboard-e2e.mjs"], new Dictionary<string, string>
         {
             ["PARSE_SERVER_URL"] = server.ParseUrl,
@@ -66,6 +68,7 @@ public sealed partial class ParseDashboardTests(ITestOutputHelper output)
             ["SCREENSHOT_DIR"] = screenshots,
             ["EXPECTED_COUNTS"] = counts.ToJsonString(),
             ["EXPECTED_STAGES"] = stages.ToJsonString(),
+            ["WEBHOOK_URL"] = receiver.Url("/deal-saved"),
         });
         output.WriteLine(run.StdOut);
         if (run.StdErr.Length > 0) output.WriteLine(run.StdErr);
@@ -112,7 +115,11 @@ public sealed partial class ParseDashboardTests(ITestOutputHelper output)
         var viewRows = result["viewRows"]!.AsArray().Select(r => string.Join(' ', r!.AsArray().Select(c => c!.GetValue<string>()))).ToList();
         foreach (var (stage, count) in stages) Assert.Contains($"{stage} {count}", viewRows);
 
-        foreach (var step in new[] { "login", "browse-Company", "browse-_User", "add-row", "edit-cells", "add-column", "delete-column", "edit-clp", "filter", "config-add", "config-change", "view", "api-console" })
+        // The webhook added on the Webhooks page was listed with its class, trigger and URL, and is gone from the server.
+        Assert.Equal(["Trigger", "Deal", "afterSave", receiver.Url("/deal-saved")], result["listedWebhook"]!.AsArray().Select(c => c!.GetValue<string>()));
+        Assert.Empty((await master.GetAsync("hooks/triggers")).EnsureStatus(HttpStatusCode.OK).Json!.AsArray());
+
+        foreach (var step in new[] { "login", "browse-Company", "browse-_User", "add-row", "edit-cells", "add-column", "delete-column", "edit-clp", "filter", "config-add", "config-change", "view", "api-console", "webhook-add", "webhook-delete" })
             Assert.True(Directory.EnumerateFiles(screenshots, $"??-{step}.png").Any(), $"missing screenshot of {step}");
 
         // The server's own access log: every request the session made, none refused but those expected.
@@ -121,6 +128,8 @@ public sealed partial class ParseDashboardTests(ITestOutputHelper output)
         Assert.Contains(answered, a => a.Request.EndsWith("/parse/aggregate/Deal", StringComparison.Ordinal) && a.Status == 200);
         Assert.Contains(answered, a => a.Request.EndsWith("/parse/config", StringComparison.Ordinal) && a.Status == 200);
         Assert.Contains(answered, a => a.Request.StartsWith("POST /parse/schemas/Contact", StringComparison.Ordinal) && a.Status == 200);
+        Assert.Contains(answered, a => a.Request == "POST /parse/hooks/triggers" && a.Status == 200);
+        Assert.Contains(answered, a => a.Request == "POST /parse/hooks/triggers/Deal/afterSave" && a.Status == 200);
         var refused = answered.Where(a => a.Status >= 400 && !ExpectedRefusals.Contains($"{a.Request} {a.Status}")).Select(a => $"{a.Request} {a.Status} (Parse error {a.Code})").ToList();
         Assert.True(refused.Count == 0, $"the server refused: {string.Join(", ", refused)}");
     }

@@ -49,7 +49,8 @@ internal static class ServerApi
             ["features"] = new JsonObject
             {
                 ["globalConfig"] = new JsonObject { ["create"] = true, ["read"] = true, ["update"] = true, ["delete"] = true },
-                ["hooks"] = new JsonObject { ["create"] = false, ["read"] = false, ["update"] = false, ["delete"] = false },
+                // Parse's /hooks (Http/HooksApi.cs): Parse Dashboard shows its Webhooks page only when all four are claimed.
+                ["hooks"] = new JsonObject { ["create"] = true, ["read"] = true, ["update"] = true, ["delete"] = true },
                 ["cloudCode"] = new JsonObject { ["jobs"] = false },
                 ["logs"] = new JsonObject { ["level"] = false, ["size"] = false, ["order"] = false, ["until"] = false, ["from"] = false },
                 ["push"] = new JsonObject { ["immediatePush"] = false, ["scheduledPush"] = false, ["storedPushData"] = false, ["pushAudiences"] = false, ["localization"] = false },

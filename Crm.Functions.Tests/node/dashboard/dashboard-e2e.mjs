@@ -25,6 +25,8 @@ const masterKey = env('MASTER_KEY');
 const screenshots = env('SCREENSHOT_DIR');
 const expectedCounts = JSON.parse(env('EXPECTED_COUNTS'));
 const expectedStages = JSON.parse(env('EXPECTED_STAGES'));
+// A receiver on loopback (the server allows loopback webhooks in Development) for the afterSave trigger added on the Webhooks page.
+const webhookURL = env('WEBHOOK_URL');
 const appName = 'CRM';
 const login = { user: 'admin', pass: 'dashboard-password-1' };
 fs.mkdirSync(screenshots, { recursive: true });
@@ -348,6 +350,39 @@ try {
     check(response.status() === 200, `the console's query answered ${response.status()}`);
     const won = expectedStages.won ?? 0;
     await waitForText((t) => t.includes(`"count": ${won}`), `"count": ${won} in the results`);
+  });
+
+  await step('webhook-add', async () => {
+    await page.goto(`${app}/webhooks`);
+    await page.getByText('Create a Webhook', { exact: true }).first().click();
+    await (await field('Webhook type')).click();
+    await page.getByText('afterSave', { exact: true }).last().click();
+    await (await field('Choose a Class')).click();
+    await page.getByText('Deal', { exact: true }).last().click();
+    await (await field('Webhook URL')).locator('input').fill(webhookURL);
+    const created = page.waitForResponse((r) => r.url() === `${serverURL}/hooks/triggers` && r.request().method() === 'POST'
+      && JSON.parse(r.request().postData() ?? '{}').url === webhookURL);
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    const response = await created;
+    check(response.status() === 200, `creating the webhook answered ${response.status()}`);
+    // Listed as Parse lists it: type, class, method, destination.
+    const row = page.locator('tr', { hasText: webhookURL });
+    await row.waitFor();
+    const cells = (await row.innerText()).split(/\t|\n/).map((c) => c.trim()).filter(Boolean);
+    check(['Trigger', 'Deal', 'afterSave', webhookURL].every((c) => cells.includes(c)), `the webhook's row shows ${JSON.stringify(cells)}`);
+    result.listedWebhook = cells;
+  });
+
+  await step('webhook-delete', async () => {
+    await page.locator('tr', { hasText: webhookURL }).locator('button').click();
+    const removed = page.waitForResponse((r) => r.url() === `${serverURL}/hooks/triggers/Deal/afterSave`);
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    const response = await removed;
+    check(response.status() === 200, `deleting the webhook answered ${response.status()}`);
+    await waitForText((t) => !t.includes(webhookURL), 'the webhook gone from the list');
+    // Read again from the server: the page's list is the server's, not the page's memory.
+    await page.reload();
+    await waitForText((t) => t.includes('Webhooks') && !t.includes(webhookURL), 'the list without the webhook after a reload');
   });
 } catch (e) {
   problems.unshift(e.message);
