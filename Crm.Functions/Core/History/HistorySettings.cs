@@ -8,7 +8,7 @@ internal sealed class HistorySettings
 
     /// <summary>
     /// The classes whose changes are recorded; empty: <see cref="DefaultClasses"/>. (A list bound from configuration is
-    /// appended to its initial items, so the defaults cannot be the initial value.) One empty entry records nothing.
+    /// appended to its initial items, so the defaults cannot be the initial value.) To record nothing, list a name no class has.
     /// </summary>
     public List<string> Classes { get; set; } = [];
 
