@@ -55,6 +55,7 @@ public static class MatrixDoors
         new GraphQLPointerDoor(fixture.Server),
         new McpDoor(fixture.Server),
         new LiveQueryQueryDoor(fixture.Server),
+        new HistoryDoor(fixture),
     ];
 
     public static IReadOnlyList<IEventDoor> EventDoors(MatrixFixture fixture) =>
@@ -66,7 +67,7 @@ public static class MatrixDoors
         new WebPubSubDoor(fixture.WebPubSub),
     ];
 
-    public static readonly string[] QueryDoorNames = ["rest", "batch", "graphql", "graphql node", "rest include", "graphql pointer", "mcp"];
+    public static readonly string[] QueryDoorNames = ["rest", "batch", "graphql", "graphql node", "rest include", "graphql pointer", "mcp", "history"];
     public static readonly string[] EventDoorNames = ["signalr feed", "signalr subscription", "http subscription", "livequery", "livequery web pubsub"];
 
     /// <summary>

@@ -62,6 +62,8 @@ public sealed class MatrixFixture : IAsyncLifetime
             [("Parse:DefaultAcls:Memo", """{"$owner":{"read":true,"write":true}}"""),
              // The dashboard feed pushes only its classes; the matrix classes are among them so the feed is a door too.
              .. CaseClasses.Append(SentinelClass).Select((c, i) => ($"Realtime:FeedClasses:{i}", (string?)c)),
+             // The record history is a door too: its classes are the matrix's.
+             .. CaseClasses.Select((c, i) => ($"Parse:History:Classes:{i}", (string?)c)),
              // LiveQuery through Azure Web PubSub (its stand-in) is a door too.
              .. WebPubSub.Settings()]), WebPubSub.Services);
         WebPubSub.Attach(Server);

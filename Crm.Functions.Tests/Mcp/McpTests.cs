@@ -140,7 +140,7 @@ public sealed class McpTests(McpTests.TemplateFixture fixture) : IClassFixture<M
         Assert.Equal("crm", client.ServerInfo!.Name);
         var tools = await client.ListToolsAsync();
         Assert.Equal(
-            ["create", "delete", "describe_schema", "find", "get", "log_activity", "my_open_activities", "overdue_deals", "pipeline_summary", "update"],
+            ["create", "delete", "describe_schema", "find", "get", "history", "log_activity", "my_open_activities", "overdue_deals", "pipeline_summary", "update"],
             tools.Select(t => t.Name).Order(StringComparer.Ordinal));
         foreach (var tool in tools)
         {
@@ -340,7 +340,7 @@ public sealed class McpTests(McpTests.TemplateFixture fixture) : IClassFixture<M
         var dealId = await DealAsync(alice, "Read only", 100, "lead");
         await using var client = await ConnectAsync(server, token);
         var tools = await client.ListToolsAsync();
-        Assert.Equal(["describe_schema", "find", "get", "my_open_activities", "overdue_deals", "pipeline_summary"], tools.Select(t => t.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["describe_schema", "find", "get", "history", "my_open_activities", "overdue_deals", "pipeline_summary"], tools.Select(t => t.Name).Order(StringComparer.Ordinal));
         Assert.All(tools, t => Assert.True(t.ProtocolTool.Annotations!.ReadOnlyHint));
         var refused = await Assert.ThrowsAsync<McpProtocolException>(() =>
             client.CallToolAsync("update", Arguments(Args(("className", "Deal"), ("objectId", dealId), ("fields", new JsonObject { ["stage"] = "won" })))).AsTask());

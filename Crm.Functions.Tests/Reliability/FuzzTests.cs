@@ -35,6 +35,8 @@ public sealed class FuzzTests(ITestOutputHelper output)
         // stores, and the local Cosmos DB API server the Cosmos runs use is a test double that cannot take this load.
         using var server = new CrmServer(TestSettings.Fast(("Parse:Limits:MaxBodyBytes", (1024 * 1024).ToString()), ("Parse:Limits:MaxRequestHeadersBytes", "16384"),
             ("Parse:Store", "sqlite"), ("Parse:Idempotency:Enabled", "true"),
+            // The fuzzed classes keep a history, so every write goes through its journal and its route reads real entries.
+            ("Parse:History:Classes:0", FuzzWorld.ClassName), ("Parse:History:Classes:1", FuzzWorld.PrivateClass),
             // Mail on (to a closed port: nothing is delivered), so the mail routes and pages read their input instead of answering 108.
             ("Parse:Email:SmtpHost", "127.0.0.1"), ("Parse:Email:SmtpPort", "9"), ("Parse:Email:UseTls", "None"),
             ("Parse:Email:From", "no-reply@crm.mail.test"), ("Parse:PublicServerUrl", "http://crm.mail.test/parse")));

@@ -68,6 +68,8 @@ internal sealed class ParseSettings
     public AutomaticIndexSettings AutomaticIndexes { get; set; } = new();
     /// <summary>Outgoing webhooks registered through <c>/hooks</c>: delivery, retries and which addresses they may reach (docs/webhooks.md).</summary>
     public WebhookSettings Webhooks { get; set; } = new();
+    /// <summary>The record history: which classes' changes are recorded, and for how long (docs/history.md).</summary>
+    public History.HistorySettings History { get; set; } = new();
 }
 
 /// <summary>Outgoing webhooks: an outbox written with each change, delivered in the background (docs/webhooks.md).</summary>

@@ -182,6 +182,13 @@ internal static class RouteDocs
             ["GET /hooks/deliveries/{deliveryId}"] = new("hookDelivery", "Hooks", "One delivery", "As in the list; 101 when there is none."),
             ["POST /hooks/deliveries/{deliveryId}/{action}"] = new("retryHookDelivery", "Hooks", "Send a dead delivery again", "action retry: from its first attempt; 101 unless it is dead."),
         },
+        ["history"] = new(StringComparer.Ordinal)
+        {
+            ["GET /classes/{className}/{objectId}/history"] = new("objectHistory", "History", "An object's history",
+                "Its recorded creates, updates and deletes, newest first: {results: [{id, event, at, sequence, user, master, door, changes: [{field, old, new}]}]}; "
+                + "?limit= (50, at most 1000), ?skip=. For whoever may read the object (of a deleted one: whoever could when it was deleted); "
+                + "101 otherwise, as for an unknown object; 119 for a class whose history is not kept (docs/history.md)."),
+        },
     };
 
     /// <summary>Whether a route is a class's object route (find, create, get, update, delete), documented per class.</summary>

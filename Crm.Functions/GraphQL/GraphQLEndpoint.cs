@@ -100,6 +100,7 @@ internal static class GraphQLEndpoint
                 RateLimiter = rateLimiter,
                 Loader = new PointerLoader(data, auth, parse.Limits.MaxLimit),
                 Config = config,
+                History = context.RequestServices.GetRequiredService<Core.History.HistoryService>(),
             },
             UnhandledExceptionDelegate = failure =>
             {

@@ -15,6 +15,7 @@ internal sealed class GraphQLRequestContext : Dictionary<string, object?>
     public required AuthRateLimiter RateLimiter { get; init; }
     public required PointerLoader Loader { get; init; }
     public required Core.Config.GlobalConfig Config { get; init; }
+    public required Core.History.HistoryService History { get; init; }
 
     public static GraphQLRequestContext Of(IResolveFieldContext context) => (GraphQLRequestContext)context.UserContext;
 

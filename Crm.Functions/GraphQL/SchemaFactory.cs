@@ -20,14 +20,14 @@ namespace Crm.Functions.GraphQL;
 /// </summary>
 internal sealed partial class SchemaFactory
 {
-    private static readonly HashSet<string> ReservedQueryNames = new(StringComparer.Ordinal) { "health", "viewer", "node", "class", "classes", "cloudConfig" };
+    private static readonly HashSet<string> ReservedQueryNames = new(StringComparer.Ordinal) { "health", "viewer", "node", "class", "classes", "cloudConfig", "history" };
     /// <summary>Type names the schema always has besides the shared types (built-ins, nested shared types, user mutations).</summary>
     private static readonly string[] ReservedTypeNames =
     [
         "Query", "Mutation", "Subscription", "String", "Int", "Float", "Boolean", "ID", "UserACL", "RoleACL", "PublicACL",
         "UserACLInput", "RoleACLInput", "PublicACLInput", "SignUpInput", "SignUpPayload", "LogInInput", "LogInPayload", "LogOutInput", "LogOutPayload",
         "ConfirmResetPasswordInput", "ConfirmResetPasswordPayload",
-        "ConfigValue", "UpdateCloudConfigInput", "UpdateCloudConfigPayload",
+        "ConfigValue", "UpdateCloudConfigInput", "UpdateCloudConfigPayload", "HistoryEntry", "HistoryFieldChange",
     ];
     private static readonly HashSet<string> ReservedMutationNames = new(StringComparer.Ordinal) { "signUp", "logIn", "logOut", "updateCloudConfig", "confirmResetPassword" };
     /// <summary>_User fields never shown: the hash is write-only and authData holds third-party credentials.</summary>
@@ -101,6 +101,7 @@ internal sealed partial class SchemaFactory
         }
         AddUserMutations(mutation);
         AddConfigFields(query, mutation);
+        AddHistoryQuery(query, _any, _date);
 
         // Parse names are the API: no camel-casing of field names (ACL stays ACL).
         var result = new Schema { Query = query, Mutation = mutation, NameConverter = DefaultNameConverter.Instance };

@@ -97,6 +97,7 @@ internal static class ServerSetup
         services.AddCrm(builder.Configuration);
         builder.AddCrmMcp();
         services.AddCrmWebhooks();
+        services.AddCrmHistory();
 
         // Microsoft Entra ID bearer tokens (tenant, audience, issuer from the AzureAd section).
         var entra = builder.Configuration.GetSection("AzureAd");
@@ -134,6 +135,7 @@ internal static class ServerSetup
         AggregateApi.Map(router, sp.GetRequiredService<Aggregation>());
         sp.GetRequiredService<FilesApi>().Map(router);
         WebhookSetup.MapWebhooks(router, sp);
+        HistorySetup.MapHistory(router, sp);
         return router;
     }
 

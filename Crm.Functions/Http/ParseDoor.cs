@@ -47,6 +47,7 @@ internal sealed class ParseDoor(RequestAuthenticator authenticator, FileUrls fil
         try
         {
             fileUrls.UseServerUrl(ServerUrl(context.Request, options.Value));
+            RequestDoor.Enter(RequestTelemetry.DoorOf(context));
             if (readEnvelope is not null) envelope = await readEnvelope(ct);
             var auth = caller ?? await authenticator.AuthenticateAsync(context, envelope, tokenUse, ct);
             using var budget = OpenBudget(auth, context.Connection.RemoteIpAddress);

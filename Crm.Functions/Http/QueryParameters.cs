@@ -68,7 +68,7 @@ internal static class QueryParameters
         _ => throw new ParseException(ParseError.InvalidQuery, $"{name} must be a comma-separated string"),
     };
 
-    private static int? Integer(JsonNode? node, string name)
+    internal static int? Integer(JsonNode? node, string name)
     {
         double value;
         switch (node)

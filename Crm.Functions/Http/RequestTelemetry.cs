@@ -18,6 +18,7 @@ internal static class RequestTelemetry
     public static void Describe(HttpContext context, string door, string route, string? className = null)
     {
         context.Items[typeof(Description)] = new Description(door, route);
+        RequestDoor.Enter(door);
         if (context.Features.Get<IHttpActivityFeature>()?.Activity is not { } activity) return;
         activity.DisplayName = $"{context.Request.Method} {route}";
         activity.SetTag("http.route", route);
@@ -67,6 +68,9 @@ internal static class RequestTelemetry
         var (door, route) = context.Items[typeof(Description)] is Description d ? (d.Door, d.Route) : FromEndpoint(context);
         CrmTelemetry.RecordRequest(door, route, abandoned ? Abandoned : context.Response.StatusCode, elapsed);
     }
+
+    /// <summary>The door of the request: as described, else from its endpoint's tag (graphql, mcp, …).</summary>
+    public static string DoorOf(HttpContext context) => context.Items[typeof(Description)] is Description d ? d.Door : FromEndpoint(context).Door;
 
     private static (string Door, string Route) FromEndpoint(HttpContext context)
     {

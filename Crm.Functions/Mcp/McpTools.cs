@@ -20,7 +20,8 @@ namespace Crm.Functions.Mcp;
 /// context, with every class). Every tool calls <see cref="DataService"/> with the caller's <see cref="Auth"/>, exactly
 /// as REST does, so class-level permissions, ACLs, protected fields, triggers and the request budget all apply.
 /// </summary>
-internal sealed class McpTools(DataService data, SchemaService schemas, TimeProvider clock, IOptions<McpSettings> options)
+internal sealed class McpTools(DataService data, SchemaService schemas, TimeProvider clock, IOptions<McpSettings> options,
+    Core.History.HistoryService history)
 {
     /// <summary>Win probability per pipeline stage, for the weighted forecast (a deal in an unknown stage weighs 0).</summary>
     public static readonly IReadOnlyDictionary<string, double> StageWeights = new Dictionary<string, double>(StringComparer.Ordinal)
@@ -96,6 +97,17 @@ internal sealed class McpTools(DataService data, SchemaService schemas, TimeProv
             ReadOnly: false, Destructive: true, Idempotent: true, NeedsCrm: false,
             classes => Input(new() { ["className"] = ClassName(classes), ["objectId"] = ObjectId() }, "className", "objectId"),
             (t, auth, args, ct) => t.DeleteAsync(auth, args, ct)),
+        new("history", "Object history",
+            "Who changed one object, when, through which door, and which fields (old and new values), newest first; also for a deleted object. Not found (101) when you may not read the object; 119 for a class whose history is not kept.",
+            ReadOnly: true, Destructive: false, Idempotent: true, NeedsCrm: false,
+            classes => Input(new()
+            {
+                ["className"] = ClassName(classes),
+                ["objectId"] = ObjectId(),
+                ["limit"] = new JsonObject { ["type"] = "integer", ["minimum"] = 0, ["maximum"] = 1000, ["description"] = "At most this many changes (default 50)." },
+                ["skip"] = new JsonObject { ["type"] = "integer", ["minimum"] = 0, ["description"] = "Changes to skip, for paging." },
+            }, "className", "objectId"),
+            (t, auth, args, ct) => t.HistoryAsync(auth, args, ct)),
         new("pipeline_summary", "Pipeline summary",
             "Deal count, total amount and weighted forecast (amount × stage win probability: lead 10%, qualified 25%, proposal 50%, negotiation 75%, won 100%, lost 0%) over the deals you can see, grouped by stage, owner (assignedTo) or expected close month.",
             ReadOnly: true, Destructive: false, Idempotent: true, NeedsCrm: true,
@@ -311,6 +323,18 @@ internal sealed class McpTools(DataService data, SchemaService schemas, TimeProv
         return new Answer($"Deleted {className} {objectId}.", new JsonObject());
     }
 
+    private async Task<Answer> HistoryAsync(Auth auth, JsonObject args, CancellationToken ct)
+    {
+        var className = ClassArgument(Text(args, "className"));
+        var objectId = Text(args, "objectId");
+        var entries = await history.ReadAsync(auth, className, objectId, Count(args, "limit"), Count(args, "skip"), ct);
+        static string Line(JsonObject e) =>
+            $"; {e["event"]} #{e["sequence"]} at {e["at"]?["iso"]} by {(e["user"]?["objectId"] is { } user ? "user " + user : e["master"]!.GetValue<bool>() ? "the master key" : "the server")}"
+            + $" via {e["door"]}" + (e["changes"] is JsonArray { Count: > 0 } changes ? ": " + string.Join(", ", changes.Select(c => c?["field"])) : "");
+        return new Answer($"{entries.Count} change(s) of {className} {objectId}" + string.Concat(entries.Take(5).Select(Line)) + ".",
+            new JsonObject { ["results"] = new JsonArray([.. entries.Select(e => (JsonNode)e)]) });
+    }
+
     // ---- CRM tools ------------------------------------------------------------------------------------------
 
     /// <summary>
@@ -476,6 +500,13 @@ internal sealed class McpTools(DataService data, SchemaService schemas, TimeProv
         null => 100,
         JsonValue v when v.TryGetValue(out int n) && n > 0 => n,
         _ => throw new ParseException(ParseError.InvalidQuery, "limit must be a positive integer."),
+    };
+
+    private static int? Count(JsonObject args, string name) => args[name] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out int n) && n >= 0 => n,
+        _ => throw new ParseException(ParseError.InvalidQuery, $"{name} must be a non-negative integer."),
     };
 
     private static DateTimeOffset ParseDate(string text, string name) =>

@@ -524,6 +524,8 @@ internal static class SystemSchemas
             ["lastError"] = new(FieldType.String),
             ["deliveredAt"] = new(FieldType.String),
         });
+        // Server-internal (master-only): the record history, one entry per change (Core/History/HistoryJournal.cs).
+        yield return History.HistoryJournal.Schema();
     }
 
     private static ClassSchema Make(string className, Dictionary<string, FieldDefinition> fields, params (string Field, bool IgnoreCase)[] unique)
