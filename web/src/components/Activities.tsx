@@ -21,7 +21,7 @@ export function ActivityItem({ a, onComplete, showRelated, showOwner }: { a: Act
         <Link className="related" to={`/${a.relatedTo.className === 'Deal' ? 'deals' : 'contacts'}/${a.relatedTo.id}`}>{a.relatedTo.label ?? a.relatedTo.className}</Link>
       )}
       {showOwner && a.createdBy?.label && <span className="owner-name">{a.createdBy.label}</span>}
-      <span className="due">{a.completedAt ? <>completed <time>{formatDate(a.completedAt)}</time></> : a.dueDate ? <>due <time>{formatDate(a.dueDate)}</time></> : 'no due date'}</span>
+      <span className="due">{a.completedAt ? <>completed <time dateTime={a.completedAt}>{formatDate(a.completedAt)}</time></> : a.dueDate ? <>due <time dateTime={a.dueDate}>{formatDate(a.dueDate)}</time></> : 'no due date'}</span>
       {overdue && <span className="flag overdue">Overdue</span>}
       {!overdue && isDueSoon(a) && <span className="flag due-soon">Due soon</span>}
       {a.description && <p className="desc">{a.description}</p>}

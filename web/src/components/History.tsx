@@ -11,6 +11,7 @@ import {
 } from '../lib/history';
 import { errorMessage, isConnectionError } from '../lib/offline';
 import type { ActivityView } from '../lib/model';
+import { toast } from './Toasts';
 
 type Status = 'loading' | 'ready' | 'offline' | 'not-found' | 'unsupported' | 'error';
 
@@ -75,7 +76,7 @@ export function useRecordHistory(className: string, record: PObject, fields: rea
           });
         }
       },
-      () => undefined,
+      (e: unknown) => toast.error(`Earlier changes not loaded: ${errorMessage(e)}`),
     ).finally(() => setLoadingMore(false));
   };
 
@@ -120,11 +121,11 @@ export function HistoryStatus({ history }: { history: RecordHistory }) {
 }
 
 /** The merged list: activities as the caller shows them (components/Activities.tsx), changes as sentences; each with its time. */
-export function Timeline({ items, history, empty, activity }: { items: TimelineItem[]; history: RecordHistory; empty: string; activity?: (a: ActivityView) => ReactNode }) {
+export function Timeline({ items, history, empty, activity }: { items: TimelineItem[]; history: RecordHistory; empty?: string; activity?: (a: ActivityView) => ReactNode }) {
   return (
     <>
       <HistoryStatus history={history} />
-      {items.length === 0 ? history.status !== 'loading' && <p>{empty}</p> : (
+      {items.length === 0 ? history.status !== 'loading' && empty && <p>{empty}</p> : (
         <ol className="timeline" aria-label="Timeline, newest first">
           {items.map((i) => (i.kind === 'activity'
             ? <Fragment key={i.key}>{activity?.(i.activity)}</Fragment>
@@ -144,7 +145,7 @@ export function HistoryPanel({ className, record, fields }: { className: string;
   return (
     <section className="history" aria-labelledby={`history-${record.id}`}>
       <h2 id={`history-${record.id}`}>History</h2>
-      <Timeline items={mergeTimeline([], history.entries)} history={history} empty="No changes recorded yet." />
+      <Timeline items={mergeTimeline([], history.entries)} history={history} empty={history.status === 'ready' ? 'No changes recorded yet.' : undefined} />
     </section>
   );
 }

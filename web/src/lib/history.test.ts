@@ -133,6 +133,10 @@ describe('history: sentences', () => {
     expect(describeEntry(entry, ctx())).toBe('You changed Files and Access');
     expect(fieldLabel('nextStepDueAt', dealFields)).toBe('Next step due at');
     expect(describeEntry({ ...entry, changes: [] }, ctx())).toBe('You saved this deal without changes');
+    // Fields a form saved again with the value they had (or emptied while empty) are left out.
+    const resaved: HistoryEntry = { ...entry, changes: [{ field: 'notes', old: null, new: null }, { field: 'title', old: 'Same', new: 'Same' }, { field: 'stage', old: 'lead', new: 'won' }] };
+    expect(describeEntry(resaved, ctx())).toBe('You changed Stage from Lead to Won');
+    expect(describeEntry({ ...resaved, changes: resaved.changes.slice(0, 2) }, ctx())).toBe('You saved this deal without changes');
   });
 
   it('lists what a record was created with, leaving out values that cannot be shown', () => {

@@ -172,10 +172,12 @@ export function describeEntry(entry: HistoryEntry, ctx: DescribeContext): string
   const who = actorName(entry, ctx.me, ctx.names);
   if (entry.event === 'create') return `${who} created this ${ctx.noun}`;
   if (entry.event === 'delete') return `${who} deleted this ${ctx.noun}`;
-  if (entry.changes.length === 0) return `${who} saved this ${ctx.noun} without changes`;
+  // A form saves every field it shows; one that kept its value (or stayed empty) is no change to tell.
+  const changes = entry.changes.filter((c) => !(isEmpty(c.old) && isEmpty(c.new)) && JSON.stringify(c.old) !== JSON.stringify(c.new));
+  if (changes.length === 0) return `${who} saved this ${ctx.noun} without changes`;
   // Same-verb phrases run together ("changed Stage from … and Amount from …"), in the order the verbs first appear.
   const byVerb = new Map<string, string[]>();
-  for (const c of entry.changes) {
+  for (const c of changes) {
     const { verb, text } = changePhrase(c, ctx);
     byVerb.set(verb, [...(byVerb.get(verb) ?? []), text]);
   }
