@@ -74,11 +74,12 @@ describe('history: reading the route', () => {
     expect(historyEntryFromJson(null)).toBeUndefined();
   });
 
-  it('tells an unreadable record (404, code 101) from a server without the route (404 with another code, or no JSON)', () => {
+  it('tells an unreadable record (404, code 101) from a server without the route (404 with another code, or no JSON) or without history for the class (119)', () => {
     expect(historyAnswer(404, { code: 101, error: 'Object not found.' })).toEqual({ kind: 'not-found' });
     expect(historyAnswer(404, { code: 107, error: 'Cannot GET /parse/classes/Deal/abc/history' })).toEqual({ kind: 'unsupported' });
     expect(historyAnswer(404, undefined)).toEqual({ kind: 'unsupported' });
     expect(historyAnswer(405, undefined)).toEqual({ kind: 'unsupported' });
+    expect(historyAnswer(403, { code: 119, error: 'No history is kept for class Company (Parse:History:Classes).' })).toEqual({ kind: 'unsupported' });
   });
 
   it('passes other refusals on with the server message', () => {

@@ -57,10 +57,13 @@ export type HistoryAnswer =
 
 /** Parse's "object not found", which is also the answer for an object the caller may not read. */
 const OBJECT_NOT_FOUND = 101;
+/** Parse's "operation forbidden": the server keeps no history for this class (its history setting leaves it out). */
+const OPERATION_FORBIDDEN = 119;
 
 /**
  * Classifies a response of the history route. A server without the route answers 404 too, but with another
- * code ("Cannot GET …", 107) or no JSON at all (a host or proxy page): that server keeps no history.
+ * code ("Cannot GET …", 107) or no JSON at all (a host or proxy page); one that keeps no history for the class
+ * answers 119. Either way there is no history to show.
  */
 export function historyAnswer(status: number, body: unknown): HistoryAnswer {
   const json = (body && typeof body === 'object' ? body : {}) as { code?: unknown; error?: unknown; results?: unknown };
@@ -68,7 +71,7 @@ export function historyAnswer(status: number, body: unknown): HistoryAnswer {
     return { kind: 'entries', entries: (json.results as Json[]).map(historyEntryFromJson).filter((e): e is HistoryEntry => !!e) };
   }
   if (status === 404 && json.code === OBJECT_NOT_FOUND) return { kind: 'not-found' };
-  if (status === 404 || status === 405 || status === 501) return { kind: 'unsupported' };
+  if (status === 404 || status === 405 || status === 501 || json.code === OPERATION_FORBIDDEN) return { kind: 'unsupported' };
   const code = typeof json.code === 'number' ? json.code : 0;
   return { kind: 'error', code, message: typeof json.error === 'string' ? json.error : `The server answered ${status}.` };
 }
