@@ -1,7 +1,7 @@
 // End-to-end test of the record history timeline in Debian's Chromium against the real server (BASE_URL, CRM
 // template): on a deal page the user changes the stage and amount; the timeline then shows the change (old → new)
 // above an activity logged before it and the deal's creation by a colleague; a change by the master key arrives
-// live; the company page shows its own history; the server answers the history only to those who may read the deal
+// live; the company and contact pages show their own history; the server answers the history only to those who may read the deal
 // (404, code 101 to others); offline, without the history route, and on a server error the page keeps working.
 // One line per verified step; exits non-zero on the first failure. Screenshots go to SCREENSHOT_DIR.
 import { mkdirSync } from 'node:fs';
@@ -98,7 +98,7 @@ try {
   const updated = timeline.locator('li.change.update').first();
   await updated.waitFor({ timeout: T });
   const updatedText = await updated.locator('.what').textContent();
-  check(updatedText.startsWith('You changed Stage from Proposal to Won') && updatedText.includes(`Amount from ${money(40000)} to ${money(45000)}`),
+  check(updatedText === `You changed Amount from ${money(40000)} to ${money(45000)} and Stage from Proposal to Won`,
     `after saving, the timeline shows one entry for the change with old → new values, without a reload ("${updatedText}")`);
   order = await timeline.locator('> li').evaluateAll((items) => items.map((li) => li.className.split(' ').slice(0, 2).join(':')));
   check(JSON.stringify(order) === JSON.stringify(['change:update', 'activity:', 'change:create']),
@@ -139,7 +139,26 @@ try {
   await page.screenshot({ path: path.join(shots, 'company-history.png'), fullPage: true });
   check(true, 'screenshot: company-history.png');
 
-  // ---- 7. offline: no history (it is not kept on the device); the activities stay -------------------------
+  // ---- 7. a contact page: its creation names the company the page has; an edit there joins at the top -------------
+  const contactName = `Ida ${suffix}`;
+  const contact = await rest('POST', 'classes/Contact', { name: contactName, email: `ida-${suffix}@example.com`, company: ptr('Company', company.objectId) }, me.token);
+  await rest('POST', 'classes/Activity', { type: 'email', subject: `Intro mail ${suffix}`, relatedTo: ptr('Contact', contact.objectId) }, me.token);
+  await page.goto(`${base}/contacts/${contact.objectId}`);
+  await page.getByRole('heading', { name: contactName }).waitFor({ timeout: T });
+  await timeline.locator('li.change.create').waitFor({ timeout: T });
+  const contactCreated = await timeline.locator('li.change.create').textContent();
+  check(contactCreated.includes('You created this contact') && contactCreated.includes(`Company: ${companyName}`),
+    `the contact's creation shows its company by name, from the record the page has ("${contactCreated}")`);
+  await page.getByRole('button', { name: 'Edit' }).click();
+  const contactForm = page.getByRole('form', { name: `Edit ${contactName}` });
+  await contactForm.getByLabel('Phone').fill('+1 555 0199');
+  await contactForm.getByRole('button', { name: 'Save' }).click();
+  await timeline.locator('li.change.update').waitFor({ timeout: T });
+  order = await timeline.locator('> li').evaluateAll((items) => items.map((li) => li.textContent));
+  check(order.length === 3 && order[0].includes('You set Phone to “+1 555 0199”') && order[1].includes(`Intro mail ${suffix}`) && order[2].includes('You created this contact'),
+    `on the contact page too: the edit, the activity, the creation (${order.length} entries)`);
+
+  // ---- 8. offline: no history (it is not kept on the device); the activities stay -------------------------
   await page.goto(`${base}/deals/${deal.objectId}`);
   await timeline.locator('li.change.update').first().waitFor({ timeout: T });
   await ctx.setOffline(true);
@@ -151,7 +170,7 @@ try {
   await timeline.locator('li.change.create').waitFor({ timeout: T });
   check(await page.getByTestId('history-status').count() === 0, 'back online the history comes back');
 
-  // ---- 8. a server without the history route, and a server error: the page keeps working --------------------
+  // ---- 9. a server without the history route, and a server error: the page keeps working --------------------
   const historyRoute = /\/parse\/classes\/Deal\/[^/]+\/history(\?|$)/;
   await page.route(historyRoute, (route) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ code: 107, error: 'Cannot GET /parse/classes/Deal/x/history' }) }));
   await page.reload();

@@ -176,7 +176,7 @@ export function describeEntry(entry: HistoryEntry, ctx: DescribeContext): string
   if (entry.event === 'create') return `${who} created this ${ctx.noun}`;
   if (entry.event === 'delete') return `${who} deleted this ${ctx.noun}`;
   // A form saves every field it shows; one that kept its value (or stayed empty) is no change to tell.
-  const changes = entry.changes.filter((c) => !(isEmpty(c.old) && isEmpty(c.new)) && JSON.stringify(c.old) !== JSON.stringify(c.new));
+  const changes = inFormOrder(entry.changes, ctx.fields).filter((c) => !(isEmpty(c.old) && isEmpty(c.new)) && JSON.stringify(c.old) !== JSON.stringify(c.new));
   if (changes.length === 0) return `${who} saved this ${ctx.noun} without changes`;
   // Same-verb phrases run together ("changed Stage from … and Amount from …"), in the order the verbs first appear.
   const byVerb = new Map<string, string[]>();
@@ -187,10 +187,19 @@ export function describeEntry(entry: HistoryEntry, ctx: DescribeContext): string
   return `${who} ${list([...byVerb].map(([verb, texts]) => `${verb} ${list(texts)}`))}`;
 }
 
-/** The values a record was created with, as "Stage: Proposal" lines (fields without a showable value left out). */
+/** Changes in the order the record's form lists the fields (the order the page shows them), others after as they came. */
+function inFormOrder(changes: readonly FieldChange[], fields: readonly FieldLabel[]): FieldChange[] {
+  const position = (c: FieldChange) => { const i = fields.findIndex((f) => f.name === c.field); return i < 0 ? fields.length : i; };
+  return changes.map((c, i) => ({ c, i })).sort((a, b) => position(a.c) - position(b.c) || a.i - b.i).map(({ c }) => c);
+}
+
+/**
+ * The values a record was created with, as "Stage: Proposal" lines, in the form's order (fields without a showable
+ * value left out, and who created it, which the sentence says).
+ */
 export function createdWith(entry: HistoryEntry, ctx: DescribeContext): string[] {
   if (entry.event !== 'create') return [];
-  return entry.changes.flatMap((c) => {
+  return inFormOrder(entry.changes, ctx.fields).filter((c) => c.field !== 'createdBy').flatMap((c) => {
     const value = formatValue(c.field, c.new, ctx);
     return value === undefined ? [] : [`${fieldLabel(c.field, ctx.fields)}: ${value}`];
   });
