@@ -59,6 +59,10 @@ try {
   const ctx = await browser.newContext({ viewport: { width: 1300, height: 1000 } });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
+  // Slow calls and the history calls' answers, for the log when a step fails.
+  const started = new Map();
+  page.on('request', (r) => started.set(r, Date.now()));
+  page.on('requestfinished', (r) => { const ms = Date.now() - (started.get(r) ?? Date.now()); if (ms > 1500 || r.url().includes('/history')) console.error(`${ms} ms: ${r.method()} ${r.url()}`); });
   page.on('response', async (r) => { if (r.status() >= 400 && r.url().includes('/parse/')) console.error(`${r.status()} ${r.request().method()} ${r.url()} -> ${(await r.text().catch(() => '')).slice(0, 300)}`); });
   await page.goto(base + '/');
   await page.getByLabel('Username').fill(me.username);
@@ -192,6 +196,7 @@ try {
   console.log(`all ${steps} checks passed; screenshots in ${shots}`);
 } catch (e) {
   console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+  for (const p of browser.contexts().flatMap((c) => c.pages())) console.error(`page ${p.url()}: ${await p.locator('main').textContent().catch(() => '?')}`);
   if (failures.length) console.error(failures.join('\n'));
   process.exitCode = 1;
 } finally {
