@@ -2,7 +2,8 @@
 // template): on a deal page the user changes the stage and amount; the timeline then shows the change (old → new)
 // above an activity logged before it and the deal's creation by a colleague; a change by the master key arrives
 // live; the company and contact pages show their own history; the server answers the history only to those who may read the deal
-// (404, code 101 to others); offline, without the history route, and on a server error the page keeps working.
+// (404, code 101 to others); offline, without the history route, and on a server error the page keeps working; a
+// long history comes a page at a time.
 // One line per verified step; exits non-zero on the first failure. Screenshots go to SCREENSHOT_DIR.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -165,6 +166,7 @@ try {
   // ---- 8. offline: no history (it is not kept on the device); the activities stay -------------------------
   await page.goto(`${base}/deals/${deal.objectId}`);
   await timeline.locator('li.change.update').first().waitFor({ timeout: T });
+  await timeline.locator('li.activity', { hasText: activity }).waitFor({ timeout: T });
   await ctx.setOffline(true);
   await page.getByTestId('history-status').filter({ hasText: 'History is available when online.' }).waitFor({ timeout: T });
   check(await timeline.locator('li.change').count() === 0 && await timeline.locator('li.activity', { hasText: activity }).isVisible() && await page.getByRole('heading', { name: title }).isVisible(),
@@ -179,18 +181,38 @@ try {
   await page.route(historyRoute, (route) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ code: 107, error: 'Cannot GET /parse/classes/Deal/x/history' }) }));
   await page.reload();
   await page.getByTestId('history-status').filter({ hasText: 'This server keeps no history of changes.' }).waitFor({ timeout: T });
-  check(await timeline.locator('li.activity', { hasText: activity }).isVisible() && await page.getByRole('button', { name: 'Edit' }).isEnabled() && await page.locator('p.error[role=alert]').count() === 0,
+  await timeline.locator('li.activity', { hasText: activity }).waitFor({ timeout: T });
+  check(await timeline.locator('li.change').count() === 0 && await page.getByRole('button', { name: 'Edit' }).isEnabled() && await page.locator('p.error[role=alert]').count() === 0,
     'a server without the route (404, code 107) leaves the page as it was: the activities, no error, a quiet note');
   await page.unroute(historyRoute);
   await page.route(historyRoute, (route) => route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ code: 1, error: 'Internal server error.' }) }));
   await page.reload();
   const alert = page.locator('p.error[role=alert]', { hasText: 'The history could not be loaded: Internal server error.' });
   await alert.waitFor({ timeout: T });
-  check(await timeline.locator('li.activity', { hasText: activity }).isVisible(), 'a failing history call is reported in an alert beside the activities');
+  await timeline.locator('li.activity', { hasText: activity }).waitFor({ timeout: T });
+  check(await timeline.locator('li.change').count() === 0, 'a failing history call is reported in an alert beside the activities');
   await page.unroute(historyRoute);
   await alert.getByRole('button', { name: 'Try again' }).click();
   await timeline.locator('li.change.create').waitFor({ timeout: T });
   check(await page.locator('p.error[role=alert]').count() === 0, '"Try again" loads it once the server answers');
+
+  // ---- 10. a long history comes a page (50) at a time: "Show earlier changes" loads the rest ---------------------
+  const busy = await rest('POST', 'classes/Deal', { title: `Busy deal ${suffix}`, amount: 0, stage: 'lead' }, me.token);
+  const edits = Array.from({ length: 50 }, (_, i) => ({ method: 'PUT', path: `/parse/classes/Deal/${busy.objectId}`, body: { amount: (i + 1) * 100 } }));
+  const saved = await rest('POST', 'batch', { requests: edits }, me.token);
+  check(saved.length === 50 && saved.every((r) => r.success), 'setup: 50 changes of one deal in one /batch');
+  await page.goto(`${base}/deals/${busy.objectId}`);
+  await page.getByRole('heading', { name: `Busy deal ${suffix}` }).waitFor({ timeout: T });
+  const more = page.getByRole('button', { name: 'Show earlier changes' });
+  await more.waitFor({ timeout: T });
+  check(await timeline.locator('li.change').count() === 50 && await timeline.locator('li.change.create').count() === 0
+    && (await timeline.locator('li.change').first().textContent()).includes(`You changed Amount from ${money(4900)} to ${money(5000)}`),
+  'the first page shows the 50 latest changes, newest first, and offers earlier ones');
+  await more.click();
+  await timeline.locator('li.change.create').waitFor({ timeout: T });
+  check(await timeline.locator('li.change').count() === 51 && await more.count() === 0
+    && (await timeline.locator('li.change').nth(49).textContent()).includes(`You changed Amount from ${money(0)} to ${money(100)}`),
+  '"Show earlier changes" adds the rest, down to the creation, and goes away');
 
   if (failures.length) throw new Error(failures.join('\n'));
   console.log(`all ${steps} checks passed; screenshots in ${shots}`);
