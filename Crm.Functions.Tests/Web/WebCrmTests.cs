@@ -1,5 +1,6 @@
 using Crm.Functions.Crm;
 using Crm.Functions.Tests.CrmTemplate;
+using Crm.Functions.Tests.Deployment;
 using Crm.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
@@ -59,5 +60,33 @@ public sealed class WebCrmTests(ITestOutputHelper output)
         {
             Tools.DeleteFolder(folder);
         }
+    }
+
+    /// <summary>
+    /// A record's history in the app (node/browser/web-history.mjs): a deal's stage and amount changed on its page show
+    /// as one entry with old and new values, merged in time order with an activity and the deal's creation by a
+    /// colleague; a master-key change arrives live; the company page has its history; a user who cannot read the deal
+    /// gets 404 (101) for its history; offline, without the route and on a server error the page keeps working.
+    /// </summary>
+    [Fact]
+    public async Task record_history_timeline_merged_with_activities_in_chromium()
+    {
+        Assert.True(File.Exists(Path.Combine(DeploymentFiles.InRepo("web"), "dist", "index.html")),
+            "web/dist is missing: building Crm.Functions builds it (npm run build in web/).");
+        using var server = Tools.TemplateServer();
+        var screenshots = Path.Combine(AppContext.BaseDirectory, "artifacts", "web-crm", CrmServer.StoreKind);
+        var run = await Tools.RunAsync("node", Tools.NodeProject("browser"), ["web-history.mjs"], new Dictionary<string, string>
+        {
+            ["BASE_URL"] = server.BaseUrl,
+            ["APP_ID"] = CrmServer.AppId,
+            ["MASTER_KEY"] = CrmServer.MasterKey,
+            ["SCREENSHOT_DIR"] = screenshots,
+        });
+        output.WriteLine(run.StdOut);
+        if (run.StdErr.Length > 0) output.WriteLine(run.StdErr);
+        Assert.True(run.ExitCode == 0, $"node web-history.mjs failed: {run}");
+        Assert.Matches(@"all \d+ checks passed", run.StdOut);
+        foreach (var shot in new[] { "deal-history.png", "company-history.png", "deal-history-offline.png" })
+            Assert.True(File.Exists(Path.Combine(screenshots, shot)), $"missing screenshot {shot}");
     }
 }

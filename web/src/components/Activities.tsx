@@ -1,12 +1,14 @@
 import { type FormEvent, useEffect, useState } from 'react';
-import { completeActivity, json, pointer, related, save } from '../api';
+import { completeActivity, json, pointer, type PObject, related, save } from '../api';
 import { useLive, useLoad } from '../hooks';
-import { applyActivityEvent, isDueSoon, isOverdue, timeline } from '../lib/activities';
+import { applyActivityEvent, isDueSoon, isOverdue } from '../lib/activities';
+import { type FieldLabel, mergeTimeline } from '../lib/history';
 import { formatDate, label } from '../lib/format';
 import { ACTIVITY_TYPES, activityFromJson, type ActivityView } from '../lib/model';
 import { errorMessage } from '../lib/offline';
 import { fieldOfError, sentence, validateRecord } from '../lib/validation';
 import { Link } from '../router';
+import { Timeline, useRecordHistory } from './History';
 import { toast } from './Toasts';
 
 export function ActivityItem({ a, onComplete, showRelated, showOwner }: { a: ActivityView; onComplete?: (a: ActivityView) => void; showRelated?: boolean; showOwner?: boolean }) {
@@ -19,7 +21,7 @@ export function ActivityItem({ a, onComplete, showRelated, showOwner }: { a: Act
         <Link className="related" to={`/${a.relatedTo.className === 'Deal' ? 'deals' : 'contacts'}/${a.relatedTo.id}`}>{a.relatedTo.label ?? a.relatedTo.className}</Link>
       )}
       {showOwner && a.createdBy?.label && <span className="owner-name">{a.createdBy.label}</span>}
-      <span className="due">{a.completedAt ? <>completed <time>{formatDate(a.completedAt)}</time></> : a.dueDate ? <>due <time>{formatDate(a.dueDate)}</time></> : 'no due date'}</span>
+      <span className="due">{a.completedAt ? <>completed <time dateTime={a.completedAt}>{formatDate(a.completedAt)}</time></> : a.dueDate ? <>due <time dateTime={a.dueDate}>{formatDate(a.dueDate)}</time></> : 'no due date'}</span>
       {overdue && <span className="flag overdue">Overdue</span>}
       {!overdue && isDueSoon(a) && <span className="flag due-soon">Due soon</span>}
       {a.description && <p className="desc">{a.description}</p>}
@@ -46,13 +48,18 @@ export function useComplete(update: (a: ActivityView) => void) {
   return { complete, error };
 }
 
-/** The activities timeline of a contact or deal, with a form to log one. Opened activities are pinned. */
-export function ActivityPanel({ className, id }: { className: 'Contact' | 'Deal'; id: string }) {
+/**
+ * The timeline of a contact or deal: its activities, with a form to log one, merged with its history of changes.
+ * Opened activities are pinned (the history is not kept on the device).
+ */
+export function ActivityPanel({ className, record, fields }: { className: 'Contact' | 'Deal'; record: PObject; fields: readonly FieldLabel[] }) {
+  const id = record.id!;
   const target = pointer(className, id);
+  const history = useRecordHistory(className, record, fields);
   const { data, error } = useLoad(() => related('Activity', 'relatedTo', target, '-dueDate', [], true), [className, id]);
   const [items, setItems] = useState<ActivityView[]>([]);
   useEffect(() => { if (data) setItems(data.value.map((o) => activityFromJson(json(o)))); }, [data]);
-  const shown = timeline(items);
+  const shown = mergeTimeline(items, history.entries);
   const { complete, error: completeError } = useComplete((a) => setItems((s) => applyActivityEvent(s, 'updated', a)));
 
   useLive((e) => {
@@ -64,13 +71,11 @@ export function ActivityPanel({ className, id }: { className: 'Contact' | 'Deal'
 
   return (
     <section className="activities" aria-labelledby={`act-${id}`}>
-      <h2 id={`act-${id}`}>Activities</h2>
+      <h2 id={`act-${id}`}>Activities and history</h2>
       <LogActivity className={className} id={id} onLogged={(a) => setItems((s) => applyActivityEvent(s, 'created', a))} />
       {error !== undefined && <p className="error" role="alert">{errorMessage(error)}</p>}
       {completeError && <p className="error" role="alert">{completeError}</p>}
-      {shown.length === 0 ? <p>No activities yet.</p> : (
-        <ol className="timeline">{shown.map((a) => <ActivityItem key={a.id} a={a} onComplete={complete} />)}</ol>
-      )}
+      <Timeline items={shown} history={history} empty={history.status === 'ready' ? 'No activities or changes yet.' : 'No activities yet.'} activity={(a) => <ActivityItem a={a} onComplete={complete} />} />
     </section>
   );
 }

@@ -15,10 +15,14 @@ export function openByDueDate(activities: readonly ActivityView[]): ActivityView
   return activities.filter(isOpen).sort((a, b) => due(a) - due(b) || a.subject.localeCompare(b.subject));
 }
 
+/** Where an activity sits in a record's timeline: its due date, else when it was logged (ms; 0 when unknown). */
+export function activityTime(a: ActivityView): number {
+  return Date.parse(a.dueDate ?? a.createdAt ?? '') || 0;
+}
+
 /** Timeline of a record: newest first by due date, else creation. */
 export function timeline(activities: readonly ActivityView[]): ActivityView[] {
-  const when = (a: ActivityView) => Date.parse(a.dueDate ?? a.createdAt ?? '') || 0;
-  return [...activities].sort((a, b) => when(b) - when(a));
+  return [...activities].sort((a, b) => activityTime(b) - activityTime(a));
 }
 
 export function applyActivityEvent(list: readonly ActivityView[], op: 'created' | 'updated' | 'deleted', activity: ActivityView): ActivityView[] {

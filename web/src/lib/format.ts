@@ -25,6 +25,22 @@ export function formatDate(iso: string | undefined, locale: string | undefined =
   return format.format(d);
 }
 
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** A moment in the user's locale with its time of day ("7 Dec 2026, 14:05"), for when something happened; "—" when absent or invalid. */
+export function formatDateTime(iso: string | undefined, locale: string | undefined = userLocale()): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '—';
+  const key = locale ?? '';
+  let format = dateTimeFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+    dateTimeFormats.set(key, format);
+  }
+  return format.format(d);
+}
+
 /** A month as "Dec 2026" in the user's locale (trend charts). */
 export function formatMonth(year: number, month: number, locale: string | undefined = userLocale()): string {
   return new Intl.DateTimeFormat(locale, { month: 'short', year: 'numeric' }).format(new Date(year, month, 1));

@@ -3,6 +3,7 @@ import { type ClassName, get, json, pointer, type PObject, related } from '../ap
 import { ActivityPanel } from '../components/Activities';
 import { Attachments } from '../components/Attachments';
 import { DeleteRecord } from '../components/DeleteRecord';
+import { HistoryPanel } from '../components/History';
 import { companyFields, contactFields, dealFields, type FieldSpec, RecordForm } from '../components/RecordForm';
 import { toast } from '../components/Toasts';
 import { useLive, useLoad, useOnline } from '../hooks';
@@ -94,7 +95,7 @@ export function CompanyPage({ id }: { id: string }) {
   return (
     <Detail className="Company" id={id} include={[]} pin={false} fields={companyFields} listPath="/companies" title={(o) => s(o, 'name')}
       summary={(o) => <><Row k="Industry" v={s(o, 'industry')} /><Row k="Website" v={s(o, 'website')} /><Row k="Address" v={s(o, 'address')} /><Row k="Notes" v={s(o, 'notes')} /></>}>
-      {() => (
+      {(o) => (
         <>
           <section><div className="heading"><h2>Contacts</h2><AddRelated what="contact" className="Contact" fields={contactFields} defaults={{ company: id }} onAdded={bump} /></div>
             <Related className="Contact" field="company" id={id} target="Company" order="name" version={version} render={(rows) => rows.length === 0 ? <p>No contacts.</p> : (
@@ -104,6 +105,7 @@ export function CompanyPage({ id }: { id: string }) {
           <section><div className="heading"><h2>Deals</h2><AddRelated what="deal" className="Deal" fields={dealFields} defaults={{ company: id }} onAdded={bump} /></div>
             <Related className="Deal" field="company" id={id} target="Company" order="expectedCloseDate" version={version} render={(rows) => <DealTable rows={rows} />} />
           </section>
+          <HistoryPanel className="Company" record={o} fields={companyFields} />
         </>
       )}
     </Detail>
@@ -120,7 +122,7 @@ export function ContactPage({ id }: { id: string }) {
           <section><div className="heading"><h2>Deals</h2><AddRelated what="deal" className="Deal" fields={dealFields} defaults={{ contact: id, company: refOf(json(o).company)?.id ?? '' }} onAdded={() => setVersion((v) => v + 1)} /></div>
             <Related className="Deal" field="contact" id={id} target="Contact" order="expectedCloseDate" pin version={version} render={(rows) => <DealTable rows={rows} />} />
           </section>
-          <ActivityPanel className="Contact" id={id} />
+          <ActivityPanel className="Contact" record={o} fields={contactFields} />
         </>
       )}
     </Detail>
@@ -180,7 +182,7 @@ export function DealPage({ id }: { id: string }) {
           </>
         );
       }}>
-      {(o, reload) => <><Attachments className="Deal" record={o} onChanged={reload} /><ActivityPanel className="Deal" id={id} /></>}
+      {(o, reload) => <><Attachments className="Deal" record={o} onChanged={reload} /><ActivityPanel className="Deal" record={o} fields={dealFields} /></>}
     </Detail>
   );
 }
