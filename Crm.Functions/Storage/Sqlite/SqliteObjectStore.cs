@@ -524,8 +524,16 @@ internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
     {
         long rows = 0;
         var db = connection.Handle!;
-        for (var statement = SQLitePCL.raw.sqlite3_next_stmt(db, null); statement is not null; statement = SQLitePCL.raw.sqlite3_next_stmt(db, statement))
-            rows += SQLitePCL.raw.sqlite3_stmt_status(statement, SQLitePCL.raw.SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+        try
+        {
+            for (var statement = SQLitePCL.raw.sqlite3_next_stmt(db, null); statement is not null; statement = SQLitePCL.raw.sqlite3_next_stmt(db, statement))
+                rows += SQLitePCL.raw.sqlite3_stmt_status(statement, SQLitePCL.raw.SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+        }
+        catch (KeyNotFoundException)
+        {
+            // A statement SQLite prepared itself (FTS5 keeps its own on a connection that has run a $text search) has no
+            // managed handle to walk past. The count is a hint for automatic indexes: it stops there, the read goes on.
+        }
         return rows;
     }
 
