@@ -61,23 +61,13 @@ internal sealed class HistoryJournal(IOptions<ParseSettings> options) : IChangeJ
 
     public IEnumerable<StoredObject> RecordsFor(JournalChange change)
     {
-        var at = ParseDates.Format(change.At);
         var data = JournaledWrites.RecordData(change, Recorded);
         data[UserField] = change.Auth.IsMaster ? null : change.Auth.UserId;
         data[MasterField] = change.Auth.IsMaster;
         data[DoorField] = RequestDoor.Current ?? ServerDoor;
         data[ChangesField] = Changes(change);
         if (change.Kind == JournalChange.Delete) data[SnapshotField] = Snapshot(change.Schema, change.Before!);
-        yield return new StoredObject
-        {
-            ClassName = ClassName,
-            ObjectId = ObjectIds.New(),
-            // One partition per object (Cosmos): an object's history lives together.
-            OwnerId = $"{change.Schema.ClassName}:{change.Object.ObjectId}",
-            CreatedAt = at,
-            UpdatedAt = at,
-            Data = data,
-        };
+        yield return JournaledWrites.Record(ClassName, change, data);
     }
 
     /// <summary>The fields the change set, changed or unset, as {field, old, new} in stored (Parse JSON) form; none for a delete.</summary>

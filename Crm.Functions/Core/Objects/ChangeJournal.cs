@@ -77,6 +77,24 @@ internal static class JournaledWrites
         [ChangedAtField] = ParseDates.Format(change.At),
     };
 
+    /// <summary>
+    /// A record of <paramref name="className"/> about <paramref name="change"/>, stamped with the change's time, in one
+    /// partition per object (Cosmos DB): an object's records, read in order, live together.
+    /// </summary>
+    public static StoredObject Record(string className, JournalChange change, JsonObject data)
+    {
+        var at = ParseDates.Format(change.At);
+        return new StoredObject
+        {
+            ClassName = className,
+            ObjectId = ObjectIds.New(),
+            OwnerId = $"{change.Schema.ClassName}:{change.Object.ObjectId}",
+            CreatedAt = at,
+            UpdatedAt = at,
+            Data = data,
+        };
+    }
+
     public static void Hold(StoredObject record)
     {
         record.Data[ReleasedStatusKey] = record.Data[StatusField]?.DeepClone();

@@ -37,16 +37,7 @@ internal sealed class WebhookJournal(WebhookRegistry registry, IOptions<ParseSet
             data["payload"] = payload;
             data["attempts"] = 0;
             data["nextAt"] = at;
-            yield return new StoredObject
-            {
-                ClassName = ClassName,
-                ObjectId = ObjectIds.New(),
-                // One partition per object (Cosmos): an object's deliveries, read in order, live together.
-                OwnerId = $"{change.Schema.ClassName}:{change.Object.ObjectId}",
-                CreatedAt = at,
-                UpdatedAt = at,
-                Data = data,
-            };
+            yield return JournaledWrites.Record(ClassName, change, data);
         }
     }
 
