@@ -73,18 +73,7 @@ public sealed class HistoryTests(HistoryTests.HistoryFixture fixture) : IClassFi
 
     private static long[] Sequences(JsonArray entries) => [.. entries.Select(e => e!["sequence"]!.GetValue<long>())];
 
-    private static JsonObject Acl(params (string Key, bool Read, bool Write)[] entries)
-    {
-        var acl = new JsonObject();
-        foreach (var (key, read, write) in entries)
-        {
-            var entry = new JsonObject();
-            if (read) entry["read"] = true;
-            if (write) entry["write"] = true;
-            acl[key] = entry;
-        }
-        return acl;
-    }
+    private static JsonObject Acl(params (string Key, bool Read, bool Write)[] entries) => Wire.Acl(entries);
 
     [Fact]
     public async Task create_update_and_delete_record_who_when_the_door_and_each_fields_old_and_new_value()

@@ -89,18 +89,7 @@ public abstract class StoreContractTests : IAsyncLifetime
     private static void SameSet(IEnumerable<string> expected, IEnumerable<string> actual) =>
         Assert.Equal(expected.Order(StringComparer.Ordinal), actual.Order(StringComparer.Ordinal));
 
-    private protected static JsonObject Acl(params (string Key, bool Read, bool Write)[] entries)
-    {
-        var acl = new JsonObject();
-        foreach (var (key, read, write) in entries)
-        {
-            var entry = new JsonObject();
-            if (read) entry["read"] = true;
-            if (write) entry["write"] = true;
-            acl[key] = entry;
-        }
-        return acl;
-    }
+    private protected static JsonObject Acl(params (string Key, bool Read, bool Write)[] entries) => Infrastructure.Wire.Acl(entries);
 
     // ---- basics -------------------------------------------------------------------------------------
 
