@@ -23,7 +23,7 @@ public sealed record ServiceCall(string Path, string? ApiVersion, string? Author
 public sealed partial class SignalRServiceStandIn : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _held = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<bool>> _held = new(StringComparer.Ordinal);
 
     public SignalRServiceStandIn(Func<string?, string, bool> authorize, string hub = "crm")
     {
@@ -46,12 +46,22 @@ public sealed partial class SignalRServiceStandIn : IAsyncDisposable
     /// <summary>Every request, in arrival order.</summary>
     public BlockingCollection<ServiceCall> Calls { get; } = [];
 
-    /// <summary>Sends to this user wait until released.</summary>
-    public void Hold(string userId) => _held[userId] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>The users whose sends arrived while held, one entry per send, as they arrived.</summary>
+    public BlockingCollection<string> HeldArrivals { get; } = [];
 
+    /// <summary>Sends to this user wait until released.</summary>
+    public void Hold(string userId) => _held[userId] = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The held sends go on, and are answered and recorded.</summary>
     public void Release(string userId)
     {
-        if (_held.TryRemove(userId, out var gate)) gate.SetResult();
+        if (_held.TryRemove(userId, out var gate)) gate.SetResult(true);
+    }
+
+    /// <summary>The held sends end unrecorded, answered 503: their sender is gone (a process that was killed).</summary>
+    public void Drop(string userId)
+    {
+        if (_held.TryRemove(userId, out var gate)) gate.SetResult(false);
     }
 
     public static string TokenFor(string userId) => $"client-token-for-{userId}";
@@ -80,7 +90,16 @@ public sealed partial class SignalRServiceStandIn : IAsyncDisposable
         }
         else if (send.Success && JsonNode.Parse(body) is JsonObject { } message && message["target"] is not null && message["arguments"] is JsonArray)
         {
-            if (_held.TryGetValue(Uri.UnescapeDataString(send.Groups["user"].Value), out var gate)) await gate.Task;
+            var user = Uri.UnescapeDataString(send.Groups["user"].Value);
+            if (_held.TryGetValue(user, out var gate))
+            {
+                HeldArrivals.Add(user);
+                if (!await gate.Task)
+                {
+                    context.Response.StatusCode = 503;
+                    return;
+                }
+            }
             status = 202;
         }
         else status = 400;

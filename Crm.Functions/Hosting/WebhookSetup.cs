@@ -1,6 +1,7 @@
 using Crm.Functions.Core;
 using Crm.Functions.Core.Webhooks;
 using Crm.Functions.Http;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Crm.Functions.Hosting;
 
@@ -12,7 +13,7 @@ internal static class WebhookSetup
         services.AddSingleton<WebhookAddresses>();
         services.AddSingleton<WebhookRegistry>();
         services.AddSingleton<WebhookSender>();
-        services.AddSingleton<JournalRecovery>();
+        services.TryAddSingleton<JournalRecovery>();
         services.AddSingleton<WebhookJournal>();
         services.AddSingleton<IChangeJournal>(sp => sp.GetRequiredService<WebhookJournal>());
         services.AddHostedService<WebhookDispatcher>();

@@ -12,7 +12,9 @@ namespace Crm.Functions.Realtime;
 /// <see cref="RecipientQueues"/> (per user, in that order: a "deleted" can never overtake its "created").
 /// Subscription filters, written by their subscribers, are decided on those per-user queues too
 /// (<see cref="SubscriberEvaluation"/>). Neither a slow client, nor a slow filter, nor a failing push delays the
-/// HTTP write that caused it, or other users' events.
+/// HTTP write that caused it, or other users' events. A delete's push is also in the outbox
+/// (<see cref="DeletePushOutbox"/>): its record goes once every send of the push has run, and records a process left
+/// behind are pushed again by this loop's sweep.
 /// </summary>
 internal sealed class RealtimePump(
     DataService data,
@@ -27,12 +29,20 @@ internal sealed class RealtimePump(
     LiveQueryServer liveQuery,
     ILogger<RealtimePump> log,
     AzureConnection azureConnection,
+    DeletePushOutbox outbox,
+    Hosting.StartupReadiness readiness,
     WebPubSubLiveQuery? webPubSub = null) : BackgroundService
 {
     private readonly AzureSignalR? azure = azureConnection.Service;
-    private readonly Channel<(ObjectChange Change, long Committed, System.Diagnostics.ActivityContext Writer)> _changes = Channel.CreateBounded<(ObjectChange, long, System.Diagnostics.ActivityContext)>(
-        new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
     private readonly RealtimeSettings _settings = options.Value;
+
+    /// <summary>A change to push; <see cref="OutboxId"/> names its outbox record (deletes of app classes), if any.</summary>
+    private readonly record struct Queued(ObjectChange Change, long Committed, System.Diagnostics.ActivityContext Writer, string? OutboxId);
+
+    // A change dropped for want of room keeps its outbox record, which the sweep pushes later.
+    private readonly Channel<Queued> _changes = Channel.CreateBounded<Queued>(
+        new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest },
+        dropped => { if (dropped.OutboxId is { } id) outbox.Abandoned(id); });
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -59,28 +69,87 @@ internal sealed class RealtimePump(
     {
         // The writing request's trace context travels with the change: its fan-out shows in the same trace. LiveQuery
         // sockets are this process's own: every write made here reaches them, whatever Azure delivers.
-        if (Pushes(change) || liveQuery.HasConnections || webPubSub is not null)
-            _changes.Writer.TryWrite((change, System.Diagnostics.Stopwatch.GetTimestamp(), System.Diagnostics.Activity.Current?.Context ?? default));
+        // A delete with an outbox record always goes through the loop, which removes the record when its push is done.
+        var outboxId = change.Kind == "deleted" && change.ChangeId is { } id && outbox.Records(change.ClassName, JournalChange.Delete) ? id : null;
+        if (outboxId is null && !Pushes(change) && !liveQuery.HasConnections && webPubSub is null) return;
+        if (outboxId is not null) outbox.Pushing(outboxId);
+        _changes.Writer.TryWrite(new Queued(change, System.Diagnostics.Stopwatch.GetTimestamp(), System.Diagnostics.Activity.Current?.Context ?? default, outboxId));
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(PumpAsync(stoppingToken), SweepOutboxAsync(stoppingToken));
+
+    private async Task PumpAsync(CancellationToken stoppingToken)
     {
-        await foreach (var (change, committed, writer) in _changes.Reader.ReadAllAsync(stoppingToken))
+        await foreach (var (change, committed, writer, outboxId) in _changes.Reader.ReadAllAsync(stoppingToken))
         {
             using var activity = RealtimeMetrics.StartFanOut(change, writer);
+            var sends = new PushCompletion(outboxId is null ? null : failed => Settle(outboxId, failed), stoppingToken);
             try
             {
-                await PublishAsync(change, stoppingToken);
+                await PublishAsync(change, sends, stoppingToken);
                 RealtimeMetrics.FannedOut(change.ClassName, System.Diagnostics.Stopwatch.GetElapsedTime(committed));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
+                sends.Failed();
                 log.LogWarning(e, "Real-time push failed for a {ClassName} change", change.ClassName);
+            }
+            finally
+            {
+                sends.Sealed();
             }
         }
     }
 
-    private async Task PublishAsync(ObjectChange change, CancellationToken ct)
+    /// <summary>The outbox record of a push whose sends have all run goes; one whose fan-out failed stays for the sweep.</summary>
+    private async Task Settle(string outboxId, bool failed)
+    {
+        if (failed)
+        {
+            outbox.Abandoned(outboxId);
+            return;
+        }
+        try
+        {
+            await outbox.CompletedAsync(outboxId);
+        }
+        catch (Exception e)
+        {
+            // The record stays and the sweep pushes it again: a duplicate "deleted" event, never a lost one.
+            outbox.Abandoned(outboxId);
+            log.LogWarning(e, "The real-time outbox record {OutboxId} could not be removed", outboxId);
+        }
+    }
+
+    /// <summary>
+    /// Pushes the deletes whose outbox records no live process is pushing (<see cref="DeletePushOutbox.TakeAbandonedAsync"/>):
+    /// a process that died after committing them, or a fan-out that failed.
+    /// </summary>
+    private async Task SweepOutboxAsync(CancellationToken ct)
+    {
+        var interval = TimeSpan.FromSeconds(Math.Max(0.1, _settings.DeleteOutboxGraceSeconds / 2));
+        try
+        {
+            while (!readiness.IsReady) await Task.Delay(50, ct);
+            while (!ct.IsCancellationRequested)
+            {
+                try
+                {
+                    foreach (var change in await outbox.TakeAbandonedAsync(ct))
+                        _changes.Writer.TryWrite(new Queued(change, System.Diagnostics.Stopwatch.GetTimestamp(), default, change.ChangeId));
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    log.LogWarning(e, "Reading the real-time outbox failed; retrying.");
+                }
+                await Task.Delay(interval, ct);
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private async Task PublishAsync(ObjectChange change, PushCompletion sends, CancellationToken ct)
     {
         liveQuery.Publish(change, ct);
         // LiveQuery connections held by Azure Web PubSub get every write from the instance that made it, like the
@@ -91,20 +160,20 @@ internal sealed class RealtimePump(
         var connected = azure is null ? subscriptions.ConnectedUsers.ToHashSet(StringComparer.Ordinal) : null;
         if (_settings.FeedClasses.Contains(change.ClassName, StringComparer.Ordinal))
             foreach (var message in await fanout.FeedAsync(change, connected ?? await candidates.ForAsync(change.Before, change.After, ct), ct))
-                queues.Enqueue(message.UserId, () => SendAsync(message, ct));
+                sends.Enqueue(queues, message.UserId, () => SendAsync(message, ct));
 
         // Subscription filters are the subscribers' own code, so each subscriber's are decided on its own queue, after
         // its feed events: a slow or failing filter delays that subscriber only, never this loop or other users.
         foreach (var (userId, stored) in await subscriptionEvents.SubscribersAsync(change, connected, ct))
         {
             var own = change.Copy();
-            queues.Enqueue(userId, async () =>
+            sends.Enqueue(queues, userId, async () =>
             {
                 await Task.Yield(); // off this loop even when the queue is empty
                 foreach (var message in await subscriptionEvents.ForUserAsync(userId, stored, own, ct)) await SendAsync(message, ct);
             });
         }
-        PublishHubSubscriptions(change, ct);
+        PublishHubSubscriptions(change, sends, ct);
     }
 
     private Task SendAsync(UserMessage message, CancellationToken ct) => azure is not null
@@ -115,7 +184,7 @@ internal sealed class RealtimePump(
     /// Hub-method subscriptions (local hub, per connection): each decided with the subscriber's current roles, on the
     /// subscriber's queue like the stored ones; a failing one is removed from its connection, which gets its error event.
     /// </summary>
-    private void PublishHubSubscriptions(ObjectChange change, CancellationToken ct)
+    private void PublishHubSubscriptions(ObjectChange change, PushCompletion sends, CancellationToken ct)
     {
         if (fanout.Schema(change.ClassName) is not { } schema) return;
         foreach (var byUser in subscriptions.For(change.ClassName).GroupBy(m => m.UserId, StringComparer.Ordinal))
@@ -123,7 +192,7 @@ internal sealed class RealtimePump(
             var userId = byUser.Key;
             var matches = byUser.ToList();
             var own = change.Copy();
-            queues.Enqueue(userId, async () =>
+            sends.Enqueue(queues, userId, async () =>
             {
                 await Task.Yield(); // off the pump's loop even when the queue is empty
                 var auth = await fanout.AuthForAsync(userId, ct);

@@ -60,4 +60,11 @@ internal sealed class RealtimeSettings
 
     /// <summary>How often open hub connections are checked against their session (revoked on another instance, expired).</summary>
     public int SessionCheckSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// How long a delete's real-time push may take before its outbox record counts as left behind by a process that died,
+    /// and is pushed again by another one (or this one after a restart). Longer: fewer duplicate "deleted" events when a
+    /// recipient is slow; shorter: a crashed instance's deletes reach their readers sooner.
+    /// </summary>
+    public double DeleteOutboxGraceSeconds { get; set; } = 30;
 }

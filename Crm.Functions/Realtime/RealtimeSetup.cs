@@ -1,7 +1,9 @@
 using Azure.Core;
+using Crm.Functions.Core;
 using Crm.Functions.Core.Schema;
 using Crm.Functions.Core.Triggers;
 using Crm.Functions.Core.Store;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Functions.Realtime;
@@ -31,6 +33,10 @@ internal static class RealtimeSetup
         // connection string names; the app registers none itself.
         services.AddSingleton(sp => new AzureConnection(AzureSignalR.Create(signalR, sp.GetService<TokenCredential>(),
             new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, sp.GetRequiredService<TimeProvider>())));
+        // Deletes are pushed through an outbox (their records are stored with the deletes): a dying process loses none.
+        services.TryAddSingleton<JournalRecovery>();
+        services.AddSingleton<DeletePushOutbox>();
+        services.AddSingleton<IChangeJournal>(sp => sp.GetRequiredService<DeletePushOutbox>());
         services.AddHostedService<RealtimePump>();
         services.AddSingleton<RealtimeSessions>();
         services.AddHostedService(sp => sp.GetRequiredService<RealtimeSessions>());

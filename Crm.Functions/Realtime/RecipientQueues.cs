@@ -14,8 +14,8 @@ internal sealed class RecipientQueues(ILogger<RecipientQueues> log)
     private readonly Lock _gate = new();
     private readonly Dictionary<string, (Task Tail, int Pending)> _queues = new(StringComparer.Ordinal);
 
-    /// <summary>Queues a send after the recipient's earlier ones; failures are logged, never thrown.</summary>
-    public void Enqueue(string recipient, Func<Task> send)
+    /// <summary>Queues a send after the recipient's earlier ones; failures are logged, never thrown. False: dropped.</summary>
+    public bool Enqueue(string recipient, Func<Task> send)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task previous;
@@ -26,13 +26,14 @@ internal sealed class RecipientQueues(ILogger<RecipientQueues> log)
             {
                 log.LogWarning("Real-time recipient {Recipient} is {Pending} messages behind; a message was dropped", recipient, pending);
                 RealtimeMetrics.DroppedOne();
-                return;
+                return false;
             }
             _queues[recipient] = (done.Task, pending + 1);
             previous = tail;
         }
         RealtimeMetrics.Queued();
         _ = RunAsync(recipient, previous, send, done);
+        return true;
     }
 
     private async Task RunAsync(string recipient, Task previous, Func<Task> send, TaskCompletionSource done)

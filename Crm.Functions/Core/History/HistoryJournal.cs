@@ -34,6 +34,8 @@ internal sealed class HistoryJournal(IOptions<ParseSettings> options) : IChangeJ
 
     public bool Records(string className) => _classes.Contains(className);
 
+    bool IChangeJournal.Records(string className, string kind) => Records(className);
+
     /// <summary>The schema of the entries (a system class, so both stores index it from the start).</summary>
     public static ClassSchema Schema()
     {

@@ -17,7 +17,7 @@ internal static partial class Names
     public static readonly HashSet<string> MasterOnlyClasses = new(StringComparer.Ordinal)
     {
         "_JobStatus", "_PushStatus", "_Hooks", "_GlobalConfig", "_JobSchedule", "_Idempotency", "_Subscription", "_Presence", "_LiveQuery",
-        "_WebhookDelivery", "_History",
+        "_WebhookDelivery", "_History", "_RealtimeOutbox",
     };
 
     public static readonly HashSet<string> DefaultFields = new(StringComparer.Ordinal)

@@ -27,8 +27,19 @@ internal sealed record JournalChange(string Kind, Auth Auth, ClassSchema Schema,
 /// </summary>
 internal interface IChangeJournal
 {
-    /// <summary>Whether changes of the class may produce records: false keeps the plain, unjournaled write path.</summary>
-    bool Records(string className);
+    /// <summary>
+    /// Whether changes of this kind (<see cref="JournalChange.Create"/>, <see cref="JournalChange.Update"/>,
+    /// <see cref="JournalChange.Delete"/>) of the class may produce records: false keeps the plain, unjournaled write path.
+    /// </summary>
+    bool Records(string className, string kind);
+
+    /// <summary>
+    /// Whether a change may go without this journal's records where they cannot share its unit: a transactional
+    /// <c>/batch</c> on a store whose units cannot span classes (Cosmos DB), which a record in another container would make
+    /// unrunnable (108). True for records that only make something survive a crash (a push); false for records a change
+    /// must never lack (webhook deliveries, history), whose classes such a batch then cannot write.
+    /// </summary>
+    bool SkippedInSinglePartitionUnits => false;
 
     /// <summary>The classes its records are objects of (each record has <see cref="JournaledWrites"/>' common fields).</summary>
     IReadOnlyList<string> RecordClasses { get; }
@@ -79,15 +90,16 @@ internal static class JournaledWrites
 
     /// <summary>
     /// A record of <paramref name="className"/> about <paramref name="change"/>, stamped with the change's time, in one
-    /// partition per object (Cosmos DB): an object's records, read in order, live together.
+    /// partition per object (Cosmos DB): an object's records, read in order, live together. A journal with one record per
+    /// change may name it by the change id (<paramref name="objectId"/>), to find it again from the change alone.
     /// </summary>
-    public static StoredObject Record(string className, JournalChange change, JsonObject data)
+    public static StoredObject Record(string className, JournalChange change, JsonObject data, string? objectId = null)
     {
         var at = ParseDates.Format(change.At);
         return new StoredObject
         {
             ClassName = className,
-            ObjectId = ObjectIds.New(),
+            ObjectId = objectId ?? ObjectIds.New(),
             OwnerId = $"{change.Schema.ClassName}:{change.Object.ObjectId}",
             CreatedAt = at,
             UpdatedAt = at,
@@ -127,6 +139,10 @@ internal static class JournaledWrites
         next.Data[SequenceKey] = sequence;
         return sequence;
     }
+
+    /// <summary>The id of the change <paramref name="records"/> were made for; null without records.</summary>
+    public static string? ChangeIdOf(IReadOnlyList<StoredObject>? records) =>
+        records is [{ } first, ..] && first.Data[ChangeField] is JsonValue v && v.TryGetValue(out string? id) ? id : null;
 
     public static bool Carries(StoredObject obj, string changeId) =>
         obj.Data[ChangeIdsKey] is JsonArray ids && ids.Any(i => i is JsonValue v && v.TryGetValue(out string? s) && s == changeId);

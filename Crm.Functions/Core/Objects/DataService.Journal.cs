@@ -9,13 +9,14 @@ namespace Crm.Functions.Core;
 /// <summary>Journaled writes (<see cref="IChangeJournal"/>): the records a change must not exist without, stored with it.</summary>
 internal sealed partial class DataService
 {
-    /// <summary>The journals recording changes of the class; null (the plain write path, no extra work) when none does.</summary>
-    private IChangeJournal[]? JournalsFor(string className)
+    /// <summary>The journals recording this kind of change of the class; null (the plain write path, no extra work) when none does.</summary>
+    private IChangeJournal[]? JournalsFor(string className, string kind)
     {
         if (_journals.Length == 0) return null;
+        var inSinglePartitionUnit = !store.UnitsSpanClasses && _afterCommit.Value is not null;
         IChangeJournal[]? found = null;
         foreach (var journal in _journals)
-            if (journal.Records(className)) found = [.. found ?? [], journal];
+            if (journal.Records(className, kind) && !(inSinglePartitionUnit && journal.SkippedInSinglePartitionUnits)) found = [.. found ?? [], journal];
         return found;
     }
 

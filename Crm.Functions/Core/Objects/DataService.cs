@@ -343,7 +343,7 @@ internal sealed partial class DataService(
 
         try
         {
-            if (JournalsFor(className) is not { } journals) await store.InsertAsync(obj, ops.Relations, ct);
+            if (JournalsFor(className, JournalChange.Create) is not { } journals) await store.InsertAsync(obj, ops.Relations, ct);
             else
             {
                 var records = await PrepareRecordsAsync(journals, JournalChange.Create, auth, schema, null, obj, null, ct);
@@ -390,7 +390,7 @@ internal sealed partial class DataService(
         JsonObject echo = [];
         SaveEvent? saved = null;
         StoredObject? updated;
-        var journals = JournalsFor(className);
+        var journals = JournalsFor(className, JournalChange.Update);
         List<StoredObject>? records = null;
         try
         {
@@ -462,7 +462,7 @@ internal sealed partial class DataService(
 
         var e = new DeleteEvent { Auth = auth, Schema = schema, Object = existing };
         await triggers.RunBeforeDeleteAsync(e, ct);
-        var journals = JournalsFor(className);
+        var journals = JournalsFor(className, JournalChange.Delete);
         List<StoredObject>? records = null;
         // Held records must exist before the delete; in a unit they are made from the state the delete removed.
         if (journals is not null && !store.UnitsSpanClasses)
@@ -477,7 +477,7 @@ internal sealed partial class DataService(
         await AfterCommitAsync(async () =>
         {
             await triggers.RunAfterDeleteAsync(e, ct);
-            Changed?.Invoke(new ObjectChange("deleted", className, deleted, null));
+            Changed?.Invoke(new ObjectChange("deleted", className, deleted, null, JournaledWrites.ChangeIdOf(records)));
         });
     }
 

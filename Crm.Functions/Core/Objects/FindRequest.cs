@@ -22,5 +22,8 @@ internal sealed record FindResult(IReadOnlyList<JsonObject> Results, long? Count
 /// <summary>What a create or update answers: Parse's response body, and the stored object for callers that need it.</summary>
 internal sealed record WriteResult(JsonObject Response, Store.StoredObject Object);
 
-/// <summary>A committed change, for real-time fan-out.</summary>
-internal sealed record ObjectChange(string Kind, string ClassName, Store.StoredObject? Before, Store.StoredObject? After);
+/// <summary>
+/// A committed change, for real-time fan-out. <paramref name="ChangeId"/> is the journaled change's id (null when no journal
+/// recorded it): the real-time outbox's record of a delete push is named by it.
+/// </summary>
+internal sealed record ObjectChange(string Kind, string ClassName, Store.StoredObject? Before, Store.StoredObject? After, string? ChangeId = null);

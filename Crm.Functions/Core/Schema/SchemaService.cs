@@ -526,6 +526,20 @@ internal static class SystemSchemas
         });
         // Server-internal (master-only): the record history, one entry per change (Core/History/HistoryJournal.cs).
         yield return History.HistoryJournal.Schema();
+        // Server-internal (master-only): real-time delete pushes not yet done (Realtime/DeletePushOutbox.cs). Declared
+        // here with the other internal classes: the schema exists before any door or background service runs.
+        yield return Make("_RealtimeOutbox", new()
+        {
+            ["status"] = new(FieldType.String),
+            ["targetClass"] = new(FieldType.String),
+            ["targetId"] = new(FieldType.String),
+            ["change"] = new(FieldType.String),
+            ["kind"] = new(FieldType.String),
+            ["seq"] = new(FieldType.Number),
+            ["changedAt"] = new(FieldType.String),
+            ["leaseUntil"] = new(FieldType.String),
+            ["object"] = new(FieldType.String),
+        });
     }
 
     private static ClassSchema Make(string className, Dictionary<string, FieldDefinition> fields, params (string Field, bool IgnoreCase)[] unique)

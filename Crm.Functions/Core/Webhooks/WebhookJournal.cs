@@ -21,7 +21,7 @@ internal sealed class WebhookJournal(WebhookRegistry registry, IOptions<ParseSet
 
     public IReadOnlyList<string> RecordClasses { get; } = [ClassName];
 
-    public bool Records(string className) => registry.HasTriggers(className);
+    public bool Records(string className, string kind) => registry.HasTriggers(className);
 
     public IEnumerable<StoredObject> RecordsFor(JournalChange change)
     {
