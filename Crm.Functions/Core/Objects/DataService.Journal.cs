@@ -80,7 +80,9 @@ internal sealed partial class DataService
 
     private async Task DropAsync(List<StoredObject>? records)
     {
-        // Not the request's token: a record of a write that did not happen must go even when the request was cancelled.
+        // Not the request's token nor its budget: a record of a write that did not happen must go even when the request
+        // was cancelled or has run out of time.
+        using var outsideBudget = Requests.RequestBudget.Suspend();
         foreach (var record in records ?? [])
             await store.DeleteAsync(record.ClassName, record.ObjectId, QueryNode.True, CancellationToken.None);
     }
@@ -88,6 +90,8 @@ internal sealed partial class DataService
     private async Task ReleaseAsync(List<StoredObject>? records)
     {
         // A record left held here (the process died) is released by JournalRecovery, which finds its change on the object.
+        // The change has committed: running out of the request's time now would answer 124 for a stored write.
+        using var outsideBudget = Requests.RequestBudget.Suspend();
         foreach (var record in records ?? [])
             await store.UpdateAsync(record.ClassName, record.ObjectId, QueryNode.True,
                 held => ValueTask.FromResult(JournaledWrites.Released(held) is { } released ? new ObjectWrite(released, []) : null),

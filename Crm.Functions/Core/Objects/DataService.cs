@@ -516,14 +516,25 @@ internal sealed partial class DataService(
                 throw;
             }
         }, ct);
-        foreach (var effect in effects) await effect();
+        foreach (var effect in effects) await RunCommittedAsync(effect);
         return result;
     }
 
     private async Task AfterCommitAsync(Func<Task> effect)
     {
         if (_afterCommit.Value is { } pending) pending.Add(effect);
-        else await effect();
+        else await RunCommittedAsync(effect);
+    }
+
+    /// <summary>
+    /// Runs what a committed write causes (the server's own after-save and after-delete rules: a sign-up's session, a
+    /// password change's revocations) outside the request's budget: refusing it there would answer an error for a write
+    /// that is stored, which the client would then make again.
+    /// </summary>
+    private static async Task RunCommittedAsync(Func<Task> effect)
+    {
+        using var outsideBudget = RequestBudget.Suspend();
+        await effect();
     }
 
     private static ParseException NotUpdatable(Auth auth, string className, string objectId) =>

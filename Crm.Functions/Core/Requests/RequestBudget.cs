@@ -131,7 +131,18 @@ internal sealed class RequestBudget
         return error;
     }
 
-    /// <summary>Restores the budget that was current before <see cref="Begin"/>.</summary>
+    /// <summary>
+    /// Leaves the rest of this async flow outside any budget, for work that must finish once its write committed: a
+    /// refusal there would answer an error for a change that is stored (and the client would make it again).
+    /// </summary>
+    public static Scope Suspend()
+    {
+        var previous = Ambient.Value;
+        Ambient.Value = null;
+        return new Scope(previous);
+    }
+
+    /// <summary>Restores the budget that was current before <see cref="Begin"/> or <see cref="Suspend"/>.</summary>
     public readonly struct Scope(RequestBudget? previous) : IDisposable
     {
         public void Dispose() => Ambient.Value = previous;
