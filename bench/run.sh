@@ -2,7 +2,8 @@
 # The benchmark: builds the server in Release, starts it on a free loopback port with a throwaway data
 # folder, seeds one tenant through the REST API, and measures six scenarios with wrk. With
 # --peer parse-server it does the same, in the same run, for parse-server on PostgreSQL 15 and prints the
-# ratios. See bench/README.md.
+# ratios. With scenario (a) it also measures the floor (bench/floor: bare Kestrel answering a fixed deal answer)
+# under the same wrk load and prints (a) / floor. See bench/README.md.
 #
 #   bash bench/run.sh [--scale N | --deals N] [--duration S] [--warmup S] [--connections N] [--peer parse-server]
 #                     [--only a,b,...] [--out FILE] [--keep]
@@ -239,6 +240,7 @@ run_ours() {
   node "$bench/seed.mjs" --url "http://127.0.0.1:$port/parse" --master-key "$master" --deals "$deals" --out "$work/ours" > "$work/ours.seed.json" \
     || { tail -n 50 "$work/ours/server.log" >&2; die "seeding Crm.Functions failed"; }
   echo "ours seed peak RSS $(( $(hwm_kb "$server_pid") / 1024 )) MB" >> "$work/load.txt"
+  capture_deal_answer "$port"
   echo "ours: $(load_line) before measuring" >> "$work/load.txt"
   run_scenarios ours "$port" "$server_pid"
   echo "ours: $(load_line) after measuring" >> "$work/load.txt"
@@ -247,6 +249,35 @@ run_ours() {
     grep -E -A5 '(fail|crit):' "$work/ours/server.log" | head -n 40 >&2
     die "Crm.Functions logged errors during the run"
   fi
+}
+
+# ---- the floor: bare Kestrel answering one of our deal answers, byte for byte (bench/floor) -------------------
+capture_deal_answer() { # port: the answer scenario (a) gets for its first deal, the floor's fixed body
+  local data="$work/ours/data.lua" token deal
+  token="$(sed -n 's/^ *token = "\([^"]*\)".*/\1/p' "$data")"
+  deal="$(sed -n 's/^ *deals = { "\([^"]*\)".*/\1/p' "$data")"
+  mkdir -p "$work/floor"
+  curl -fsS -o "$work/floor/deal.json" -H 'X-Parse-Application-Id: crm' -H "X-Parse-Session-Token: $token" \
+    "http://127.0.0.1:$1/parse/classes/Deal/$deal" || die "could not read deal $deal for the floor's body"
+}
+run_floor() {
+  case ",$only," in *,a,*) ;; *) return 0 ;; esac
+  [ -s "$work/floor/deal.json" ] || die "no deal answer captured for the floor"
+  log "building bench/floor (Release)"
+  dotnet build "$bench/floor/Floor.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
+  local port
+  port="$(free_port)"
+  log "starting the floor on 127.0.0.1:$port ($(wc -c < "$work/floor/deal.json") bytes per answer)"
+  (cd "$bench/floor/bin/Release/net10.0" && exec env ASPNETCORE_ENVIRONMENT=Production \
+    dotnet Floor.dll --body "$work/floor/deal.json" --urls "http://127.0.0.1:$port") > "$work/floor/server.log" 2>&1 &
+  server_pid=$!
+  wait_http "http://127.0.0.1:$port/parse/health" 30 || { cat "$work/floor/server.log" >&2; die "the floor did not start"; }
+  echo "floor: $(load_line) before measuring" >> "$work/load.txt"
+  # The same wrk script, data file and settings as scenario (a); only the server differs.
+  mkdir -p "$work/floor-run" && cp "$work/ours/data.lua" "$work/floor-run/data.lua"
+  only=a run_scenarios floor-run "$port" "$server_pid"
+  echo "floor: $(load_line) after measuring" >> "$work/load.txt"
+  stop_pid "$server_pid"; server_pid=""
 }
 
 # ---- LiveQuery (--livequery): subscribed WebSocket clients across users, writes at a fixed rate ----------
@@ -340,6 +371,16 @@ report() {
   echo
   echo "Crm.Functions (SQLite), seed: $(cat "$work/ours.seed.json")"
   table ours
+  if [ -f "$work/floor-run.results" ]; then
+    echo
+    echo "Floor: bare Kestrel (bench/floor) answering scenario (a)'s answer ($(wc -c < "$work/floor/deal.json") bytes), the same wrk load, measured right after ours"
+    table floor-run
+    join -t $'\t' <(grep '^a' "$work/ours.results") "$work/floor-run.results" |
+      while IFS=$'\t' read -r _ rps _ _ _ _ _ _ cpureq frps _ _ _ _ _ _ fcpureq; do
+        awk -v a="$rps" -v f="$frps" -v c="$cpureq" -v fc="$fcpureq" \
+          'BEGIN { printf "Floor ratio: (a) %.0f req/s / floor %.0f req/s = %.1f %% (CPU ms/req %s vs %s)\n", a, f, 100 * a / f, c, fc }'
+      done
+  fi
   if [ -f "$work/peer.results" ]; then
     echo
     echo "parse-server 9.10.0 (PostgreSQL 15), seed: $(cat "$work/peer.seed.json")"
@@ -377,7 +418,8 @@ table() {
     if [ "$label" = peer ]; then
       printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(scenario_name "$key")" "$rps" "$p50" "$p99" "$non2xx" "$cpu" "$dbcpu" "$cpureq" "$rss"
     else
-      printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(scenario_name "$key")" "$rps" "$p50" "$p99" "$non2xx" "$cpu" "$cpureq" "$rss"
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$([ "$label" = floor-run ] && echo "floor: the same GETs, fixed answer" || scenario_name "$key")" \
+        "$rps" "$p50" "$p99" "$non2xx" "$cpu" "$cpureq" "$rss"
     fi
   done < "$work/$label.results"
 }
@@ -424,6 +466,7 @@ if [ "$flex" = 1 ]; then
   exit 0
 fi
 run_ours
+run_floor
 explain_pipeline
 [ "$peer" = parse-server ] && run_peer
 if [ -n "$out" ]; then report | tee "$out"; else report; fi
