@@ -59,8 +59,14 @@ internal static class ObjectsApi
         return ApiResult.Ok(body);
     }
 
-    public static async Task<ApiResult> Get(DataService data, ParseCall call, string className, CancellationToken ct) =>
-        ApiResult.Ok(await data.GetAsync(call.Auth, className, call.RouteValue("objectId"), QueryParameters.ForGet(call.Body), ct));
+    public static async Task<ApiResult> Get(DataService data, ParseCall call, string className, CancellationToken ct)
+    {
+        var result = await data.GetOneAsync(call.Auth, className, call.RouteValue("objectId"), QueryParameters.ForGet(call.Body), ct);
+        if (result is not FoundObjects found) return ApiResult.Ok(result[0]);
+        // Unshaped, as a find's page: written from the stored text as the answer goes out, no tree in between.
+        var serverUrl = call.ServerUrl;
+        return ApiResult.Ok(RawJson.Of(writer => found.WriteOneTo(writer, 0, serverUrl)));
+    }
 
     public static async Task<ApiResult> Create(DataService data, ParseCall call, string className, CancellationToken ct)
     {

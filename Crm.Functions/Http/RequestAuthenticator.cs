@@ -98,7 +98,9 @@ internal sealed class RequestAuthenticator(
     private async Task<Auth> CallerAsync(Credentials credentials, IPAddress? remoteIp, SessionTokenUse tokenUse, HttpContext? context, CancellationToken ct)
     {
         var (basicAppId, basicMaster) = BasicCredentials(credentials.Authorization);
-        if (!FixedEquals(credentials.AppId ?? basicAppId, _settings.AppId)) throw new UnauthorizedException();
+        // The application id is no secret (every client ships it): an ordinary comparison. Keys are compared in constant time.
+        if (string.IsNullOrEmpty(_settings.AppId) || !string.Equals(credentials.AppId ?? basicAppId, _settings.AppId, StringComparison.Ordinal))
+            throw new UnauthorizedException();
 
         var installationId = credentials.InstallationId;
         var masterKey = credentials.MasterKey ?? basicMaster;

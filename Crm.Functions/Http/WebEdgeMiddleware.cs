@@ -43,7 +43,7 @@ internal sealed class WebEdgeMiddleware(
         var requestId = RequestId(context.Request.Headers[RequestIdHeader].ToString());
         context.TraceIdentifier = requestId;
         context.Response.Headers[RequestIdHeader] = requestId;
-        using var scope = log.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId });
+        using var scope = log.BeginScope(new RequestIdScope(requestId));
         var watch = Stopwatch.StartNew();
         try
         {
@@ -79,15 +79,19 @@ internal sealed class WebEdgeMiddleware(
             // refusal, so it is logged and counted as abandoned (499, as Kestrel's own log names it).
             var abandoned = RequestTelemetry.WasAbandoned(context);
             RequestTelemetry.Record(context, watch.Elapsed, abandoned);
-            if (abandoned)
-                log.LogDebug("{Method} {Path} abandoned by the client after {ElapsedMs} ms",
-                    context.Request.Method, context.Request.Path.Value, watch.ElapsedMilliseconds);
-            else if (RequestTelemetry.RefusalCode(context) is { } code)
-                log.LogDebug("{Method} {Path} answered {Status} (Parse error {ParseCode}) in {ElapsedMs} ms",
-                    context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, code, watch.ElapsedMilliseconds);
-            else
-                log.LogDebug("{Method} {Path} answered {Status} in {ElapsedMs} ms",
-                    context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, watch.ElapsedMilliseconds);
+            // Checked first: the logging calls box their arguments into an array before they look at the level.
+            if (log.IsEnabled(LogLevel.Debug))
+            {
+                if (abandoned)
+                    log.LogDebug("{Method} {Path} abandoned by the client after {ElapsedMs} ms",
+                        context.Request.Method, context.Request.Path.Value, watch.ElapsedMilliseconds);
+                else if (RequestTelemetry.RefusalCode(context) is { } code)
+                    log.LogDebug("{Method} {Path} answered {Status} (Parse error {ParseCode}) in {ElapsedMs} ms",
+                        context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, code, watch.ElapsedMilliseconds);
+                else
+                    log.LogDebug("{Method} {Path} answered {Status} in {ElapsedMs} ms",
+                        context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, watch.ElapsedMilliseconds);
+            }
         }
     }
 
@@ -220,4 +224,25 @@ internal sealed class CorsPolicy(IReadOnlyList<string> patterns)
         }
         return false;
     }
+}
+
+/// <summary>
+/// The log scope of one request: its id as the structured property <c>RequestId</c>. One small object per request where a
+/// dictionary cost a hash table.
+/// </summary>
+internal sealed class RequestIdScope(string requestId) : IReadOnlyList<KeyValuePair<string, object>>
+{
+    public KeyValuePair<string, object> this[int index] =>
+        index == 0 ? new("RequestId", requestId) : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public int Count => 1;
+
+    public IEnumerator<KeyValuePair<string, object>> GetEnumerator()
+    {
+        yield return this[0];
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => "RequestId=" + requestId;
 }

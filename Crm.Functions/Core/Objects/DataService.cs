@@ -117,14 +117,21 @@ internal sealed partial class DataService(
         return parsed;
     }
 
-    public async Task<JsonObject> GetAsync(Auth auth, string className, string objectId, FindRequest? shape, CancellationToken ct)
+    public async Task<JsonObject> GetAsync(Auth auth, string className, string objectId, FindRequest? shape, CancellationToken ct) =>
+        (await GetOneAsync(auth, className, objectId, shape, ct))[0];
+
+    /// <summary>
+    /// The object with this id as a one-element result: <see cref="FoundObjects"/> when unshaped, so REST can write it
+    /// straight from the stored text as <see cref="FindAsync"/>'s pages are. 101 when absent or unreadable.
+    /// </summary>
+    public async Task<IReadOnlyList<JsonObject>> GetOneAsync(Auth auth, string className, string objectId, FindRequest? shape, CancellationToken ct)
     {
         var request = (shape ?? new FindRequest()) with
         {
             Where = new JsonObject { ["objectId"] = objectId }, Limit = 1, Skip = 0, Count = false, Order = null,
         };
         var result = await FindAsync(auth, className, request, ct);
-        return result.Results.Count == 1 ? result.Results[0] : throw ParseException.NotFound();
+        return result.Results.Count == 1 ? result.Results : throw ParseException.NotFound();
     }
 
     private static bool IsGetById(JsonNode? where) =>

@@ -27,6 +27,10 @@ internal sealed class FoundObjects(ObjectEncoder encoder, Auth auth, ClassSchema
 
     private List<JsonObject> Trees => _trees ??= [.. stored.Select(o => encoder.Encode(auth, schema, o, protectedFields))];
 
+    /// <summary>Writes one of the objects (encoded afresh from the stored object), file urls under <paramref name="serverUrl"/>.</summary>
+    public void WriteOneTo(Utf8JsonWriter writer, int index, string? serverUrl) =>
+        encoder.Write(writer, auth, schema, stored[index], protectedFields, new EncodeOptions(ServerUrl: serverUrl));
+
     /// <summary>Writes the objects as a JSON array (encoded afresh from the stored objects), file urls under <paramref name="serverUrl"/>.</summary>
     public void WriteTo(Utf8JsonWriter writer, string? serverUrl, string? className)
     {

@@ -31,7 +31,7 @@ internal static class SqliteAggregate
         if (keys.Count > 0) sql.Append(" GROUP BY ").AppendJoin(", ", keys);
         if (query.Order.Count > 0)
             sql.Append(" ORDER BY ").AppendJoin(", ", query.Order.Select(o => (o.KeyIndex is { } k ? "k" + k : "a" + o.AccumulatorIndex) + (o.Descending ? " DESC" : "")));
-        sql.Append(" LIMIT ").Append(translator.Param(query.Limit)).Append(" OFFSET ").Append(translator.Param(query.Skip));
+        sql.Append(SqliteQueryTranslator.LimitOffset(query.Limit, query.Skip, translator));
         return sql.ToString();
     }
 

@@ -476,7 +476,7 @@ internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
         var score = ranking.Count == 0 ? "" : $", ({translator.Score(ranking, alias)}) AS {SqliteQueryTranslator.ScoreColumn}";
         var sql = $"SELECT {string.Join(", ", Columns.Split(", ").Select(c => alias + "." + c))}{score} FROM {SqliteQueryTranslator.Table(query.ClassName)} {alias} WHERE {where}"
                   + SqliteQueryTranslator.OrderBy(query.Order.Where(k => ranking.Count > 0 || !k.Field.IsScore).ToList(), alias)
-                  + $" LIMIT {translator.Param(query.Limit)} OFFSET {translator.Param(query.Skip)}";
+                  + SqliteQueryTranslator.LimitOffset(query.Limit, query.Skip, translator);
         var reader = await RentReaderAsync(ct);
         try
         {
@@ -535,6 +535,22 @@ internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
             // managed handle to walk past. The count is a hint for automatic indexes: it stops there, the read goes on.
         }
         return rows;
+    }
+
+    /// <summary>SQLITE_STMTSTATUS_REPREPARE (sqlite3.h), which SQLitePCLRaw does not name.</summary>
+    private const int StatementStatusReprepare = 5;
+
+    /// <summary>
+    /// How many times SQLite compiled the idle pooled readers' kept statements again (SQLITE_STMTSTATUS_REPREPARE): a kept
+    /// statement is only worth keeping while this stays flat, since a recompile costs a parse and a plan.
+    /// </summary>
+    internal long RecompiledStatements()
+    {
+        long total = 0;
+        foreach (var connection in _readers)
+            for (var statement = SQLitePCL.raw.sqlite3_next_stmt(connection.Handle!, null); statement is not null; statement = SQLitePCL.raw.sqlite3_next_stmt(connection.Handle!, statement))
+                total += SQLitePCL.raw.sqlite3_stmt_status(statement, StatementStatusReprepare, 0);
+        return total;
     }
 
     /// <summary>The query plan SQLite picks for a find; used to show that pipeline queries are served by indexes.</summary>

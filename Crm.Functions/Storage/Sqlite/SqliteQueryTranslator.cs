@@ -25,6 +25,17 @@ internal sealed class SqliteQueryTranslator
 
     public string NewAlias() => "t" + _aliasCounter++;
 
+    /// <summary>
+    /// <c>LIMIT n</c> as a literal, and <c>OFFSET</c> only past the first page (then bound). Since SQLite 3.47 a bound
+    /// LIMIT value may steer the plan, so SQLite marks the statement to be compiled again whenever that parameter is
+    /// bound, even to the same value: a kept prepared statement was parsed and planned anew on every get by id (a sixth of
+    /// the server's CPU in scenario (a)). Limits are integers the server bounds (MaxLimit), so a literal is safe, and the
+    /// few values clients use keep the per-connection statement cache small.
+    /// </summary>
+    public static string LimitOffset(int limit, int skip, SqliteQueryTranslator translator) =>
+        skip == 0 ? $" LIMIT {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
+            : $" LIMIT {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)} OFFSET {translator.Param(skip)}";
+
     public string Param(object value)
     {
         var name = "$p" + _parameters.Count;
