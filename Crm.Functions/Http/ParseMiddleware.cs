@@ -86,7 +86,8 @@ internal sealed class ParseMiddleware(
         RequestTelemetry.Describe(context, route.Function == "batch" ? "batch" : "rest", _settings.MountPath + route.Template,
             values.TryGetValue("className", out var className) ? className : null);
         var auth = route.Function is "health" or "liveness" ? Auth.Anonymous : await authenticator.AuthenticateAsync(context, envelope, TokenUse(route), ct);
-        fileUrls.UseServerUrl(ParseDoor.ServerUrl(request, _settings));
+        var serverUrl = ParseDoor.ServerUrl(request, _settings);
+        fileUrls.UseServerUrl(serverUrl);
         // One budget for the whole call: a /batch spends it across all its sub-requests.
         using var budget = RequestBudget.Begin(_limits, ParseDoor.BudgetCaller(auth, context.Connection.RemoteIpAddress));
 
@@ -97,7 +98,7 @@ internal sealed class ParseMiddleware(
             Body = body,
             Auth = auth,
             Route = values,
-            ServerUrl = ParseDoor.ServerUrl(request, _settings),
+            ServerUrl = serverUrl,
             InstallationId = auth.InstallationId ?? envelope.InstallationId,
             // /sessions/me and /logout judge the token themselves, so they need it whichever way it was sent.
             RawSessionToken = context.Request.Headers.TryGetValue("X-Parse-Session-Token", out var header) && header.Count > 0

@@ -463,6 +463,12 @@ internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
 
     private const string Columns = "id, owner_id, created_at, updated_at, version, acl, data";
 
+    /// <summary>The columns under the alias of a find's table, which is always the translator's first ("t0").</summary>
+    private static readonly string FirstAliasColumns = string.Join(", ", Columns.Split(", ").Select(c => "t0." + c));
+
+    private static string SelectList(string alias) =>
+        alias == "t0" ? FirstAliasColumns : string.Join(", ", Columns.Split(", ").Select(c => alias + "." + c));
+
     public async Task<IReadOnlyList<StoredObject>> FindAsync(StoreQuery query, CancellationToken ct)
     {
         using var operation = CrmTelemetry.Store(Kind, "find", query.ClassName);
@@ -474,7 +480,7 @@ internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
         // A $text query ranks its rows: the relevance is one more column, which order=$score sorts by.
         var ranking = TextSearch.Ranking(query.Where);
         var score = ranking.Count == 0 ? "" : $", ({translator.Score(ranking, alias)}) AS {SqliteQueryTranslator.ScoreColumn}";
-        var sql = $"SELECT {string.Join(", ", Columns.Split(", ").Select(c => alias + "." + c))}{score} FROM {SqliteQueryTranslator.Table(query.ClassName)} {alias} WHERE {where}"
+        var sql = $"SELECT {SelectList(alias)}{score} FROM {SqliteQueryTranslator.Table(query.ClassName)} {alias} WHERE {where}"
                   + SqliteQueryTranslator.OrderBy(query.Order.Where(k => ranking.Count > 0 || !k.Field.IsScore).ToList(), alias)
                   + SqliteQueryTranslator.LimitOffset(query.Limit, query.Skip, translator);
         var reader = await RentReaderAsync(ct);

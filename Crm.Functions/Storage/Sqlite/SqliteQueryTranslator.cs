@@ -151,9 +151,19 @@ internal sealed class SqliteQueryTranslator
     private string Acl(AclNode a, string alias)
     {
         var column = Column(alias, a.Write ? "wperm" : "rperm");
-        var groups = a.Groups.Select(g => $"instr({column}, {Param(System.Text.Json.JsonSerializer.Serialize(g, SqliteJson.Options))}) > 0");
+        var groups = a.Groups.Select(g => $"instr({column}, {Param(JsonText(g))}) > 0");
         return $"({string.Join(" OR ", groups.Prepend($"{column} IS NULL"))})";
     }
+
+    /// <summary>
+    /// A group's JSON text as the serializer writes it into rperm/wperm: ids, role names and "*" need no escaping, so
+    /// they are quoted directly; anything else goes through the serializer.
+    /// </summary>
+    private static string JsonText(string group) =>
+        group.AsSpan().ContainsAnyExcept(PlainGroupChars) ? System.Text.Json.JsonSerializer.Serialize(group, SqliteJson.Options) : "\"" + group + "\"";
+
+    private static readonly System.Buffers.SearchValues<char> PlainGroupChars =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:*.");
 
     private string Compare(CompareNode c, string alias)
     {
