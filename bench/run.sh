@@ -184,7 +184,7 @@ run_scenarios() {
     cpu="$(awk -v t=$((c1 - c0)) -v hz="$clk_tck" -v ms="$wall" 'BEGIN { printf "%.0f", t / hz / (ms / 1000) * 100 }')"
     dbcpu="$(awk -v t=$((d1 - d0)) -v hz="$clk_tck" -v ms="$wall" 'BEGIN { printf "%.0f", t / hz / (ms / 1000) * 100 }')"
     # CPU time per answered request (server, plus PostgreSQL for the peer): steadier than req/s on a shared machine.
-    cpureq="$(awk -v t=$((c1 - c0 + d1 - d0)) -v hz="$clk_tck" -v n="$requests" 'BEGIN { printf "%.2f", t / hz * 1000 / n }')"
+    cpureq="$(awk -v t=$((c1 - c0 + d1 - d0)) -v hz="$clk_tck" -v n="$requests" 'BEGIN { printf "%.3f", t / hz * 1000 / n }')"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$rps" "$p50" "$p99" "${non2xx:-0}" "$cpu" "$((hwm / 1024))" "$dbcpu" "$cpureq" >> "$work/$label.results"
   done
 }
