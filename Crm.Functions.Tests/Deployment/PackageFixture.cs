@@ -24,8 +24,9 @@ public sealed class PackageFixture : IAsyncLifetime
         var environment = Environment.GetEnvironmentVariables().Keys.Cast<string>()
             .Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase))
             .ToDictionary(k => k, _ => (string?)null);
+        // The package is compiled ReadyToRun (crossgen of every assembly), which takes minutes on a busy 2-core machine.
         var (exitCode, output) = await Command.RunAsync(
-            "bash", [DeploymentFiles.InRepo("scripts", "publish.sh"), _root], DeploymentFiles.RepositoryRoot, TimeSpan.FromMinutes(8), environment);
+            "bash", [DeploymentFiles.InRepo("scripts", "publish.sh"), _root], DeploymentFiles.RepositoryRoot, TimeSpan.FromMinutes(15), environment);
         PublishOutput = output;
         if (exitCode != 0) throw new InvalidOperationException($"scripts/publish.sh failed with exit code {exitCode}:\n{output}");
         ZipFile.ExtractToDirectory(ZipPath, Extracted);
