@@ -243,6 +243,8 @@ run_ours() {
   node "$bench/seed.mjs" --url "http://127.0.0.1:$port/parse" --master-key "$master" --deals "$deals" --out "$work/ours" > "$work/ours.seed.json" \
     || { tail -n 50 "$work/ours/server.log" >&2; die "seeding Crm.Functions failed"; }
   echo "ours seed peak RSS $(( $(hwm_kb "$server_pid") / 1024 )) MB" >> "$work/load.txt"
+  # The store's size on disk (the SQLite file with its WAL), for the growth table of --scale runs.
+  echo "ours data folder after seeding: $(du -sm "$work/ours/data" | cut -f1) MB" >> "$work/load.txt"
   capture_deal_answer "$port"
   echo "ours: $(load_line) before measuring" >> "$work/load.txt"
   run_scenarios ours "$port" "$server_pid"

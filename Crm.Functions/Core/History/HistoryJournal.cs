@@ -39,21 +39,14 @@ internal sealed class HistoryJournal(IOptions<ParseSettings> options) : IChangeJ
     /// <summary>The schema of the entries (a system class, so both stores index it from the start).</summary>
     public static ClassSchema Schema()
     {
-        var schema = ClassSchema.Create(ClassName, new Dictionary<string, FieldDefinition>
+        var schema = ClassSchema.Create(ClassName, JournaledWrites.RecordFields(new()
         {
-            [JournaledWrites.StatusField] = new(FieldType.String),
-            [JournaledWrites.TargetClassField] = new(FieldType.String),
-            [JournaledWrites.TargetIdField] = new(FieldType.String),
-            [JournaledWrites.ChangeField] = new(FieldType.String),
-            [JournaledWrites.KindField] = new(FieldType.String),
-            [JournaledWrites.SequenceField] = new(FieldType.Number),
-            [JournaledWrites.ChangedAtField] = new(FieldType.String),
             [UserField] = new(FieldType.String),
             [MasterField] = new(FieldType.Boolean),
             [DoorField] = new(FieldType.String),
             [ChangesField] = new(FieldType.Array),
             [SnapshotField] = new(FieldType.Object),
-        });
+        }));
         // An object's entries are read by its id; expired ones by age. Single fields: no composite index to provision on Cosmos.
         var indexes = schema.Indexes
             .SetItem("targetId_1", new IndexDefinition([(JournaledWrites.TargetIdField, 1)]))

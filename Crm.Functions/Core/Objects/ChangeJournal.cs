@@ -76,6 +76,23 @@ internal static class JournaledWrites
     /// <summary>The status a held record gets once its change is known to have committed.</summary>
     private const string ReleasedStatusKey = "_releasedStatus";
 
+    /// <summary>The schema fields of a journal's record class: the fields every record has, and the journal's <paramref name="own"/>.</summary>
+    public static Dictionary<string, FieldDefinition> RecordFields(Dictionary<string, FieldDefinition> own)
+    {
+        var fields = new Dictionary<string, FieldDefinition>(StringComparer.Ordinal)
+        {
+            [StatusField] = new(FieldType.String),
+            [TargetClassField] = new(FieldType.String),
+            [TargetIdField] = new(FieldType.String),
+            [ChangeField] = new(FieldType.String),
+            [KindField] = new(FieldType.String),
+            [SequenceField] = new(FieldType.Number),
+            [ChangedAtField] = new(FieldType.String),
+        };
+        foreach (var (name, definition) in own) fields[name] = definition;
+        return fields;
+    }
+
     /// <summary>The common fields of a record about <paramref name="change"/>.</summary>
     public static JsonObject RecordData(JournalChange change, string status) => new()
     {

@@ -507,39 +507,25 @@ internal static class SystemSchemas
             ["url"] = new(FieldType.String),
         });
         // Server-internal (master-only): the webhook outbox, one delivery per event and hook (Core/Webhooks/WebhookJournal.cs).
-        yield return Make("_WebhookDelivery", new()
+        yield return Make("_WebhookDelivery", JournaledWrites.RecordFields(new()
         {
-            ["status"] = new(FieldType.String),
             ["hook"] = new(FieldType.String),
-            ["targetClass"] = new(FieldType.String),
-            ["targetId"] = new(FieldType.String),
-            ["change"] = new(FieldType.String),
-            ["kind"] = new(FieldType.String),
-            ["seq"] = new(FieldType.Number),
-            ["changedAt"] = new(FieldType.String),
             ["leaseUntil"] = new(FieldType.String),
             ["payload"] = new(FieldType.String),
             ["attempts"] = new(FieldType.Number),
             ["nextAt"] = new(FieldType.String),
             ["lastError"] = new(FieldType.String),
             ["deliveredAt"] = new(FieldType.String),
-        });
+        }));
         // Server-internal (master-only): the record history, one entry per change (Core/History/HistoryJournal.cs).
         yield return History.HistoryJournal.Schema();
         // Server-internal (master-only): real-time delete pushes not yet done (Realtime/DeletePushOutbox.cs). Declared
         // here with the other internal classes: the schema exists before any door or background service runs.
-        yield return Make("_RealtimeOutbox", new()
+        yield return Make("_RealtimeOutbox", JournaledWrites.RecordFields(new()
         {
-            ["status"] = new(FieldType.String),
-            ["targetClass"] = new(FieldType.String),
-            ["targetId"] = new(FieldType.String),
-            ["change"] = new(FieldType.String),
-            ["kind"] = new(FieldType.String),
-            ["seq"] = new(FieldType.Number),
-            ["changedAt"] = new(FieldType.String),
             ["leaseUntil"] = new(FieldType.String),
             ["object"] = new(FieldType.String),
-        });
+        }));
     }
 
     private static ClassSchema Make(string className, Dictionary<string, FieldDefinition> fields, params (string Field, bool IgnoreCase)[] unique)
