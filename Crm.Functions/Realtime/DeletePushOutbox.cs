@@ -39,8 +39,12 @@ internal sealed class DeletePushOutbox(IObjectStore store, JournalRecovery recov
     /// </summary>
     public bool SkippedInSinglePartitionUnits => true;
 
-    /// <summary>Deletes of the app's classes; server-internal classes (sessions, journals) are never pushed.</summary>
-    public bool Records(string className, string kind) => kind == JournalChange.Delete && !className.StartsWith('_');
+    /// <summary>
+    /// Deletes of the app's classes while this process pushes its writes (<see cref="RealtimeSettings.PushFromWrites"/> not
+    /// false); server-internal classes (sessions, journals) are never pushed.
+    /// </summary>
+    public bool Records(string className, string kind) =>
+        kind == JournalChange.Delete && !className.StartsWith('_') && _settings.PushFromWrites != false;
 
     public IEnumerable<StoredObject> RecordsFor(JournalChange change)
     {

@@ -41,6 +41,7 @@ internal sealed class PushCompletion(Func<bool, Task>? completed, CancellationTo
 
     private void Release()
     {
-        if (Interlocked.Decrement(ref _open) == 0 && completed is not null) _ = completed(_failed);
+        // A push cut short by shutdown (also before any send was handed out) is not done: its record stays for the next process.
+        if (Interlocked.Decrement(ref _open) == 0 && completed is not null) _ = completed(_failed || stopping.IsCancellationRequested);
     }
 }
