@@ -24,7 +24,7 @@ internal sealed class DeletePushOutbox(IObjectStore store, JournalRecovery recov
 {
     public const string ClassName = "_RealtimeOutbox";
     // The record's fields beyond JournaledWrites' common ones; the class's schema is declared with the other internal classes.
-    private const string Pending = "pending", ObjectField = "object", LeaseField = "leaseUntil";
+    private const string Pending = "pending", ObjectField = "object";
 
     private readonly RealtimeSettings _settings = options.Value;
 
@@ -84,25 +84,16 @@ internal sealed class DeletePushOutbox(IObjectStore store, JournalRecovery recov
             [new SortKey(FieldRef.Of(JournaledWrites.ChangedAtField, Text), false)], 0, 100), ct);
 
         var taken = new List<ObjectChange>();
-        var leaseUntil = ParseDates.Format(now + grace);
         foreach (var record in found)
         {
-            if (_pushing.ContainsKey(record.ObjectId) || !LeaseFree(record, now)) continue;
-            var leased = await store.UpdateAsync(ClassName, record.ObjectId, QueryNode.True, current =>
-            {
-                if (!LeaseFree(current, time.GetUtcNow())) return ValueTask.FromResult<ObjectWrite?>(null);
-                current.Data[LeaseField] = leaseUntil;
-                return ValueTask.FromResult<ObjectWrite?>(new ObjectWrite(current, []));
-            }, ct);
+            if (_pushing.ContainsKey(record.ObjectId) || !JournaledWrites.LeaseFree(record, now)) continue;
+            var leased = await JournaledWrites.LeaseAsync(store, record, now + grace, current => JournaledWrites.LeaseFree(current, time.GetUtcNow()), ct);
             if (leased is null || Restore(leased) is not { } deleted) continue;
             _pushing[leased.ObjectId] = true;
             taken.Add(new ObjectChange("deleted", deleted.ClassName, deleted, null, leased.ObjectId));
         }
         return taken;
     }
-
-    private static bool LeaseFree(StoredObject record, DateTimeOffset now) =>
-        record.Data[LeaseField] is not JsonValue v || !v.TryGetValue(out string? lease) || string.CompareOrdinal(lease, ParseDates.Format(now)) <= 0;
 
     private static string Snapshot(StoredObject obj) => new JsonObject
     {
@@ -117,7 +108,7 @@ internal sealed class DeletePushOutbox(IObjectStore store, JournalRecovery recov
 
     private static StoredObject? Restore(StoredObject record)
     {
-        if (record.Data[ObjectField] is not JsonValue text || !text.TryGetValue(out string? json) || JsonNode.Parse(json) is not JsonObject s) return null;
+        if (JournaledWrites.Text(record, ObjectField) is not { } json || JsonNode.Parse(json) is not JsonObject s) return null;
         return new StoredObject
         {
             ClassName = s["className"]!.GetValue<string>(),

@@ -158,8 +158,36 @@ internal static class JournaledWrites
     }
 
     /// <summary>The id of the change <paramref name="records"/> were made for; null without records.</summary>
-    public static string? ChangeIdOf(IReadOnlyList<StoredObject>? records) =>
-        records is [{ } first, ..] && first.Data[ChangeField] is JsonValue v && v.TryGetValue(out string? id) ? id : null;
+    public static string? ChangeIdOf(IReadOnlyList<StoredObject>? records) => records is [{ } first, ..] ? Text(first, ChangeField) : null;
+
+    /// <summary>A text field of a record; null when absent or not text.</summary>
+    public static string? Text(StoredObject record, string field) =>
+        record.Data[field] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+
+    /// <summary>
+    /// The time until which a process that took a record (to deliver or push what it records) has it to itself: other
+    /// instances reading the same records leave it alone until then, and take it over after, when that process died.
+    /// </summary>
+    public const string LeaseField = "leaseUntil";
+
+    public static bool LeaseFree(StoredObject record, DateTimeOffset now) =>
+        Text(record, LeaseField) is not { } lease || string.CompareOrdinal(lease, ParseDates.Format(now)) <= 0;
+
+    /// <summary>
+    /// Leases a record until <paramref name="until"/> in one atomic update, when <paramref name="mayTake"/> still holds for it
+    /// as stored (its lease free among the conditions); the leased record, or null when another process was first.
+    /// </summary>
+    public static Task<StoredObject?> LeaseAsync(IObjectStore store, StoredObject record, DateTimeOffset until,
+        Func<StoredObject, bool> mayTake, CancellationToken ct)
+    {
+        var leaseUntil = ParseDates.Format(until);
+        return store.UpdateAsync(record.ClassName, record.ObjectId, Query.QueryNode.True, current =>
+        {
+            if (!mayTake(current)) return ValueTask.FromResult<ObjectWrite?>(null);
+            current.Data[LeaseField] = leaseUntil;
+            return ValueTask.FromResult<ObjectWrite?>(new ObjectWrite(current, []));
+        }, ct);
+    }
 
     public static bool Carries(StoredObject obj, string changeId) =>
         obj.Data[ChangeIdsKey] is JsonArray ids && ids.Any(i => i is JsonValue v && v.TryGetValue(out string? s) && s == changeId);

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Crm.Functions.Core.Json;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
@@ -24,10 +23,10 @@ internal sealed class JournalRecovery(IObjectStore store, TimeProvider time)
         var held = await store.FindAsync(new StoreQuery(recordClass, where, [], 0, 500), ct);
         foreach (var record in held)
         {
-            var targetClass = TextOf(record.Data[JournaledWrites.TargetClassField]);
-            var targetId = TextOf(record.Data[JournaledWrites.TargetIdField]);
-            var change = TextOf(record.Data[JournaledWrites.ChangeField]);
-            var kind = TextOf(record.Data[JournaledWrites.KindField]);
+            var targetClass = JournaledWrites.Text(record, JournaledWrites.TargetClassField);
+            var targetId = JournaledWrites.Text(record, JournaledWrites.TargetIdField);
+            var change = JournaledWrites.Text(record, JournaledWrites.ChangeField);
+            var kind = JournaledWrites.Text(record, JournaledWrites.KindField);
             if (targetClass is null || targetId is null || change is null) continue;
             var found = await store.FindAsync(new StoreQuery(targetClass,
                 new CompareNode(FieldRef.Of("objectId"), CompareOp.Eq, new StringValue(targetId)), [], 0, 1), ct);
@@ -42,6 +41,4 @@ internal sealed class JournalRecovery(IObjectStore store, TimeProvider time)
     }
 
     private static readonly FieldDefinition Text = new(FieldType.String);
-
-    private static string? TextOf(JsonNode? node) => node is JsonValue v && v.TryGetValue(out string? s) ? s : null;
 }

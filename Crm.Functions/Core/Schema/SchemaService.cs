@@ -510,7 +510,7 @@ internal static class SystemSchemas
         yield return Make("_WebhookDelivery", JournaledWrites.RecordFields(new()
         {
             ["hook"] = new(FieldType.String),
-            ["leaseUntil"] = new(FieldType.String),
+            [JournaledWrites.LeaseField] = new(FieldType.String),
             ["payload"] = new(FieldType.String),
             ["attempts"] = new(FieldType.Number),
             ["nextAt"] = new(FieldType.String),
@@ -523,7 +523,7 @@ internal static class SystemSchemas
         // here with the other internal classes: the schema exists before any door or background service runs.
         yield return Make("_RealtimeOutbox", JournaledWrites.RecordFields(new()
         {
-            ["leaseUntil"] = new(FieldType.String),
+            [JournaledWrites.LeaseField] = new(FieldType.String),
             ["object"] = new(FieldType.String),
         }));
     }

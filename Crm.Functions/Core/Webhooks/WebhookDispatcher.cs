@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Crm.Functions.Core.Json;
 using Crm.Functions.Core.Query;
 using Crm.Functions.Core.Schema;
@@ -134,7 +133,7 @@ internal sealed class WebhookDispatcher(
         var nowText = ParseDates.Format(now);
         if (Str(delivery, "status") != WebhookJournal.Pending) return false;
         if (string.CompareOrdinal(Str(delivery, "nextAt"), nowText) > 0) return false;
-        return Str(delivery, "leaseUntil") is not { } lease || string.CompareOrdinal(lease, nowText) <= 0;
+        return JournaledWrites.LeaseFree(delivery, now);
     }
 
     /// <summary>Sends an object's deliveries to one hook in sequence, stopping at the first that must wait.</summary>
@@ -165,13 +164,8 @@ internal sealed class WebhookDispatcher(
         var hook = await registry.FindCurrentAsync(Str(delivery, "hook") ?? "", ct);
         // The turn to send comes before the lease, so that waiting for it holds no lease (WebhookSender.TurnAsync).
         using var turn = hook is null ? null : await sender.TurnAsync(hook.Url, ct);
-        var leaseUntil = ParseDates.Format(time.GetUtcNow() + TimeSpan.FromSeconds(_settings.TimeoutSeconds * 2 + 30));
-        var leased = await store.UpdateAsync(WebhookJournal.ClassName, delivery.ObjectId, QueryNode.True, current =>
-        {
-            if (!MayGo(current, time.GetUtcNow())) return ValueTask.FromResult<ObjectWrite?>(null);
-            current.Data["leaseUntil"] = leaseUntil;
-            return ValueTask.FromResult<ObjectWrite?>(new ObjectWrite(current, []));
-        }, ct);
+        var leased = await JournaledWrites.LeaseAsync(store, delivery, time.GetUtcNow() + TimeSpan.FromSeconds(_settings.TimeoutSeconds * 2 + 30),
+            current => MayGo(current, time.GetUtcNow()), ct);
         if (leased is null) return false;
 
         var attempts = (int)Num(leased, "attempts") + 1;
@@ -181,7 +175,7 @@ internal sealed class WebhookDispatcher(
         await store.UpdateAsync(WebhookJournal.ClassName, delivery.ObjectId, QueryNode.True, current =>
         {
             current.Data["attempts"] = attempts;
-            current.Data.Remove("leaseUntil");
+            current.Data.Remove(JournaledWrites.LeaseField);
             current.UpdatedAt = ParseDates.Format(now);
             if (result.Ok)
             {
@@ -216,7 +210,7 @@ internal sealed class WebhookDispatcher(
             await store.DeleteAsync(WebhookJournal.ClassName, old.ObjectId, QueryNode.True, ct);
     }
 
-    private static string? Str(StoredObject o, string key) => o.Data[key] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+    private static string? Str(StoredObject o, string key) => JournaledWrites.Text(o, key);
 
     private static double Num(StoredObject o, string key) => JournaledWrites.Number(o.Data[key]);
 }
