@@ -55,19 +55,9 @@ public sealed class AzureSignalRTests
         return FeedServer(all, services => services.AddSingleton(credential));
     }
 
-    private static List<ServiceCall> Expect(SignalRServiceStandIn service, int count)
-    {
-        var calls = new List<ServiceCall>();
-        while (calls.Count < count)
-        {
-            Assert.True(service.Calls.TryTake(out var call, TimeSpan.FromSeconds(5)), $"only {calls.Count} of {count} calls reached the service");
-            calls.Add(call!);
-        }
-        Assert.False(service.Calls.TryTake(out var extra, TimeSpan.FromMilliseconds(500)), $"unexpected call {extra?.Path}");
-        return calls;
-    }
+    private static List<ServiceCall> Expect(SignalRServiceStandIn service, int count) => service.Expect(count);
 
-    private static string UserOf(ServiceCall call) => Uri.UnescapeDataString(call.Path.Split('/')[^2]);
+    private static string UserOf(ServiceCall call) => SignalRServiceStandIn.UserOf(call);
 
     [Fact]
     public async Task with_an_access_key_negotiate_and_pushes_are_signed_by_the_app()

@@ -66,6 +66,25 @@ public sealed partial class SignalRServiceStandIn : IAsyncDisposable
 
     public static string TokenFor(string userId) => $"client-token-for-{userId}";
 
+    /// <summary>
+    /// The next <paramref name="count"/> calls, each within <paramref name="wait"/> (5 s), then none for
+    /// <paramref name="quiet"/> (500 ms): more calls than expected fail the test too.
+    /// </summary>
+    public List<ServiceCall> Expect(int count, TimeSpan? quiet = null, TimeSpan? wait = null)
+    {
+        var calls = new List<ServiceCall>();
+        while (calls.Count < count)
+        {
+            Xunit.Assert.True(Calls.TryTake(out var call, wait ?? TimeSpan.FromSeconds(5)), $"only {calls.Count} of {count} calls reached the service");
+            calls.Add(call!);
+        }
+        Xunit.Assert.False(Calls.TryTake(out var extra, quiet ?? TimeSpan.FromMilliseconds(500)), $"unexpected call {extra?.Path} {extra?.Body}");
+        return calls;
+    }
+
+    /// <summary>The user a send went to.</summary>
+    public static string UserOf(ServiceCall call) => Uri.UnescapeDataString(call.Path.Split('/')[^2]);
+
     private async Task HandleAsync(HttpContext context, string hub)
     {
         var request = context.Request;
