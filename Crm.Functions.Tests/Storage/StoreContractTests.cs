@@ -723,7 +723,7 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     /// <summary>
     /// SQLite uses an automatic index only if it is built on the very expressions the translator emits: the owner's
     /// pointer id and the amount serve "my records in these stages by amount, descending" without a sort, and the
-    /// amount serves a range (what a count runs).
+    /// amount serves a range (what a count runs), testing the caller's read check on the index entries.
     /// </summary>
     [Fact]
     public async Task the_automatic_indexes_serve_the_owner_stage_query_by_amount_and_the_amount_range()
@@ -745,6 +745,15 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         var range = await store.ExplainAsync(new StoreQuery("Flex", AmountRange(s), [], 0, 50), CancellationToken.None);
         Assert.Contains("USING INDEX ix_Flex__auto_amount", range, StringComparison.Ordinal);
         Assert.DoesNotContain("SCAN", range, StringComparison.Ordinal);
+        // The caller's read check is in the index too, so the rows of other owners in the range are never opened.
+        await using (var file = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={store.FilePath};Mode=ReadOnly;Pooling=False"))
+        {
+            await file.OpenAsync();
+            await using var read = file.CreateCommand();
+            read.CommandText = "SELECT sql FROM sqlite_master WHERE name = 'ix_Flex__auto_amount'";
+            Assert.EndsWith(", rperm)", (string)(await read.ExecuteScalarAsync())!, StringComparison.Ordinal);
+        }
+        Assert.Equal(4, await Store.CountAsync("Flex", AmountRange(s), CancellationToken.None));
     }
 
     /// <summary>The store reports the reads that stepped through a table scan, with the rows they visited, and no others.</summary>
