@@ -196,7 +196,10 @@ try {
   await form.getByLabel('Subject *').fill(`Send revised pricing ${suffix}`);
   await form.getByLabel('Type').selectOption('email');
   await form.getByRole('button', { name: 'Save' }).click();
-  await page.getByRole('heading', { name: `Send revised pricing ${suffix}` }).waitFor({ timeout: T });
+  // The page's title, and the form gone: the real-time event of the save can rename the still open form's heading
+  // ("Edit Send revised pricing …") before the save's own answer closes it.
+  await page.getByRole('heading', { name: `Send revised pricing ${suffix}`, exact: true }).waitFor({ timeout: T });
+  await page.getByRole('form', { name: /^Edit / }).waitFor({ state: 'detached', timeout: T });
   const edited = await query('Activity', { subject: `Send revised pricing ${suffix}` }, me.token);
   check(edited.length === 1 && edited[0].type === 'email', 'an activity is edited from its page (subject and type saved on the server)');
 
@@ -209,7 +212,7 @@ try {
   check(await page.evaluate(() => !!document.activeElement?.closest('[role=dialog]')), 'Tab keeps focus inside the dialog');
   await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached', timeout: T });
-  check(await page.getByRole('heading', { name: `Send revised pricing ${suffix}` }).isVisible(), 'Escape closes the dialog and deletes nothing');
+  check(await page.getByRole('heading', { name: `Send revised pricing ${suffix}`, exact: true }).isVisible(), 'Escape closes the dialog and deletes nothing');
   await page.getByRole('button', { name: 'Delete' }).click();
   await dialog.getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('heading', { name: dealA }).waitFor({ timeout: T });
