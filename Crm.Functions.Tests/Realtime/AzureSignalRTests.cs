@@ -55,10 +55,6 @@ public sealed class AzureSignalRTests
         return FeedServer(all, services => services.AddSingleton(credential));
     }
 
-    private static List<ServiceCall> Expect(SignalRServiceStandIn service, int count) => service.Expect(count);
-
-    private static string UserOf(ServiceCall call) => SignalRServiceStandIn.UserOf(call);
-
     [Fact]
     public async Task with_an_access_key_negotiate_and_pushes_are_signed_by_the_app()
     {
@@ -85,14 +81,14 @@ public sealed class AzureSignalRTests
 
         await CreateDealAsync(a, new JsonObject { ["title"] = "Wayne", ["ACL"] = Acl((aId, true)) });
         // The only call: the push to alice (the client token was signed locally); bob cannot read the deal.
-        var push = Assert.Single(Expect(service, 1));
+        var push = Assert.Single(service.Expect(1));
         Assert.Equal(202, push.Status);
         Assert.Equal($"/api/hubs/crm/users/{aId}/:send", push.Path);
         Assert.Equal("2022-11-01", push.ApiVersion);
         var body = JsonNode.Parse(push.Body)!;
         Assert.Equal("created", body["target"]!.GetValue<string>());
         Assert.Equal("Wayne", body["arguments"]![0]!["object"]!["title"]!.GetValue<string>());
-        Assert.NotEqual(bId, UserOf(push));
+        Assert.NotEqual(bId, SignalRServiceStandIn.UserOf(push));
     }
 
     [Fact]
@@ -124,7 +120,7 @@ public sealed class AzureSignalRTests
             Assert.Equal($"{service.Endpoint}/client/?hub=crm", json["url"]!.GetValue<string>());
             Assert.Equal(SignalRServiceStandIn.TokenFor(aId), json["accessToken"]!.GetValue<string>());
 
-            var call = Assert.Single(Expect(service, 1));
+            var call = Assert.Single(service.Expect(1));
             Assert.Equal(200, call.Status);
             Assert.Equal("/api/hubs/crm/:generateToken", call.Path);
             Assert.Equal("2022-11-01", call.ApiVersion);
@@ -164,11 +160,11 @@ public sealed class AzureSignalRTests
 
         (var negotiated, _) = await NegotiateAsync(server, ("X-Parse-Session-Token", aToken));
         Assert.Equal(HttpStatusCode.OK, negotiated);
-        Assert.Single(Expect(service, 1));
+        Assert.Single(service.Expect(1));
 
         // Hard deletes never reach the change feed: the deleting instance pushes them, once per reader.
         foreach (var id in deals) (await a.DeleteAsync($"classes/Deal/{id}")).EnsureStatus(HttpStatusCode.OK);
-        var pushes = Expect(service, 6);
+        var pushes = service.Expect(6);
         Assert.All(pushes, p =>
         {
             Assert.Equal(202, p.Status);
@@ -181,10 +177,10 @@ public sealed class AzureSignalRTests
         foreach (var reader in new[] { aId, cId })
         {
             // Each reader gets each delete once, in the order of the deletes.
-            var theirs = pushes.Where(p => UserOf(p) == reader).Select(p => JsonNode.Parse(p.Body)!["arguments"]![0]!["objectId"]!.GetValue<string>());
+            var theirs = pushes.Where(p => SignalRServiceStandIn.UserOf(p) == reader).Select(p => JsonNode.Parse(p.Body)!["arguments"]![0]!["objectId"]!.GetValue<string>());
             Assert.Equal(deals, theirs);
         }
-        Assert.DoesNotContain(pushes, p => UserOf(p) == bId);
+        Assert.DoesNotContain(pushes, p => SignalRServiceStandIn.UserOf(p) == bId);
 
         // One Entra token served the negotiate and all six pushes.
         Assert.Equal(1, credential.Requests);
@@ -223,7 +219,7 @@ public sealed class AzureSignalRTests
 
         // The delete is pushed by the deleting instance: the feed's to both readers, the subscription's to alice.
         (await a.DeleteAsync($"classes/Deal/{dealId}")).EnsureStatus(HttpStatusCode.OK);
-        var pushes = Expect(service, 3).Select(p => (User: UserOf(p), Message: JsonNode.Parse(p.Body)!)).ToList();
+        var pushes = service.Expect(3).Select(p => (User: SignalRServiceStandIn.UserOf(p), Message: JsonNode.Parse(p.Body)!)).ToList();
         var deleted = Assert.Single(pushes, p => p.Message["target"]!.GetValue<string>() == "event");
         Assert.Equal(aId, deleted.User);
         Assert.Equal(("delete", aliceSubscription), (deleted.Message["arguments"]![0]!["op"]!.GetValue<string>(), deleted.Message["arguments"]![0]!["subscriptionId"]!.GetValue<string>()));
@@ -246,8 +242,8 @@ public sealed class AzureSignalRTests
         var response = await a.PostAsync("classes/Company", new JsonObject { ["name"] = "Globex", ["ACL"] = Acl((aId, true)) });
         response.EnsureStatus(HttpStatusCode.Created);
         // No change feed exists for Company: the write itself is pushed, for the subscription only (Company is no feed class).
-        var push = Assert.Single(Expect(service, 1));
-        Assert.Equal(aId, UserOf(push));
+        var push = Assert.Single(service.Expect(1));
+        Assert.Equal(aId, SignalRServiceStandIn.UserOf(push));
         var message = JsonNode.Parse(push.Body)!;
         Assert.Equal("event", message["target"]!.GetValue<string>());
         Assert.Equal(("create", subscriptionId), (message["arguments"]![0]!["op"]!.GetValue<string>(), message["arguments"]![0]!["subscriptionId"]!.GetValue<string>()));
@@ -270,13 +266,13 @@ public sealed class AzureSignalRTests
         service.Hold(cId);
         foreach (var id in deals) (await a.DeleteAsync($"classes/Deal/{id}")).EnsureStatus(HttpStatusCode.OK);
         // Carol's first push hangs at the service; alice's three arrive all the same.
-        var alices = Expect(service, 3);
-        Assert.All(alices, p => Assert.Equal(aId, UserOf(p)));
+        var alices = service.Expect(3);
+        Assert.All(alices, p => Assert.Equal(aId, SignalRServiceStandIn.UserOf(p)));
         Assert.Equal(deals, alices.Select(p => JsonNode.Parse(p.Body)!["arguments"]![0]!["objectId"]!.GetValue<string>()));
 
         service.Release(cId);
-        var carols = Expect(service, 3);
-        Assert.All(carols, p => Assert.Equal(cId, UserOf(p)));
+        var carols = service.Expect(3);
+        Assert.All(carols, p => Assert.Equal(cId, SignalRServiceStandIn.UserOf(p)));
         Assert.Equal(deals, carols.Select(p => JsonNode.Parse(p.Body)!["arguments"]![0]!["objectId"]!.GetValue<string>()));
     }
 
@@ -315,7 +311,7 @@ public sealed class AzureSignalRTests
         (status, text) = await NegotiateAsync(refused, ("X-Parse-Session-Token", token));
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal(100, JsonNode.Parse(text)!["code"]!.GetValue<int>());
-        Assert.Equal(401, Assert.Single(Expect(refusing, 1)).Status);
+        Assert.Equal(401, Assert.Single(refusing.Expect(1)).Status);
     }
 
     [Theory]
