@@ -35,7 +35,10 @@ public sealed class CrmServer : WebApplicationFactory<Program>
         var folder = settings?.TryGetValue("Parse:DataFolder", out var given) == true && given is not null ? given : DataFolder;
         foreach (var (key, value) in StoreSettings(folder)) _settings[key] = value;
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
-        UseKestrel(0);
+        // No port here: given one, the factory rewrites the address list while the app (which starts itself) may
+        // already be binding, and throws when the bind wins. The address comes from the app's "urls" setting
+        // (ConfigureWebHost: loopback, port 0), and the factory reads the bound port back.
+        UseKestrel();
         StartServer();
         BaseUrl = ClientOptions.BaseAddress.ToString().TrimEnd('/');
         if (waitUntilReady) WaitUntilReady();
