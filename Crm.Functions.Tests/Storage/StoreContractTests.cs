@@ -86,7 +86,7 @@ public abstract class StoreContractTests : IAsyncLifetime
 
     private static FieldRef F(ClassSchema schema, string name) => WhereParser.ResolveField(name, schema);
 
-    private static void SameSet(IEnumerable<string> expected, IEnumerable<string> actual) =>
+    private protected static void SameSet(IEnumerable<string> expected, IEnumerable<string> actual) =>
         Assert.Equal(expected.Order(StringComparer.Ordinal), actual.Order(StringComparer.Ordinal));
 
     private protected static JsonObject Acl(params (string Key, bool Read, bool Write)[] entries) => Infrastructure.Wire.Acl(entries);
@@ -425,7 +425,12 @@ public abstract class StoreContractTests : IAsyncLifetime
 
     // ---- unique indexes -------------------------------------------------------------------------------
 
-    private async Task Users() => await Store.SaveSchemaAsync(SystemSchemas.All().Single(c => c.ClassName == "_User"), Ct);
+    private async Task<ClassSchema> Users()
+    {
+        var schema = SystemSchemas.All().Single(c => c.ClassName == "_User");
+        await Store.SaveSchemaAsync(schema, Ct);
+        return schema;
+    }
 
     private static Task<ObjectWrite?> Set(StoredObject current, string field, JsonNode? value)
     {
@@ -466,6 +471,45 @@ public abstract class StoreContractTests : IAsyncLifetime
         }));
         Assert.Equal(1, results.Count(r => r));
         Assert.Equal(1, await Store.CountAsync("_User", QueryNode.True, Ct));
+    }
+
+    [Fact]
+    public async Task concurrent_writes_are_each_stored_and_readable_once_they_return_and_a_refused_one_undoes_only_itself()
+    {
+        // On SQLite, writes queued for the single writer commit together: one write's refusal must not undo its
+        // neighbours', and none may return before it is stored.
+        var users = await Users();
+        var counter = await Insert("_User", new JsonObject { ["username"] = "counter", ["n"] = 0 });
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 60).Select(i => Task.Run(async () =>
+        {
+            if (i % 3 == 1)
+            {
+                await Store.UpdateAsync("_User", counter.ObjectId, QueryNode.True,
+                    c => new ValueTask<ObjectWrite?>(Set(c, "n", c.Data["n"]!.GetValue<double>() + 1)), Ct);
+                return "incremented";
+            }
+            var name = i % 6 == 0 ? "taken" : $"user{i}";
+            try
+            {
+                var user = await Insert("_User", new JsonObject { ["username"] = name });
+                // Returned, so stored: a reader finds it at once.
+                Assert.Equal([user.ObjectId], await Ids("_User", new CompareNode(F(users, "objectId"), CompareOp.Eq, new StringValue(user.ObjectId))));
+                return name;
+            }
+            catch (DuplicateKeyException)
+            {
+                return "refused";
+            }
+        })));
+
+        Assert.Equal(20, outcomes.Count(o => o == "incremented"));
+        Assert.Equal(1, outcomes.Count(o => o == "taken"));
+        Assert.Equal(9, outcomes.Count(o => o == "refused"));
+        var names = (await Store.FindAsync(new StoreQuery("_User", QueryNode.True, [], 0, 100), Ct))
+            .Select(u => u.Data["username"]!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(outcomes.Where(o => o is not ("incremented" or "refused")).Append("counter").Order(StringComparer.Ordinal), names);
+        var final = Assert.Single(await Store.FindAsync(new StoreQuery("_User", new CompareNode(F(users, "objectId"), CompareOp.Eq, new StringValue(counter.ObjectId)), [], 0, 1), Ct));
+        Assert.Equal(20, final.Data["n"]!.GetValue<double>());
     }
 
     // ---- relations and sub-queries --------------------------------------------------------------------
@@ -701,6 +745,36 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     {
         await base.DisposeAsync();
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    [Fact]
+    public async Task a_failing_unit_among_concurrent_writes_leaves_nothing_and_takes_nothing_of_theirs()
+    {
+        // Units share the writer's commit with plain writes queued beside them; a unit that fails after writing is
+        // rolled back to where it joined, whoever commits the transaction afterwards.
+        await Schema("Note", new() { ["text"] = new(FieldType.String) });
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
+        {
+            if (i % 4 != 0)
+            {
+                var kept = await Insert("Note", new JsonObject { ["text"] = $"kept{i}" });
+                return kept.ObjectId;
+            }
+            await Assert.ThrowsAsync<InvalidOperationException>(() => Store.TransactionAsync<bool>(async ct =>
+            {
+                await Store.InsertAsync(Obj("Note", new JsonObject { ["text"] = $"undone{i}" }), [], ct);
+                await Store.SaveSchemaAsync(ClassSchema.Create($"Undone{i}", new Dictionary<string, FieldDefinition> { ["x"] = new(FieldType.String) }), ct);
+                throw new InvalidOperationException("the unit fails after its writes");
+            }, CancellationToken.None));
+            return null;
+        })));
+
+        var stored = (await Store.FindAsync(new StoreQuery("Note", QueryNode.True, [], 0, 100), CancellationToken.None)).ToList();
+        Assert.Equal(30, stored.Count);
+        Assert.All(stored, note => Assert.StartsWith("kept", note.Data["text"]!.GetValue<string>(), StringComparison.Ordinal));
+        SameSet(outcomes.OfType<string>(), stored.Select(n => n.ObjectId));
+        Assert.DoesNotContain(await Store.LoadSchemasAsync(CancellationToken.None), c => c.ClassName.StartsWith("Undone", StringComparison.Ordinal));
+        Assert.Equal(0, await Store.CountAsync("Undone0", QueryNode.True, CancellationToken.None));
     }
 
     private async Task<ClassSchema> FlexAsync(int rows)

@@ -62,7 +62,8 @@ internal sealed class HistoryJournal(IOptions<ParseSettings> options) : IChangeJ
         data[DoorField] = RequestDoor.Current ?? ServerDoor;
         data[ChangesField] = Changes(change);
         if (change.Kind == JournalChange.Delete) data[SnapshotField] = Snapshot(change.Schema, change.Before!);
-        yield return JournaledWrites.Record(ClassName, change, data);
+        // Time-ordered ids: entries are written in time order and never updated, so the key index grows at its end.
+        yield return JournaledWrites.Record(ClassName, change, data, ObjectIds.NewTimeOrdered(change.At));
     }
 
     /// <summary>The fields the change set, changed or unset, as {field, old, new} in stored (Parse JSON) form; none for a delete.</summary>

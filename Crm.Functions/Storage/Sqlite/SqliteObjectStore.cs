@@ -15,9 +15,10 @@ namespace Crm.Functions.Storage.Sqlite;
 /// The embedded store: one SQLite file in WAL mode, one table per class holding JSON documents, expression
 /// indexes for declared schema indexes, and a relations table. SQLite has a single writer, so writes go
 /// through one connection under a lock — which is also what makes read-modify-write (Increment) atomic —
-/// while reads use a small pool of connections that WAL lets run beside the writer.
+/// and writes that queue for it commit together (SqliteObjectStore.Writes.cs), while reads use a small pool of
+/// connections that WAL lets run beside the writer.
 /// </summary>
-internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
+internal sealed partial class SqliteObjectStore : IObjectStore, IReportsTableScans
 {
     private readonly string _path;
     private readonly string _connectionString;
@@ -50,6 +51,7 @@ internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
         try
         {
             _writer = await OpenAsync(ct);
+            InterruptOnlyAlone(_writer);
             await ExecAsync(_writer, $"PRAGMA cache_size = -{WriterCacheKib};", ct);
             // Checked before anything writes: switching a rollback-journal file to WAL rewrites its header, so a
             // damaged or foreign file must be refused first to stay byte-for-byte as it was.
@@ -228,90 +230,6 @@ internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
         if (translator is not null)
             foreach (var (name, value) in translator.Parameters) command.Parameters.AddWithValue(name, value);
         return command;
-    }
-
-    /// <summary>The transaction of the unit (<see cref="TransactionAsync"/>) this async flow runs in, if any.</summary>
-    private readonly AsyncLocal<SqliteTransaction?> _unit = new();
-
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct)
-    {
-        // Inside a unit the write joins its transaction: the unit holds the lock and commits or rolls back.
-        if (_unit.Value is { } unit)
-        {
-            try { return await work(unit.Connection!, unit); }
-            catch (SqliteException e) when (Translate(e) is { } failure) { throw failure; }
-        }
-        await _writeLock.WaitAsync(ct);
-        try
-        {
-            var writer = _writer ?? throw new InvalidOperationException("Store not initialized.");
-            await using var tx = (SqliteTransaction)await writer.BeginTransactionAsync(ct);
-            try
-            {
-                var result = await work(writer, tx);
-                await tx.CommitAsync(CancellationToken.None);
-                return result;
-            }
-            catch
-            {
-                await tx.RollbackAsync(CancellationToken.None);
-                throw;
-            }
-        }
-        catch (SqliteException e) when (Translate(e) is { } failure)
-        {
-            throw failure;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
-
-    private Exception? Translate(SqliteException e) =>
-        e.SqliteErrorCode == 19 && e.Message.Contains("UNIQUE", StringComparison.Ordinal) ? new DuplicateKeyException(UniqueIndexName(e.Message))
-        : Failed(_writer!, e);
-
-    /// <summary>
-    /// One SQLite transaction on the writer around the whole unit, holding the write lock throughout: other writers
-    /// wait, readers keep reading the last committed state (WAL). The unit's own reads go through the writer, so they
-    /// see its writes. A rolled-back unit may have created tables (a class first written in it): the table list is
-    /// read again from the file.
-    /// </summary>
-    public async Task<T> TransactionAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken ct)
-    {
-        if (_unit.Value is not null) return await work(ct);
-        await _writeLock.WaitAsync(ct);
-        try
-        {
-            var writer = _writer ?? throw new InvalidOperationException("Store not initialized.");
-            await using var tx = (SqliteTransaction)await writer.BeginTransactionAsync(ct);
-            _unit.Value = tx;
-            try
-            {
-                var result = await work(ct);
-                await tx.CommitAsync(CancellationToken.None);
-                return result;
-            }
-            catch
-            {
-                await tx.RollbackAsync(CancellationToken.None);
-                _tables.Clear();
-                await using var command = writer.CreateCommand();
-                command.CommandText = "SELECT class_name FROM \"_schema\"";
-                await using var rows = await command.ExecuteReaderAsync(CancellationToken.None);
-                while (await rows.ReadAsync(CancellationToken.None)) _tables[rows.GetString(0)] = true;
-                throw;
-            }
-            finally
-            {
-                _unit.Value = null;
-            }
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
     }
 
     private static string UniqueIndexName(string message)
@@ -827,6 +745,7 @@ internal sealed class SqliteObjectStore : IObjectStore, IReportsTableScans
         if (_writer is not null)
         {
             await _writeLock.WaitAsync();
+            if (_group is { } open) await CommitAsync(open);
             await _writer.DisposeAsync();
             _writer = null;
             _writeLock.Release();
