@@ -107,8 +107,9 @@ internal static class JournaledWrites
 
     /// <summary>
     /// A record of <paramref name="className"/> about <paramref name="change"/>, stamped with the change's time, in one
-    /// partition per object (Cosmos DB): an object's records, read in order, live together. A journal with one record per
-    /// change may name it by the change id (<paramref name="objectId"/>), to find it again from the change alone.
+    /// partition per object (Cosmos DB): an object's records, read in order, live together. A journal may name its record
+    /// (<paramref name="objectId"/>): by the change id, to find it again from the change alone, or by time, for records
+    /// only ever appended (<see cref="ObjectIds.NewTimeOrdered"/>); by default the id is random.
     /// </summary>
     public static StoredObject Record(string className, JournalChange change, JsonObject data, string? objectId = null)
     {
