@@ -35,9 +35,6 @@ internal sealed partial class SqliteObjectStore
     /// <summary>The open transaction and the writes it carries; only touched under the lock.</summary>
     private CommitGroup? _group;
 
-    /// <summary>Whether the writer's running statement may be interrupted: only when no other write shares its transaction.</summary>
-    private volatile bool _writerInterruptible = true;
-
     private sealed class CommitGroup(SqliteTransaction transaction)
     {
         public SqliteTransaction Transaction { get; } = transaction;
@@ -48,10 +45,13 @@ internal sealed partial class SqliteObjectStore
         public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    /// <summary>The writer's budget check: as a reader's (<see cref="OpenAsync"/>), but never while others' writes share the transaction.</summary>
+    /// <summary>
+    /// The writer's budget check: as a reader's (<see cref="OpenAsync"/>), but never while others' writes share the
+    /// transaction (the group already holds done writes). It runs on the statement's thread, the lock holder's.
+    /// </summary>
     private void InterruptOnlyAlone(SqliteConnection writer) =>
         SQLitePCL.raw.sqlite3_progress_handler(writer.Handle, 10_000,
-            _ => _writerInterruptible && RequestBudget.Current is { OutOfTime: true } ? 1 : 0, null);
+            _ => _group is not { Members: > 0 } && RequestBudget.Current is { OutOfTime: true } ? 1 : 0, null);
 
     private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<T>> work, CancellationToken ct)
     {
@@ -127,7 +127,6 @@ internal sealed partial class SqliteObjectStore
     {
         var shared = group.Members > 0;
         if (shared) group.Transaction.Save(MemberSavepoint);
-        _writerInterruptible = !shared;
         if (asUnit) _unit.Value = group.Transaction;
         try
         {
@@ -138,7 +137,7 @@ internal sealed partial class SqliteObjectStore
         }
         catch (Exception e)
         {
-            var failure = e is SqliteException sqlite && Translate(sqlite) is { } translated ? translated : e;
+            var failure = Translated(e);
             if (shared && InTransaction())
             {
                 group.Transaction.Rollback(MemberSavepoint);
@@ -150,19 +149,21 @@ internal sealed partial class SqliteObjectStore
                 Abandon(group, failure);
             }
             if (asUnit) await ReloadTablesAsync();
-            ExceptionDispatchInfo.Throw(failure);
-            throw;
+            if (ReferenceEquals(failure, e)) throw;
+            throw failure;
         }
         finally
         {
             if (asUnit) _unit.Value = null;
-            _writerInterruptible = true;
         }
     }
 
     private Exception? Translate(SqliteException e) =>
         e.SqliteErrorCode == 19 && e.Message.Contains("UNIQUE", StringComparison.Ordinal) ? new DuplicateKeyException(UniqueIndexName(e.Message))
         : Failed(_writer!, e);
+
+    /// <summary>The Parse error behind a failed statement or commit, or the exception itself.</summary>
+    private Exception Translated(Exception e) => e is SqliteException sqlite && Translate(sqlite) is { } translated ? translated : e;
 
     private bool InTransaction() => _writer is { } writer && SQLitePCL.raw.sqlite3_get_autocommit(writer.Handle) == 0;
 
@@ -177,7 +178,7 @@ internal sealed partial class SqliteObjectStore
         catch (Exception e)
         {
             if (InTransaction()) await group.Transaction.RollbackAsync(CancellationToken.None);
-            group.Committed.TrySetException(e is SqliteException sqlite && Translate(sqlite) is { } translated ? translated : e);
+            group.Committed.TrySetException(Translated(e));
         }
         finally
         {
